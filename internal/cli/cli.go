@@ -1,0 +1,150 @@
+// Package cli implements waxseal's command line: flags in, options to the library packages, results printed for
+// people (and, on request, as JSON for machines).
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// Env is what a subcommand may touch of the outside world. Tests build their own.
+type Env struct {
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	// HTTPClient is used for every network call a subcommand makes (TUF, Fulcio, Rekor, GitHub, npm).
+	HTTPClient *http.Client
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+// UsageError is an error in how waxseal was called; it exits 2.
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
+
+// ExitCode maps an error returned by Run to the process exit code: 2 for usage errors, 1 for the rest.
+func ExitCode(err error) int {
+	var ue *UsageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+const usage = `waxseal: keyless Sigstore signing of npm tarballs, and verification of what was signed.
+
+Usage:
+  waxseal sign [flags] PATH_OR_GLOB...      sign npm tarballs (bundles written beside them)
+  waxseal verify [flags] PKG.tgz...         verify a tarball against its bundles and a signer identity
+  waxseal verify-bundle [flags] FILE|DIGEST the Sigstore conformance-suite verification protocol
+  waxseal version                           print the version
+
+Run 'waxseal COMMAND -h' for a command's flags.
+`
+
+// Run runs waxseal with args (without the program name).
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	env := &Env{
+		Stdout:     stdout,
+		Stderr:     stderr,
+		Getenv:     getenv,
+		HTTPClient: &http.Client{Timeout: 2 * time.Minute},
+	}
+	return env.Run(ctx, args)
+}
+
+// Run dispatches to a subcommand.
+func (e *Env) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.Stderr, usage)
+		return usagef("no command given: run 'waxseal sign' or 'waxseal verify'")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "sign":
+		return e.runSign(ctx, rest)
+	case "verify":
+		return e.runVerify(ctx, rest)
+	case "verify-bundle":
+		return e.runVerifyBundle(ctx, rest)
+	case "version", "--version":
+		fmt.Fprintln(e.Stdout, "waxseal", Version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(e.Stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(e.Stderr, usage)
+		return usagef("unknown command %q: the commands are sign, verify, verify-bundle and version", cmd)
+	}
+}
+
+// Version reports the module version waxseal was built from ("devel" for a local build).
+func Version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting and prints its usage to stderr.
+func (e *Env) newFlagSet(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.Stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.Stderr, "Usage: waxseal %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseInterspersed parses flags that may appear before, between or after positional arguments, the way users
+// type them ("waxseal verify pkg.tgz --repository o/r"). Everything after "--" is positional.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usagef("%s: %v (run 'waxseal %s -h' for the flags)", fs.Name(), err, fs.Name())
+		}
+		consumed := len(args) - fs.NArg()
+		rest := fs.Args()
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(positional, rest...), nil
+		}
+		if len(rest) == 0 {
+			return positional, nil
+		}
+		positional = append(positional, rest[0])
+		args = rest[1:]
+	}
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string { return strings.Join(*s, ",") }
+
+func (s *stringList) Set(v string) error {
+	*s = append(*s, v)
+	return nil
+}

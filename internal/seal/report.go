@@ -1,0 +1,51 @@
+// Package seal orchestrates a signing run: read and check every tarball, obtain one certificate, sign each
+// tarball and its SLSA provenance, verify what was signed, and write the bundles beside the tarballs.
+package seal
+
+import "github.com/waxseal/waxseal/internal/provenance"
+
+// Report is the outcome of one signing run, in input order.
+type Report struct {
+	// CertificateIdentity is the signing certificate's subject alternative name (the workflow identity).
+	CertificateIdentity string `json:"certificateIdentity"`
+	// CertificateIssuer is the OIDC issuer recorded in the certificate.
+	CertificateIssuer string `json:"certificateIssuer"`
+	// Source is the GitHub context the provenance was built from.
+	Source provenance.GitHub `json:"source"`
+	// RekorURL is the base URL of the transparency log the entries were written to.
+	RekorURL string `json:"rekorUrl"`
+	// PublicGood is true when signing went to Sigstore's public-good instance (so search.sigstore.dev finds entries).
+	PublicGood bool `json:"publicGood"`
+	// Packages has one result per tarball, in the order the tarballs were given.
+	Packages []PackageResult `json:"packages"`
+}
+
+// PackageResult is what happened to one tarball.
+type PackageResult struct {
+	Tarball   string `json:"tarball"`
+	Name      string `json:"name,omitempty"`
+	Version   string `json:"version,omitempty"`
+	Purl      string `json:"purl,omitempty"`
+	SHA512    string `json:"sha512,omitempty"`    // hex
+	Integrity string `json:"integrity,omitempty"` // npm's "sha512-<base64>"
+	// Bundle is the path of <tarball>.sigstore.json, the message signature over the tarball.
+	Bundle string `json:"bundle,omitempty"`
+	// ProvenanceBundle is the path of <tarball>.provenance.sigstore.json; empty when provenance was off.
+	ProvenanceBundle        string `json:"provenanceBundle,omitempty"`
+	RekorLogIndex           int64  `json:"rekorLogIndex"`
+	ProvenanceRekorLogIndex int64  `json:"provenanceRekorLogIndex,omitempty"`
+	// RekorEntryURL is where a person can look at the tarball signature's log entry.
+	RekorEntryURL string `json:"rekorEntryUrl,omitempty"`
+	// Error says why this package was not signed; empty on success.
+	Error string `json:"error,omitempty"`
+}
+
+// Failed reports whether any package failed.
+func (r *Report) Failed() bool {
+	for _, p := range r.Packages {
+		if p.Error != "" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,222 @@
+// Package trust loads the Sigstore trust material waxseal signs and verifies against: a trusted root (which keys
+// and certificate authorities to believe) and a signing config (which services to use), from public-good or
+// staging through TUF, or from files for a private Sigstore instance.
+package trust
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/sign"
+	"github.com/sigstore/sigstore-go/pkg/tuf"
+	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
+)
+
+// Instance names a Sigstore deployment.
+type Instance string
+
+// The deployments waxseal knows by name.
+const (
+	PublicGood Instance = "public-good"
+	Staging    Instance = "staging"
+	Custom     Instance = "custom"
+)
+
+// Options says where trust material comes from. The zero value means public-good through TUF.
+type Options struct {
+	// TrustedRootPath is a trusted_root.json file. When set, TUF is not used for the trusted root and nothing is
+	// fetched for it.
+	TrustedRootPath string
+	// SigningConfigPath is a signing_config.v0.2.json file naming the services to sign with.
+	SigningConfigPath string
+	// Staging selects Sigstore's staging deployment instead of public-good. It contradicts the paths above.
+	Staging bool
+	// CachePath is the TUF cache directory; default $HOME/.sigstore/root.
+	CachePath string
+	// Transport carries TUF requests; default http.DefaultTransport.
+	Transport http.RoundTripper
+}
+
+// Validate rejects contradictory options.
+func (o Options) Validate() error {
+	if o.Staging && (o.TrustedRootPath != "" || o.SigningConfigPath != "") {
+		return errors.New("--staging and --trusted-root/--signing-config contradict each other: pass either --staging or the files of your own instance")
+	}
+	return nil
+}
+
+// Instance reports which deployment the options select.
+func (o Options) Instance() Instance {
+	switch {
+	case o.Staging:
+		return Staging
+	case o.TrustedRootPath != "" || o.SigningConfigPath != "":
+		return Custom
+	default:
+		return PublicGood
+	}
+}
+
+func (o Options) tufOptions(ctx context.Context) (*tuf.Options, error) {
+	opts := tuf.DefaultOptions()
+	if o.Staging {
+		opts = opts.WithRoot(tuf.StagingRoot()).WithRepositoryBaseURL(tuf.StagingMirror)
+		opts.CachePath = filepath.Join(filepath.Dir(opts.CachePath), "staging-root")
+	}
+	if o.CachePath != "" {
+		opts = opts.WithCachePath(o.CachePath)
+	}
+	f := fetcher.NewDefaultFetcher()
+	f.SetHTTPUserAgent("waxseal")
+	if o.Transport != nil {
+		if err := f.SetTransport(o.Transport); err != nil {
+			return nil, fmt.Errorf("configuring TUF transport: %w", err)
+		}
+	}
+	opts = opts.WithFetcher(f).WithContext(ctx)
+	return opts, nil
+}
+
+// TrustedRoot loads the trusted root the options select.
+func TrustedRoot(ctx context.Context, o Options) (*root.TrustedRoot, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.TrustedRootPath != "" {
+		tr, err := root.NewTrustedRootFromPath(o.TrustedRootPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading trusted root %q: %w (pass a Sigstore trusted_root.json, media type application/vnd.dev.sigstore.trustedroot+json)", o.TrustedRootPath, describeFileErr(err))
+		}
+		if len(tr.FulcioCertificateAuthorities()) == 0 && len(tr.RekorLogs()) == 0 {
+			return nil, fmt.Errorf("reading trusted root %q: it names no certificate authority and no transparency log: pass the trusted_root.json of the Sigstore instance that signed", o.TrustedRootPath)
+		}
+		return tr, nil
+	}
+	client, err := o.tufClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := root.GetTrustedRoot(client)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access, or pass --trusted-root FILE to work offline)", o.Instance(), err)
+	}
+	return tr, nil
+}
+
+func (o Options) tufClient(ctx context.Context) (*tuf.Client, error) {
+	opts, err := o.tufOptions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	client, err := tuf.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("updating the %s TUF metadata: %w (check network access to the TUF mirror, or pass --trusted-root FILE)", o.Instance(), err)
+	}
+	return client, nil
+}
+
+func describeFileErr(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return errors.New("no such file")
+	}
+	return err
+}
+
+// Services are the service endpoints chosen from a signing config for one signing run.
+type Services struct {
+	// FulcioURL is the certificate authority's base URL.
+	FulcioURL string
+	// Rekor are the transparency logs to write each entry to.
+	Rekor []root.Service
+	// TSA are the timestamp authorities to ask for a signed timestamp; may be empty.
+	TSA []root.Service
+}
+
+// SigningServices loads the signing config the options select and picks the services to use at time now.
+func SigningServices(ctx context.Context, o Options, now time.Time) (*Services, error) {
+	sc, err := signingConfig(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return SelectServices(sc, now)
+}
+
+func signingConfig(ctx context.Context, o Options) (*root.SigningConfig, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.SigningConfigPath != "" {
+		sc, err := root.NewSigningConfigFromPath(o.SigningConfigPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading signing config %q: %w (pass a Sigstore signing_config.v0.2.json)", o.SigningConfigPath, describeFileErr(err))
+		}
+		return sc, nil
+	}
+	if o.TrustedRootPath != "" {
+		return nil, fmt.Errorf("--trusted-root %q was given without --signing-config: signing needs the service URLs of the same instance, pass its signing_config.v0.2.json too", o.TrustedRootPath)
+	}
+	client, err := o.tufClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := root.GetSigningConfig(client)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the %s signing config through TUF: %w (check network access, or pass --signing-config FILE)", o.Instance(), err)
+	}
+	return sc, nil
+}
+
+// SelectServices validates a signing config and picks the services valid at now. It never dereferences parts the
+// config lacks (sigstore-go v1.3.0 would, for a missing tsaConfig).
+func SelectServices(sc *root.SigningConfig, now time.Time) (*Services, error) {
+	fulcio, err := root.SelectService(sc.FulcioCertificateAuthorityURLs(), sign.FulcioAPIVersions, now)
+	if err != nil {
+		return nil, fmt.Errorf("choosing a Fulcio certificate authority from the signing config: %w (the config needs a caUrls entry valid now)", err)
+	}
+	pb := &prototrustroot.SigningConfig{}
+	if raw, err := sc.MarshalJSON(); err == nil {
+		pb, _ = root.NewSigningConfigProtobuf(raw)
+	}
+	rekorCfg := serviceConfig(pb.GetRekorTlogConfig(), len(sc.RekorLogURLs()))
+	rekor, err := root.SelectServices(sc.RekorLogURLs(), rekorCfg, sign.RekorAPIVersions, now)
+	if err != nil || len(rekor) == 0 {
+		return nil, fmt.Errorf("choosing Rekor transparency logs from the signing config: %v (the config needs rekorTlogUrls valid now, with majorApiVersion 1 or 2)", errOrEmpty(err))
+	}
+	var tsa []root.Service
+	if len(sc.TimestampAuthorityURLs()) > 0 {
+		tsaCfg := serviceConfig(pb.GetTsaConfig(), 1)
+		tsa, err = root.SelectServices(sc.TimestampAuthorityURLs(), tsaCfg, sign.TimestampAuthorityAPIVersions, now)
+		if err != nil {
+			return nil, fmt.Errorf("choosing timestamp authorities from the signing config: %w (fix tsaUrls/tsaConfig, or remove tsaUrls)", err)
+		}
+	}
+	for _, r := range rekor {
+		if r.MajorAPIVersion == 2 && len(tsa) == 0 {
+			return nil, fmt.Errorf("the signing config selects Rekor v2 (%s) but no timestamp authority: Rekor v2 gives no signing time, add tsaUrls to the signing config", r.URL)
+		}
+	}
+	return &Services{FulcioURL: fulcio.URL, Rekor: rekor, TSA: tsa}, nil
+}
+
+func errOrEmpty(err error) any {
+	if err != nil {
+		return err
+	}
+	return "none selected"
+}
+
+// serviceConfig turns an optional selector into a concrete one: a missing config means "any one".
+func serviceConfig(c *prototrustroot.ServiceConfiguration, n int) root.ServiceConfiguration {
+	if c == nil || c.GetSelector() == prototrustroot.ServiceSelector_SERVICE_SELECTOR_UNDEFINED {
+		return root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY, Count: 1}
+	}
+	_ = n
+	return root.ServiceConfiguration{Selector: c.GetSelector(), Count: c.GetCount()}
+}
