@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/signer"
+	"github.com/waxseal/waxseal/internal/trust"
+)
+
+const signSynopsis = "sign [flags] PATH_OR_GLOB..."
+
+// trustFlags are the flags that choose a Sigstore instance, shared by sign and verify.
+type trustFlags struct {
+	staging       bool
+	trustedRoot   string
+	signingConfig string
+}
+
+func (t *trustFlags) register(fs *flag.FlagSet, signing bool) {
+	fs.BoolVar(&t.staging, "staging", false, "use Sigstore's staging instance instead of public-good")
+	fs.StringVar(&t.trustedRoot, "trusted-root", "", "trusted_root.json of a private Sigstore instance (no TUF, works offline)")
+	if signing {
+		fs.StringVar(&t.signingConfig, "signing-config", "", "signing_config.v0.2.json naming the private instance's Fulcio, Rekor and TSA")
+	}
+}
+
+func (t *trustFlags) options(e *Env) trust.Options {
+	o := trust.Options{TrustedRootPath: t.trustedRoot, SigningConfigPath: t.signingConfig, Staging: t.staging}
+	if e.HTTPClient != nil {
+		o.Transport = e.HTTPClient.Transport
+	}
+	return o
+}
+
+func (e *Env) runSign(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("sign", signSynopsis)
+	var (
+		tf          trustFlags
+		token       = fs.String("identity-token", "", "OIDC identity token, or a file holding it (default: $SIGSTORE_ID_TOKEN, the GitHub Actions runtime, or a browser sign-in on a terminal)")
+		audience    = fs.String("audience", oidc.DefaultAudience, "audience to request the identity token for")
+		provenance  = fs.Bool("provenance", true, "also sign SLSA v1 build provenance for each tarball (needs a GitHub Actions token)")
+		skipChecks  = fs.Bool("skip-npm-checks", false, "UNSAFE for npm: skip the checks npm's registry applies to provenance (only for tarballs never published to npm with it)")
+		concurrency = fs.Int("concurrency", signer.DefaultConcurrency, "Rekor submissions in flight at once")
+		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
+		oidcIssuer  = fs.String("oidc-issuer", "", "issuer for the interactive browser sign-in (default: the instance's)")
+	)
+	tf.register(fs, true)
+	paths, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usagef("sign: no tarballs given: pass the .tgz files `npm pack` wrote, e.g. waxseal sign '*.tgz'")
+	}
+	if *concurrency < 1 {
+		return usagef("sign: --concurrency must be at least 1")
+	}
+	topts := tf.options(e)
+	if err := topts.Validate(); err != nil {
+		return usagef("sign: %v", err)
+	}
+	issuer := *oidcIssuer
+	if issuer == "" {
+		issuer = map[trust.Instance]string{trust.PublicGood: "https://oauth2.sigstore.dev/auth", trust.Staging: "https://oauth2.sigstage.dev/auth"}[topts.Instance()]
+	}
+	tokens, err := oidc.Select(e.Getenv, *token, term.IsTerminal(int(os.Stdin.Fd())), issuer, e.HTTPClient)
+	if err != nil {
+		return err
+	}
+	rep, signErr := seal.Sign(ctx, seal.Options{
+		Paths: paths, Provenance: *provenance, SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
+		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient,
+		Progress: e.Stderr, Now: e.Now,
+	})
+	if rep != nil && *outputJSON != "" {
+		if err := writeJSON(*outputJSON, rep); err != nil {
+			return errors.Join(signErr, err)
+		}
+	}
+	if signErr != nil {
+		return signErr
+	}
+	fmt.Fprintf(e.Stderr, "signed %d package(s) as %s (issuer %s)\n", len(rep.Packages), rep.CertificateIdentity, rep.CertificateIssuer)
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding %s: %w", path, err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w (check the directory exists and is writable)", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,111 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/sethvargo/go-githubactions"
+	"github.com/sigstore/sigstore/pkg/oauthflow"
+)
+
+// Source produces identity tokens. Token may be called more than once in a run (to renew a certificate).
+type Source interface {
+	Token(ctx context.Context, audience string) (string, error)
+}
+
+// ErrNoIDTokenPermission means the job runs in GitHub Actions but was not granted an identity token.
+var ErrNoIDTokenPermission = errors.New("GitHub Actions gave this job no identity token: add `permissions: id-token: write` to the job")
+
+// ErrNoToken means no token source is available at all.
+var ErrNoToken = errors.New("no identity token: run in GitHub Actions with `permissions: id-token: write`, or pass --identity-token (or SIGSTORE_ID_TOKEN), or run on a terminal to sign in through a browser")
+
+// ActionsSource requests tokens from the GitHub Actions runtime (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN).
+type ActionsSource struct {
+	Getenv     func(string) string
+	HTTPClient *http.Client
+}
+
+var _ Source = (*ActionsSource)(nil)
+
+// Token requests a token with the given audience.
+func (s *ActionsSource) Token(ctx context.Context, audience string) (string, error) {
+	if s.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || s.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
+		return "", ErrNoIDTokenPermission
+	}
+	opts := []githubactions.Option{githubactions.WithGetenv(s.Getenv)}
+	if s.HTTPClient != nil {
+		opts = append(opts, githubactions.WithHTTPClient(s.HTTPClient))
+	}
+	tok, err := githubactions.New(opts...).GetIDToken(ctx, audience)
+	if err != nil {
+		return "", fmt.Errorf("requesting an identity token from the GitHub Actions runtime: %w (re-run the job; if it persists, check GitHub's status)", err)
+	}
+	if tok == "" {
+		return "", errors.New("requesting an identity token from the GitHub Actions runtime: the answer held no token (re-run the job)")
+	}
+	return tok, nil
+}
+
+// StaticSource is a token given by the user: the JWT itself, or the path of a file holding it (as cosign accepts).
+type StaticSource struct{ Value string }
+
+var _ Source = (*StaticSource)(nil)
+
+// Token returns the token; the audience was fixed when the token was minted and is checked by Claims.Check.
+func (s *StaticSource) Token(context.Context, string) (string, error) {
+	v := strings.TrimSpace(s.Value)
+	if strings.Count(v, ".") != 2 || strings.ContainsAny(v, "/\\") {
+		if b, err := os.ReadFile(v); err == nil {
+			return strings.TrimSpace(string(b)), nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return "", fmt.Errorf("reading identity token file %q: %w", v, err)
+		}
+	}
+	if v == "" {
+		return "", ErrNoToken
+	}
+	return v, nil
+}
+
+// InteractiveSource signs the user in through a browser (sigstore's OAuth flow) on a terminal.
+type InteractiveSource struct {
+	// Issuer is the OIDC issuer, e.g. https://oauth2.sigstore.dev/auth.
+	Issuer string
+	// ClientID is the OAuth client, "sigstore" for public-good and staging.
+	ClientID string
+}
+
+var _ Source = (*InteractiveSource)(nil)
+
+// Token runs the interactive flow. The audience is the client ID, as Fulcio expects for this flow.
+func (s *InteractiveSource) Token(context.Context, string) (string, error) {
+	tok, err := oauthflow.OIDConnect(s.Issuer, s.ClientID, "", "", oauthflow.DefaultIDTokenGetter)
+	if err != nil {
+		return "", fmt.Errorf("signing in through %s: %w (or pass --identity-token)", s.Issuer, err)
+	}
+	return tok.RawString, nil
+}
+
+// Select picks the token source: an explicit token, then SIGSTORE_ID_TOKEN, then the GitHub Actions runtime,
+// then (on a terminal) the interactive flow against issuer.
+func Select(getenv func(string) string, explicit string, terminal bool, issuer string, hc *http.Client) (Source, error) {
+	switch {
+	case explicit != "":
+		return &StaticSource{Value: explicit}, nil
+	case getenv("SIGSTORE_ID_TOKEN") != "":
+		return &StaticSource{Value: getenv("SIGSTORE_ID_TOKEN")}, nil
+	case getenv("GITHUB_ACTIONS") == "true" || getenv("ACTIONS_ID_TOKEN_REQUEST_URL") != "":
+		if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
+			return nil, ErrNoIDTokenPermission
+		}
+		return &ActionsSource{Getenv: getenv, HTTPClient: hc}, nil
+	case terminal && issuer != "":
+		return &InteractiveSource{Issuer: issuer, ClientID: "sigstore"}, nil
+	default:
+		return nil, ErrNoToken
+	}
+}

@@ -1,0 +1,72 @@
+package seal
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+)
+
+// expand resolves each argument as a literal file or a glob, keeping first-seen order and dropping repeats.
+// A pattern that matches nothing is an error: it is almost always a missing `npm pack` or a wrong path.
+func expand(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		matches, err := filepath.Glob(a)
+		if err != nil {
+			return nil, fmt.Errorf("reading the pattern %q: %w (fix the glob syntax)", a, err)
+		}
+		if len(matches) == 0 {
+			if _, statErr := os.Stat(a); statErr == nil {
+				matches = []string{a}
+			} else {
+				return nil, fmt.Errorf("no file matches %q: run `npm pack` first, or fix the path", a)
+			}
+		}
+		slices.Sort(matches)
+		for _, m := range matches {
+			abs, err := filepath.Abs(m)
+			if err != nil {
+				return nil, fmt.Errorf("resolving %q: %w", m, err)
+			}
+			if !slices.Contains(out, abs) {
+				out = append(out, abs)
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no tarballs given: pass the .tgz files `npm pack` wrote, e.g. waxseal sign '*.tgz'")
+	}
+	return out, nil
+}
+
+// writeAtomic writes data to path through a temporary file in the same directory and a rename, so a reader sees
+// the whole file or none, and a crash leaves no partial bundle.
+func writeAtomic(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("writing %q: %w (check the directory is writable)", path, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("writing %q: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,313 @@
+package seal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/signer"
+	"github.com/waxseal/waxseal/internal/trust"
+)
+
+// Options configure a signing run. Zero values take the documented defaults.
+type Options struct {
+	// Paths are tarball files or globs. Required.
+	Paths []string
+	// Provenance also signs SLSA v1 build provenance for each tarball (needs a GitHub Actions token).
+	Provenance bool
+	// SkipNPMChecksUnsafe turns off the checks npm's registry applies to provenance (repository.url, runner,
+	// "private", duplicates). Only for artifacts that will never be published to npm with this provenance.
+	SkipNPMChecksUnsafe bool
+	// Concurrency bounds Rekor submissions in flight; default signer.DefaultConcurrency.
+	Concurrency int
+	// Trust selects the Sigstore instance.
+	Trust trust.Options
+	// Tokens supplies the identity token. Required.
+	Tokens oidc.Source
+	// Audience of the identity token; default "sigstore".
+	Audience string
+	// Getenv reads the job's environment (GITHUB_*); default: an empty environment.
+	Getenv func(string) string
+	// HTTPClient's transport carries TUF, Fulcio and TSA requests; default http.DefaultClient.
+	HTTPClient *http.Client
+	// Progress receives one line per package; default io.Discard.
+	Progress io.Writer
+	// Limits bound what is read from each tarball; default npm.DefaultLimits().
+	Limits *npm.Limits
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// ErrPackagesFailed means at least one package was not signed; the report says which and why.
+var ErrPackagesFailed = errors.New("some packages were not signed")
+
+// Sign reads and checks every tarball, then signs them all with one certificate. Problems found before signing
+// (unreadable tarballs, npm's registry checks) stop the run before anything is signed or logged, and are all
+// reported together. A package that fails while signing does not stop the others. The returned error wraps
+// ErrPackagesFailed when the report holds failures.
+func Sign(ctx context.Context, o Options) (*Report, error) {
+	o = o.withDefaults()
+	files, err := expand(o.Paths)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Packages: make([]PackageResult, len(files))}
+	tarballs := readAll(ctx, files, *o.Limits, rep)
+
+	token, err := o.Tokens.Token(ctx, o.Audience)
+	if err != nil {
+		return nil, err
+	}
+	claims, err := oidc.ParseClaims(token)
+	if err != nil {
+		return nil, err
+	}
+	if err := claims.Check(o.Audience, o.Now()); err != nil {
+		return nil, err
+	}
+	if claims.IsGitHubActions() {
+		if rep.Source, err = githubContext(claims, o.Getenv); err != nil {
+			return nil, err
+		}
+	} else if o.Provenance {
+		return nil, fmt.Errorf("provenance needs a GitHub Actions identity token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or pass --provenance=false to sign the tarballs alone", claims.Issuer)
+	}
+	if !o.SkipNPMChecksUnsafe {
+		npmChecks(tarballs, rep)
+	}
+	if rep.Failed() {
+		reportFailures(o.Progress, rep)
+		return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+	}
+
+	s, tm, err := o.newSigner(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	id := s.Identity()
+	rep.CertificateIdentity, rep.CertificateIssuer = id.SAN, id.Issuer
+	rep.RekorURL, rep.PublicGood = tm.rekorURL, o.Trust.Instance() == trust.PublicGood
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex // serialises progress lines
+	for i, t := range tarballs {
+		wg.Go(func() {
+			p := &rep.Packages[i]
+			if err := signOne(ctx, s, t, rep.Source, o.Provenance, p); err != nil {
+				p.Error = err.Error()
+			} else {
+				p.RekorEntryURL = entryURL(tm, p.RekorLogIndex, rep.PublicGood)
+			}
+			mu.Lock()
+			progress(o.Progress, p)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if rep.Failed() {
+		return rep, ErrPackagesFailed
+	}
+	return rep, nil
+}
+
+func (o Options) withDefaults() Options {
+	if o.Audience == "" {
+		o.Audience = oidc.DefaultAudience
+	}
+	if o.Getenv == nil {
+		o.Getenv = func(string) string { return "" }
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = http.DefaultClient
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Limits == nil {
+		l := npm.DefaultLimits()
+		o.Limits = &l
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Trust.Transport == nil {
+		o.Trust.Transport = o.HTTPClient.Transport
+	}
+	return o
+}
+
+// readAll reads every tarball (digests and manifest), two at a time: each read already uses both cores.
+func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) []*npm.Tarball {
+	out := make([]*npm.Tarball, len(files))
+	sem := make(chan struct{}, 2)
+	var wg sync.WaitGroup
+	for i, f := range files {
+		rep.Packages[i].Tarball = f
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			t, err := npm.ReadTarball(ctx, f, lim)
+			if err != nil {
+				rep.Packages[i].Error = err.Error()
+				return
+			}
+			out[i] = t
+			p := &rep.Packages[i]
+			p.Name, p.Version, p.Purl = t.Manifest.Name, t.Manifest.Version, t.Purl()
+			p.SHA512, p.Integrity = t.SHA512Hex(), t.Integrity()
+		})
+	}
+	wg.Wait()
+	return out
+}
+
+// npmChecks applies the npm registry's provenance checks to every readable tarball.
+func npmChecks(tarballs []*npm.Tarball, rep *Report) {
+	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
+	var ok []*npm.Tarball
+	for i, t := range tarballs {
+		if t == nil {
+			continue
+		}
+		ok = append(ok, t)
+		if err := npm.CheckPublishable(t.Manifest, src); err != nil {
+			rep.Packages[i].Error = oneLine(err)
+		}
+	}
+	if err := npm.CheckUnique(ok); err != nil {
+		for i, t := range tarballs {
+			if t != nil && strings.Contains(err.Error(), t.Path) && rep.Packages[i].Error == "" {
+				rep.Packages[i].Error = oneLine(err)
+			}
+		}
+	}
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+
+type trustInfo struct {
+	rekorURL     string
+	rekorVersion uint32
+}
+
+func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *trustInfo, error) {
+	tr, err := trust.TrustedRoot(ctx, o.Trust)
+	if err != nil {
+		return nil, nil, err
+	}
+	svcs, err := trust.SigningServices(ctx, o.Trust, o.Now())
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := signer.New(ctx, signer.Config{
+		Services:        svcs,
+		TrustedMaterial: tr,
+		Tokens:          &reusingSource{first: token, next: o.Tokens},
+		Audience:        o.Audience,
+		Transport:       o.HTTPClient.Transport,
+		Concurrency:     o.Concurrency,
+		Now:             o.Now,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, &trustInfo{rekorURL: svcs.Rekor[0].URL, rekorVersion: svcs.Rekor[0].MajorAPIVersion}, nil
+}
+
+// reusingSource hands out the token already read for the first certificate, and asks the source again for
+// renewals (GitHub's tokens live minutes; a renewal needs a fresh one).
+type reusingSource struct {
+	mu    sync.Mutex
+	first string
+	next  oidc.Source
+}
+
+func (r *reusingSource) Token(ctx context.Context, audience string) (string, error) {
+	r.mu.Lock()
+	t := r.first
+	r.first = ""
+	r.mu.Unlock()
+	if t != "" {
+		return t, nil
+	}
+	return r.next.Token(ctx, audience)
+}
+
+func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub, withProvenance bool, p *PackageResult) error {
+	art, err := s.SignArtifact(ctx, t.SHA256[:])
+	if err != nil {
+		return fmt.Errorf("signing %s: %w", t.Path, err)
+	}
+	var prov *signer.Signed
+	if withProvenance {
+		st, err := provenance.Statement(gh, provenance.Subject{Name: t.Purl(), SHA512: t.SHA512Hex()})
+		if err != nil {
+			return fmt.Errorf("building provenance for %s: %w", t.Path, err)
+		}
+		payload, err := provenance.Marshal(st)
+		if err != nil {
+			return fmt.Errorf("encoding provenance for %s: %w", t.Path, err)
+		}
+		if prov, err = s.SignProvenance(ctx, provenance.PayloadType, payload, t.Purl(), t.SHA512[:]); err != nil {
+			return fmt.Errorf("signing provenance for %s: %w", t.Path, err)
+		}
+	}
+	// Both bundles are signed and verified before either is written.
+	p.Bundle, p.RekorLogIndex = t.Path+".sigstore.json", art.LogIndex
+	if err := writeAtomic(p.Bundle, art.JSON); err != nil {
+		return err
+	}
+	if prov != nil {
+		p.ProvenanceBundle, p.ProvenanceRekorLogIndex = t.Path+".provenance.sigstore.json", prov.LogIndex
+		if err := writeAtomic(p.ProvenanceBundle, prov.JSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func entryURL(tm *trustInfo, index int64, publicGood bool) string {
+	switch {
+	case publicGood:
+		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
+	case tm.rekorVersion == 1:
+		return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", strings.TrimSuffix(tm.rekorURL, "/"), index)
+	default:
+		return "" // Rekor v2 serves tiles, not entries by index
+	}
+}
+
+func progress(w io.Writer, p *PackageResult) {
+	if p.Error != "" {
+		fmt.Fprintf(w, "FAILED  %s: %s\n", p.Tarball, p.Error)
+		return
+	}
+	line := fmt.Sprintf("signed  %s@%s  sha512:%s…  rekor #%d", p.Name, p.Version, short(p.SHA512), p.RekorLogIndex)
+	if p.ProvenanceBundle != "" {
+		line += fmt.Sprintf("  provenance #%d", p.ProvenanceRekorLogIndex)
+	}
+	fmt.Fprintln(w, line)
+}
+
+func reportFailures(w io.Writer, rep *Report) {
+	for i := range rep.Packages {
+		if rep.Packages[i].Error != "" {
+			progress(w, &rep.Packages[i])
+		}
+	}
+}
+
+func short(hexDigest string) string {
+	if len(hexDigest) > 16 {
+		return hexDigest[:16]
+	}
+	return hexDigest
+}
