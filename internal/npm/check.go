@@ -1,0 +1,155 @@
+package npm
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// Source is where the provenance says the package was built.
+type Source struct {
+	// RepositoryURL is the source repository, e.g. https://github.com/owner/repo (the provenance's
+	// externalParameters.workflow.repository).
+	RepositoryURL string
+	// RunnerEnvironment is the runner_environment claim: github-hosted or self-hosted.
+	RunnerEnvironment string
+}
+
+// CheckPublishable applies the checks the npm registry makes when it accepts a package with
+// provenance, so a publish cannot fail after signing. It returns nil or an errors.Join of
+// *CheckError, one per rule broken:
+//   - "private" must not be truthy (npm publish refuses with EPRIVATE);
+//   - the runner environment must be github-hosted (the registry refuses provenance from
+//     self-hosted runners);
+//   - package.json repository.url must name the same repository as the provenance (the registry's
+//     E422 "Failed to validate repository information"): same host, and the same owner/repo
+//     compared case-sensitively, after npm's hosted-git-info normalization (git+https://, git://,
+//     ssh and scp forms, github:owner/repo and owner/repo shorthands, trailing .git, host case,
+//     www.).
+func CheckPublishable(m Manifest, src Source) error {
+	var errs []error
+	add := func(field, problem, fix string) {
+		errs = append(errs, &CheckError{Path: m.Tarball, Field: field, Problem: problem, Fix: fix})
+	}
+	if m.Private {
+		add(`package.json "private"`, "is true, so npm refuses to publish the package",
+			`remove "private" from package.json (or set it to false)`)
+	}
+	if src.RunnerEnvironment != "github-hosted" {
+		add("runner environment", fmt.Sprintf("is %q; the npm registry accepts provenance only from "+
+			"GitHub-hosted runners", src.RunnerEnvironment),
+			"run the job on a GitHub-hosted runner (e.g. runs-on: ubuntu-latest)")
+	}
+	if p, f, ok := checkRepository(m.Repository.URL, src.RepositoryURL); !ok {
+		add(`package.json "repository.url"`, p, f)
+	}
+	return errors.Join(errs...)
+}
+
+// checkRepository compares repository.url with the provenance's source repository.
+func checkRepository(got, source string) (problem, fix string, ok bool) {
+	want, wantOK := parseRepo(source)
+	fix = fmt.Sprintf(`set "repository": {"type": "git", "url": "git+%s.git"}`, strings.TrimSuffix(source, "/"))
+	if wantOK {
+		fix = fmt.Sprintf(`set "repository": {"type": "git", "url": "git+https://%s/%s/%s.git"}`,
+			want.host, want.owner, want.repo)
+	}
+	problem = fmt.Sprintf("is %q, expected to match %q from provenance", got, source)
+	if !wantOK {
+		return fmt.Sprintf("cannot be compared: the provenance repository %q is not a repository URL", source),
+			"check the identity token's repository claims", false
+	}
+	g, gotOK := parseRepo(got)
+	if !gotOK || g != want {
+		return problem, fix, false
+	}
+	return "", "", true
+}
+
+// repoID is a hosted repository: lowercase host without www., owner and repo as written.
+type repoID struct{ host, owner, repo string }
+
+// shortcuts are hosted-git-info's "host:owner/repo" forms.
+var shortcuts = map[string]string{"github": "github.com", "gitlab": "gitlab.com",
+	"bitbucket": "bitbucket.org", "gist": "gist.github.com", "sourcehut": "git.sr.ht"}
+
+// parseRepo reads a repository URL the way npm's hosted-git-info does for the forms package.json
+// uses. Owner and repo keep their case: the registry compares them case-sensitively.
+func parseRepo(s string) (repoID, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return repoID{}, false
+	}
+	s, _, _ = strings.Cut(s, "#") // a committish names a commit, not a different repository
+	if isShorthand(s) {
+		s = "github:" + s
+	}
+	if scheme, rest, ok := strings.Cut(s, ":"); ok {
+		if host, known := shortcuts[strings.ToLower(scheme)]; known && !strings.HasPrefix(rest, "//") {
+			return splitOwnerRepo(host, rest)
+		}
+	}
+	if !strings.Contains(s, "://") { // scp form: git@github.com:owner/repo.git
+		at := strings.Index(s, "@")
+		colon := strings.LastIndex(s, ":")
+		if at < 0 || colon < at {
+			return repoID{}, false
+		}
+		s = "ssh://" + s[:colon] + "/" + s[colon+1:]
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return repoID{}, false
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "git", "http", "https", "git+https", "git+http", "ssh", "git+ssh":
+	default:
+		return repoID{}, false
+	}
+	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
+	if p := u.Port(); p != "" && !strings.Contains(u.Scheme, "ssh") {
+		host += ":" + p
+	}
+	return splitOwnerRepo(host, u.Path)
+}
+
+// splitOwnerRepo takes /owner/repo[.git][/tree/...] and trims the .git suffix.
+func splitOwnerRepo(host, p string) (repoID, bool) {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	if len(segs) < 2 || (len(segs) > 2 && segs[2] != "tree") {
+		return repoID{}, false
+	}
+	owner, repo := segs[0], strings.TrimSuffix(segs[1], ".git")
+	if owner == "" || repo == "" {
+		return repoID{}, false
+	}
+	return repoID{host: host, owner: owner, repo: repo}, true
+}
+
+// isShorthand is hosted-git-info's test for "owner/repo": one slash, not leading or trailing, no
+// colon, @, whitespace, or leading dot.
+func isShorthand(s string) bool {
+	slash := strings.Index(s, "/")
+	return slash > 0 && !strings.HasSuffix(s, "/") && strings.Count(s, "/") == 1 &&
+		!strings.ContainsAny(s, ":@ \t\r\n") && !strings.HasPrefix(s, ".")
+}
+
+// CheckUnique refuses two tarballs of the same name@version (the registry keeps only one), naming
+// both files. It returns nil or an errors.Join of *DuplicateError.
+func CheckUnique(ts []*Tarball) error {
+	seen := make(map[string]string, len(ts))
+	var errs []error
+	for _, t := range ts {
+		if t == nil {
+			continue
+		}
+		key := t.Purl()
+		if first, dup := seen[key]; dup {
+			errs = append(errs, &DuplicateError{Purl: key, First: first, Again: t.Path})
+			continue
+		}
+		seen[key] = t.Path
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,116 @@
+// Package npm reads npm package tarballs (the output of `npm pack`) as untrusted input: it digests
+// the file in one streaming pass while checking the archive and reading package/package.json, and
+// it applies the npm registry's provenance rules before anything is signed.
+package npm
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/package-url/packageurl-go"
+)
+
+// Tarball is an npm package tarball that passed ReadTarball's checks. SHA512 and SHA256 are digests
+// of exactly the bytes that were parsed, so signing them signs what was checked.
+type Tarball struct {
+	Path     string
+	Size     int64
+	SHA512   [sha512.Size]byte
+	SHA256   [sha256.Size]byte
+	Manifest Manifest
+}
+
+// ReadTarball reads the tarball at path exactly once: the same bytes feed sha512, sha256 and the
+// gzip+tar checks concurrently. It refuses anything `npm pack` would not make (see the Err*
+// sentinels); every error is a *TarballError naming the file and the fix, or the context's error.
+func ReadTarball(ctx context.Context, path string, lim Limits) (*Tarball, error) {
+	lim = lim.withDefaults()
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, ioError(path, "opening", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil {
+		return nil, ioError(path, "inspecting", err)
+	} else if !fi.Mode().IsRegular() {
+		return nil, &TarballError{Path: path, Problem: "is not a regular file (" + fi.Mode().Type().String() + ")",
+			Fix: "pass the .tgz file that `npm pack` writes", Err: ErrNotRegular}
+	}
+
+	w := &walker{lim: lim}
+	d, err := stream(ctx, f, func(r *chunkReader) error {
+		w.src = r
+		return w.walk()
+	})
+	if err != nil {
+		var te *TarballError
+		switch {
+		case errors.As(err, &te):
+			te.Path = path
+			return nil, te
+		case ctx.Err() != nil:
+			return nil, fmt.Errorf("reading %q: %w", path, err)
+		default:
+			return nil, ioError(path, "reading", err)
+		}
+	}
+	m, err := ParseManifest(w.manifest)
+	if err != nil {
+		te := err.(*TarballError)
+		te.Path, te.Entry = path, manifestEntry
+		return nil, te
+	}
+	m.Tarball = path
+	return &Tarball{Path: path, Size: d.size, SHA512: d.sha512, SHA256: d.sha256, Manifest: m}, nil
+}
+
+func ioError(path, doing string, err error) *TarballError {
+	fix := "check the path and that the file is readable"
+	if errors.Is(err, fs.ErrNotExist) {
+		fix = "check the path; run `npm pack` to create the tarball"
+	}
+	return &TarballError{Path: path, Problem: "cannot be read (" + doing + ": " + unwrapPath(err) + ")", Fix: fix, Err: err}
+}
+
+// unwrapPath drops the path os.PathError repeats, since TarballError already names the file.
+func unwrapPath(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// Purl returns the package URL npm puts in the provenance subject, e.g. "pkg:npm/%40scope/name@1.2.3".
+func (t *Tarball) Purl() string { return Purl(t.Manifest.Name, t.Manifest.Version) }
+
+// Integrity returns npm's integrity string for the tarball: "sha512-" and the standard base64 digest.
+func (t *Tarball) Integrity() string {
+	return "sha512-" + base64.StdEncoding.EncodeToString(t.SHA512[:])
+}
+
+// SHA512Hex returns the tarball's sha512 in lowercase hex, as the provenance subject carries it.
+func (t *Tarball) SHA512Hex() string { return hex.EncodeToString(t.SHA512[:]) }
+
+// npmKeeps are characters npm's purl (npm-package-arg toPurl) leaves as they are but packageurl-go
+// percent-encodes; they occur only in legacy package names.
+var npmKeeps = strings.NewReplacer("%21", "!", "%27", "'", "%28", "(", "%29", ")", "%2A", "*")
+
+// Purl returns the package URL of name@version the way npm writes it in provenance: type npm, the
+// scope as namespace with its "@" encoded as %40, no qualifiers.
+func Purl(name, version string) string {
+	ns, n := "", name
+	if scope, rest, ok := strings.Cut(name, "/"); ok && strings.HasPrefix(scope, "@") {
+		ns, n = scope, rest
+	}
+	p := packageurl.NewPackageURL(packageurl.TypeNPM, ns, n, version, nil, "")
+	return npmKeeps.Replace(p.ToString())
+}
