@@ -184,14 +184,14 @@ func SelectServices(sc *root.SigningConfig, now time.Time) (*Services, error) {
 	if raw, err := sc.MarshalJSON(); err == nil {
 		pb, _ = root.NewSigningConfigProtobuf(raw)
 	}
-	rekorCfg := serviceConfig(pb.GetRekorTlogConfig(), len(sc.RekorLogURLs()))
+	rekorCfg := serviceConfig(pb.GetRekorTlogConfig())
 	rekor, err := root.SelectServices(sc.RekorLogURLs(), rekorCfg, sign.RekorAPIVersions, now)
 	if err != nil || len(rekor) == 0 {
 		return nil, fmt.Errorf("choosing Rekor transparency logs from the signing config: %v (the config needs rekorTlogUrls valid now, with majorApiVersion 1 or 2)", errOrEmpty(err))
 	}
 	var tsa []root.Service
 	if len(sc.TimestampAuthorityURLs()) > 0 {
-		tsaCfg := serviceConfig(pb.GetTsaConfig(), 1)
+		tsaCfg := serviceConfig(pb.GetTsaConfig())
 		tsa, err = root.SelectServices(sc.TimestampAuthorityURLs(), tsaCfg, sign.TimestampAuthorityAPIVersions, now)
 		if err != nil {
 			return nil, fmt.Errorf("choosing timestamp authorities from the signing config: %w (fix tsaUrls/tsaConfig, or remove tsaUrls)", err)
@@ -213,10 +213,9 @@ func errOrEmpty(err error) any {
 }
 
 // serviceConfig turns an optional selector into a concrete one: a missing config means "any one".
-func serviceConfig(c *prototrustroot.ServiceConfiguration, n int) root.ServiceConfiguration {
+func serviceConfig(c *prototrustroot.ServiceConfiguration) root.ServiceConfiguration {
 	if c == nil || c.GetSelector() == prototrustroot.ServiceSelector_SERVICE_SELECTOR_UNDEFINED {
 		return root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY, Count: 1}
 	}
-	_ = n
 	return root.ServiceConfiguration{Selector: c.GetSelector(), Count: c.GetCount()}
 }

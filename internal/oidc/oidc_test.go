@@ -1,0 +1,224 @@
+package oidc
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// mint signs a token with a throwaway key; ParseClaims does not verify signatures (Fulcio does).
+func mint(t *testing.T, claims map[string]any) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.Signed(sig).Claims(claims).Serialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func githubClaims(now time.Time) map[string]any {
+	return map[string]any{
+		"iss": GitHubIssuer, "sub": "repo:octo/pkg:ref:refs/heads/main", "aud": "sigstore",
+		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(),
+		"repository": "octo/pkg", "repository_id": "123", "repository_owner": "octo", "repository_owner_id": 456,
+		"workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/heads/main",
+		"job_workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/heads/main",
+		"sha": "abc", "ref": "refs/heads/main", "event_name": "push", "run_id": "7", "run_attempt": "1",
+		"runner_environment": "github-hosted",
+	}
+}
+
+func TestParseClaims(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	got, err := ParseClaims(mint(t, githubClaims(now)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Claims{
+		Issuer: GitHubIssuer, Subject: "repo:octo/pkg:ref:refs/heads/main", Audience: []string{"sigstore"},
+		Expiry: now.Add(5 * time.Minute), IssuedAt: now,
+		Repository: "octo/pkg", RepositoryID: "123", RepositoryOwner: "octo", RepositoryOwnerID: "456",
+		WorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/heads/main", JobWorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/heads/main",
+		SHA: "abc", Ref: "refs/heads/main", EventName: "push", RunID: "7", RunAttempt: "1", RunnerEnvironment: "github-hosted",
+	}
+	if diff := cmp.Diff(want, got, cmpopts.EquateApproxTime(time.Second)); diff != "" {
+		t.Errorf("ParseClaims (-want +got):\n%s", diff)
+	}
+	if !got.IsGitHubActions() {
+		t.Error("IsGitHubActions = false for a workflow token")
+	}
+}
+
+func TestParseClaimsMalformed(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, token string }{
+		{"empty", ""},
+		{"not a jwt", "hello"},
+		{"two parts", "a.b"},
+		{"garbage parts", "a.b.c"},
+		{"no subject", mint(t, map[string]any{"iss": "x"})},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := ParseClaims(tc.token)
+			if !errors.Is(err, ErrMalformed) {
+				t.Fatalf("ParseClaims(%q) error = %v, want ErrMalformed", tc.token, err)
+			}
+		})
+	}
+}
+
+func TestCheck(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_700_000_000, 0)
+	for _, tc := range []struct {
+		name     string
+		edit     func(map[string]any)
+		audience string
+		want     error
+	}{
+		{name: "good", edit: func(map[string]any) {}},
+		{name: "expired", edit: func(c map[string]any) { c["exp"] = now.Add(-time.Second).Unix() }, want: ErrExpired},
+		{name: "expires now", edit: func(c map[string]any) { c["exp"] = now.Unix() }, want: ErrExpired},
+		{name: "wrong audience", edit: func(c map[string]any) { c["aud"] = "npm" }, want: ErrWrongAudience},
+		{name: "custom audience", edit: func(c map[string]any) { c["aud"] = "other" }, audience: "other"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := githubClaims(now)
+			tc.edit(c)
+			claims, err := ParseClaims(mint(t, c))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = claims.Check(tc.audience, now)
+			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+				t.Fatalf("Check() = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+// fakeRuntime answers like GitHub's ACTIONS_ID_TOKEN_REQUEST_URL: bearer request token, audience query, {"value"}.
+func fakeRuntime(t *testing.T, requestToken, idToken string) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet || r.URL.Query().Get("api-version") != "2.0" {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+requestToken {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		if r.URL.Query().Get("audience") != "sigstore" {
+			http.Error(w, `{"message":"unexpected audience"}`, http.StatusBadRequest)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]string{"value": idToken})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestActionsSource(t *testing.T) {
+	t.Parallel()
+	srv := fakeRuntime(t, "request-secret", "the.id.token")
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-secret"}
+	src := &ActionsSource{Getenv: func(k string) string { return env[k] }, HTTPClient: srv.Client()}
+	got, err := src.Token(t.Context(), "sigstore")
+	if err != nil || got != "the.id.token" {
+		t.Fatalf("Token() = %q, %v; want the.id.token", got, err)
+	}
+
+	env["ACTIONS_ID_TOKEN_REQUEST_TOKEN"] = "wrong"
+	_, err = src.Token(t.Context(), "sigstore")
+	if err == nil || strings.Contains(err.Error(), "wrong") {
+		t.Fatalf("Token() with a refused request token = %v; want an error that does not echo the request token", err)
+	}
+}
+
+func TestSelect(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		explicit string
+		terminal bool
+		want     any
+		wantErr  error
+	}{
+		{name: "explicit wins", env: map[string]string{"SIGSTORE_ID_TOKEN": "x.y.z"}, explicit: "a.b.c", want: &StaticSource{}},
+		{name: "env token", env: map[string]string{"SIGSTORE_ID_TOKEN": "x.y.z", "GITHUB_ACTIONS": "true"}, want: &StaticSource{}},
+		{name: "actions", env: map[string]string{"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": "http://x"}, want: &ActionsSource{}},
+		{name: "actions without permission", env: map[string]string{"GITHUB_ACTIONS": "true"}, wantErr: ErrNoIDTokenPermission},
+		{name: "terminal", env: map[string]string{}, terminal: true, want: &InteractiveSource{}},
+		{name: "nothing", env: map[string]string{}, wantErr: ErrNoToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := Select(func(k string) string { return tc.env[k] }, tc.explicit, tc.terminal, "https://issuer", nil)
+			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
+				t.Fatalf("Select() error = %v, want %v", err, tc.wantErr)
+			}
+			if tc.want != nil && (got == nil || typeName(got) != typeName(tc.want)) {
+				t.Fatalf("Select() = %T, want %T", got, tc.want)
+			}
+		})
+	}
+	if !strings.Contains(ErrNoIDTokenPermission.Error(), "permissions: id-token: write") {
+		t.Errorf("the missing-permission error must say the fix, got %q", ErrNoIDTokenPermission)
+	}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case *StaticSource:
+		return "static"
+	case *ActionsSource:
+		return "actions"
+	case *InteractiveSource:
+		return "interactive"
+	}
+	return "other"
+}
+
+func TestStaticSourceFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte("a.b.c\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, value, want string }{
+		{"literal", "x.y.z", "x.y.z"},
+		{"file", path, "a.b.c"},
+	} {
+		got, err := (&StaticSource{Value: tc.value}).Token(t.Context(), "")
+		if err != nil || got != tc.want {
+			t.Errorf("%s: Token() = %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
