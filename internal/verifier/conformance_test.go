@@ -1,0 +1,127 @@
+package verifier_test
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+const conformanceDir = "../../testdata/conformance"
+
+// conformanceCase is one row of cases.tsv.
+type conformanceCase struct {
+	name, dir, trustedRoot, identity, issuer, key string
+	wantFail                                      bool
+}
+
+func loadConformanceCases(t testing.TB) []conformanceCase {
+	t.Helper()
+	f, err := os.Open(filepath.Join(conformanceDir, "cases.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var cases []conformanceCase
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		cols := strings.Split(sc.Text(), "\t")
+		if len(cols) != 7 {
+			t.Fatalf("cases.tsv: want 7 columns, got %q", sc.Text())
+		}
+		c := conformanceCase{
+			name:        filepath.Base(cols[0]),
+			dir:         filepath.Join(conformanceDir, cols[0]),
+			wantFail:    cols[1] == "fail",
+			trustedRoot: filepath.Join(conformanceDir, "public-good.trusted_root.json"),
+			identity:    cols[4],
+			issuer:      cols[5],
+		}
+		if cols[2] != "DEFAULT" {
+			c.trustedRoot = filepath.Join(conformanceDir, cols[2])
+		}
+		if cols[6] != "-" {
+			c.key = filepath.Join(conformanceDir, cols[6])
+		}
+		if cols[3] == "key" && c.key == "" {
+			t.Fatalf("%s: key mode without key", c.name)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+// artifactDigest returns the case's artifact sha256 digest.
+func artifactDigest(t testing.TB, dir string) []byte {
+	t.Helper()
+	p := filepath.Join(dir, "artifact")
+	if _, err := os.Stat(p); err != nil {
+		p = filepath.Join(conformanceDir, "assets/bundle-verify/a.txt")
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := sha256.Sum256(data)
+	return d[:]
+}
+
+func runCase(t testing.TB, c conformanceCase) error {
+	t.Helper()
+	tr, err := root.NewTrustedRootFromPath(c.trustedRoot)
+	if err != nil {
+		return err
+	}
+	var opts []verifier.Option
+	id := verifier.Identity{SAN: c.identity, Issuer: c.issuer}
+	if c.key != "" {
+		pem, err := os.ReadFile(c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := cryptoutils.UnmarshalPEMToPublicKey(pem)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verifier.WithPublicKey(pub))
+		id = verifier.Identity{}
+	}
+	v, err := verifier.New(tr, id, opts...)
+	if err != nil {
+		return err
+	}
+	b, err := verifier.LoadBundle(filepath.Join(c.dir, "bundle.sigstore.json"))
+	if err != nil {
+		return err
+	}
+	_, err = v.VerifyArtifact(b, artifactDigest(t, c.dir))
+	return err
+}
+
+func TestConformanceVerdicts(t *testing.T) {
+	t.Parallel()
+	cases := loadConformanceCases(t)
+	if len(cases) != 70 {
+		t.Fatalf("cases.tsv lists %d cases, want 70", len(cases))
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			err := runCase(t, c)
+			if c.wantFail && err == nil {
+				t.Fatal("verified, want rejection")
+			}
+			if !c.wantFail && err != nil {
+				t.Fatalf("rejected, want verified: %v", err)
+			}
+		})
+	}
+}

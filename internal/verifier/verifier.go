@@ -1,0 +1,222 @@
+// Package verifier verifies Sigstore bundles for npm tarballs: the signature, certificate, transparency log entry
+// and timestamps through sigstore-go, the signer's identity against a policy, and, for SLSA provenance, the
+// checks the npm registry makes (subject purl and sha512, certificate extensions against the statement).
+package verifier
+
+import (
+	"bytes"
+	"crypto"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/verify"
+	sigsig "github.com/sigstore/sigstore/pkg/signature"
+)
+
+// Identity is the signer a bundle must come from: the certificate's subject alternative name (for GitHub Actions,
+// the workflow URI at a ref) and the OIDC issuer that vouched for it. Give at least one SAN form and one issuer
+// form; the exact and regexp forms of a field may be combined and must then both match.
+type Identity struct {
+	SAN, SANRegexp, Issuer, IssuerRegexp string
+}
+
+func (id Identity) isZero() bool { return id == Identity{} }
+
+// Option configures a Verifier.
+type Option func(*config) error
+
+type config struct {
+	key        crypto.PublicKey
+	extensions certificate.Extensions
+}
+
+// WithPublicKey verifies bundles signed with this long-lived key instead of a Fulcio certificate (the Sigstore
+// "managed key" flow). It contradicts a certificate identity: pass a zero Identity with it.
+func WithPublicKey(key crypto.PublicKey) Option {
+	return func(c *config) error {
+		if key == nil {
+			return errors.New("configuring the verifier: nil public key")
+		}
+		c.key = key
+		return nil
+	}
+}
+
+// WithCertificateExtensions additionally requires the certificate's Fulcio extensions to equal every non-empty
+// field of ext (for example SourceRepositoryURI, SourceRepositoryRef, SourceRepositoryDigest).
+func WithCertificateExtensions(ext certificate.Extensions) Option {
+	return func(c *config) error {
+		c.extensions = ext
+		return nil
+	}
+}
+
+// Verifier verifies bundles against one trusted root and one identity policy. It is safe for concurrent use.
+type Verifier struct {
+	tm       root.TrustedMaterial
+	identity *verify.CertificateIdentity // nil when verifying with a public key
+	keyMode  bool
+}
+
+// New returns a Verifier that trusts tm and accepts only bundles from id (or, with WithPublicKey, only bundles
+// signed by that key). It refuses an empty identity: verifying without one proves nothing about who signed.
+func New(tm root.TrustedMaterial, id Identity, opts ...Option) (*Verifier, error) {
+	if tm == nil {
+		return nil, errors.New("creating verifier: no trusted root: load one with the trust package")
+	}
+	var c config
+	for _, o := range opts {
+		if err := o(&c); err != nil {
+			return nil, err
+		}
+	}
+	if c.key != nil {
+		if !id.isZero() {
+			return nil, errors.New("creating verifier: a public key and a certificate identity contradict each other: pass one")
+		}
+		km, err := keyMaterial(c.key)
+		if err != nil {
+			return nil, err
+		}
+		return &Verifier{tm: root.TrustedMaterialCollection{km, tm}, keyMode: true}, nil
+	}
+	if id.SAN == "" && id.SANRegexp == "" {
+		return nil, errors.New("creating verifier: no certificate identity: name the signer (for GitHub Actions, --repository OWNER/REPO, or --certificate-identity URI)")
+	}
+	if id.Issuer == "" && id.IssuerRegexp == "" {
+		return nil, errors.New("creating verifier: no OIDC issuer: name it (--certificate-oidc-issuer, https://token.actions.githubusercontent.com for GitHub Actions)")
+	}
+	san, err := verify.NewSANMatcher(id.SAN, id.SANRegexp)
+	if err != nil {
+		return nil, fmt.Errorf("creating verifier: compiling the SAN pattern: %w", err)
+	}
+	iss, err := verify.NewIssuerMatcher(id.Issuer, id.IssuerRegexp)
+	if err != nil {
+		return nil, fmt.Errorf("creating verifier: compiling the issuer pattern: %w", err)
+	}
+	ci, err := verify.NewCertificateIdentity(san, iss, c.extensions)
+	if err != nil {
+		return nil, fmt.Errorf("creating verifier: %w", err)
+	}
+	return &Verifier{tm: tm, identity: &ci}, nil
+}
+
+func keyMaterial(key crypto.PublicKey) (root.TrustedMaterial, error) {
+	sv, err := sigsig.LoadDefaultVerifier(key)
+	if err != nil {
+		return nil, fmt.Errorf("creating verifier: loading the public key: %w", err)
+	}
+	return root.NewTrustedPublicKeyMaterial(func(string) (root.TimeConstrainedVerifier, error) {
+		return root.NewExpiringKey(sv, time.Time{}, time.Time{}), nil
+	}), nil
+}
+
+// Result is what a successful verification vouches for.
+type Result struct {
+	// SAN and Issuer are the certificate's identity (empty when a public key signed).
+	SAN    string `json:"certificateIdentity,omitempty"`
+	Issuer string `json:"certificateIssuer,omitempty"`
+	// Repository is the source repository URI from the certificate, e.g. https://github.com/owner/repo.
+	Repository string `json:"repository,omitempty"`
+	// Workflow is the workflow file the build ran, e.g. .github/workflows/release.yml.
+	Workflow string `json:"workflow,omitempty"`
+	// Ref and Commit are the git ref and commit the build ran at.
+	Ref    string `json:"ref,omitempty"`
+	Commit string `json:"commit,omitempty"`
+	// RunnerEnvironment is github-hosted or self-hosted.
+	RunnerEnvironment string `json:"runnerEnvironment,omitempty"`
+	// LogIndex is the transparency log entry's index.
+	LogIndex int64 `json:"logIndex"`
+	// LogTime is the verified time of signing: Rekor's integrated time, or the RFC 3161 time for Rekor v2.
+	LogTime time.Time `json:"logTime"`
+	// TimestampSource says who vouched for LogTime.
+	TimestampSource string `json:"timestampSource"`
+}
+
+// VerifyArtifact verifies a bundle whose message signature (or DSSE statement subject) covers the artifact with
+// this SHA-256 digest.
+func (v *Verifier) VerifyArtifact(b *bundle.Bundle, sha256 []byte) (*Result, error) {
+	res, err := v.verify(b, "sha256", sha256)
+	if err != nil {
+		return nil, err
+	}
+	return newResult(b, res), nil
+}
+
+// verify runs the Sigstore client verification of b over the artifact digest.
+func (v *Verifier) verify(b *bundle.Bundle, alg string, digest []byte) (*verify.VerificationResult, error) {
+	if b == nil || b.Bundle == nil {
+		return nil, verdict(ErrInvalidBundle, errors.New("empty bundle"))
+	}
+	// Spec (client verification): the verifier MUST verify the transparency log entry, establish the signing time
+	// from an observer timestamp, verify the certificate chain at that time, and verify its SCTs.
+	opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
+	if !v.keyMode {
+		opts = append(opts, verify.WithSignedCertificateTimestamps(1))
+	}
+	// A timestamp the bundle presents must verify; an unverifiable one is a reason to reject, not to ignore.
+	if ts, err := b.Timestamps(); err == nil && len(ts) > 0 {
+		opts = append(opts, verify.WithSignedTimestamps(1))
+	}
+	sev, err := verify.NewVerifier(v.tm, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("configuring sigstore verifier: %w", err)
+	}
+	var pol []verify.PolicyOption
+	if v.keyMode {
+		pol = append(pol, verify.WithKey())
+	} else {
+		pol = append(pol, verify.WithCertificateIdentity(*v.identity))
+	}
+	res, err := sev.Verify(b, verify.NewPolicy(verify.WithArtifactDigest(alg, digest), pol...))
+	if err != nil {
+		return nil, v.explain(b, alg, digest, err)
+	}
+	return res, nil
+}
+
+// explain turns sigstore-go's error into a verdict, telling "signed over something else" from "not signed".
+func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err error) error {
+	out := classify(err)
+	if !errors.Is(out, ErrSignature) {
+		return out
+	}
+	sc, scErr := b.SignatureContent()
+	if scErr != nil {
+		return out
+	}
+	if m := sc.MessageSignatureContent(); m != nil {
+		// The message digest is the signed value; if it is not the artifact's, the bundle is for another artifact.
+		if hashName(m.DigestAlgorithm()) == alg && !bytes.Equal(m.Digest(), digest) {
+			return verdict(ErrDigestMismatch, fmt.Errorf("the bundle signs %s %x, the artifact's is %x", alg, m.Digest(), digest))
+		}
+		return out
+	}
+	vc, vcErr := b.VerificationContent()
+	if vcErr != nil {
+		return out
+	}
+	// A DSSE envelope whose signature verifies failed only on the subject digest.
+	if verify.VerifySignature(sc, vc, v.tm) == nil {
+		return verdict(ErrDigestMismatch, fmt.Errorf("no statement subject has %s %x", alg, digest))
+	}
+	return out
+}
+
+// hashName maps a protobuf-specs HashAlgorithm name (SHA2_256) to the in-toto digest name (sha256).
+func hashName(protoName string) string {
+	switch protoName {
+	case "SHA2_256":
+		return "sha256"
+	case "SHA2_384":
+		return "sha384"
+	case "SHA2_512":
+		return "sha512"
+	}
+	return strings.ToLower(protoName)
+}
