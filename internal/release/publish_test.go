@@ -1,0 +1,159 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/waxseal/waxseal/internal/release/githubfake"
+)
+
+func writeFiles(t *testing.T, contents map[string]string) []File {
+	t.Helper()
+	dir := t.TempDir()
+	var out []File
+	for _, name := range []string{"a.tgz.sigstore.json", "a.tgz.provenance.sigstore.json"} {
+		if c, ok := contents[name]; ok {
+			p := filepath.Join(dir, name)
+			if err := os.WriteFile(p, []byte(c), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, File{Name: name, Path: p})
+		}
+	}
+	return out
+}
+
+func TestPublish(t *testing.T) {
+	t.Parallel()
+	local := map[string]string{"a.tgz.sigstore.json": "bundle", "a.tgz.provenance.sigstore.json": "provenance"}
+	tests := []struct {
+		name          string
+		draft         bool
+		immutable     bool
+		tellImmutable bool // what the caller's Release says (the fake knows the truth)
+		existing      map[string]string
+		starter       bool
+		fault         *githubfake.Fault
+		overwrite     bool
+		wantOutcomes  []Outcome
+		wantErr       error
+		wantErrText   string
+		wantAssets    map[string]string
+	}{
+		{name: "first run uploads", wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
+		{name: "re-run with the same bytes keeps", existing: local, wantOutcomes: []Outcome{Kept, Kept}, wantAssets: local},
+		{name: "half a re-run uploads the rest", existing: map[string]string{"a.tgz.sigstore.json": "bundle"},
+			wantOutcomes: []Outcome{Kept, Uploaded}, wantAssets: local},
+		{name: "different bytes fail and roll back", existing: map[string]string{"a.tgz.provenance.sigstore.json": "older"},
+			wantErr: ErrAssetConflict, wantErrText: "deleted the 1 asset(s) this run had uploaded (a.tgz.sigstore.json)",
+			wantAssets: map[string]string{"a.tgz.provenance.sigstore.json": "older"}},
+		{name: "different bytes with overwrite replace", existing: map[string]string{"a.tgz.sigstore.json": "older"}, overwrite: true,
+			wantOutcomes: []Outcome{Replaced, Uploaded}, wantAssets: local},
+		{name: "a broken earlier upload is cleared", existing: map[string]string{"a.tgz.sigstore.json": "bun"}, starter: true,
+			wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
+		{name: "published immutable release refused before any upload", immutable: true, tellImmutable: true,
+			wantErr: ErrImmutableRelease, wantAssets: map[string]string{}},
+		{name: "immutable refusal from GitHub is recognised", immutable: true,
+			wantErr: ErrImmutableRelease, wantAssets: map[string]string{}},
+		{name: "immutable draft takes uploads", draft: true, immutable: true, tellImmutable: true,
+			wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
+		{name: "an upload retried after a 503 replays its body",
+			fault:        &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 503, PathPrefix: "/repos/"},
+			wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
+		{name: "a failing upload rolls back the others",
+			fault:   &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 400, Body: `{"message":"Bad Content-Length"}`, PathPrefix: "/repos/", Times: 1},
+			wantErr: nil, wantErrText: "no asset of this run had been uploaded yet", wantAssets: map[string]string{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c, fake, _ := newTestClient(t)
+			relID := fake.AddRelease("v1.0.0", tc.draft, tc.immutable)
+			for name, data := range tc.existing {
+				state := ""
+				if tc.starter {
+					state = "starter"
+				}
+				fake.AddAsset(relID, name, []byte(data), state)
+			}
+			if tc.fault != nil {
+				fake.Inject(*tc.fault)
+			}
+			rel, err := c.FindRelease(t.Context(), "v1.0.0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			rel.Immutable = tc.tellImmutable
+			res, err := Publish(t.Context(), c, rel, writeFiles(t, local), PublishOptions{Overwrite: tc.overwrite})
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Publish err = %v, want %v", err, tc.wantErr)
+			}
+			if (err != nil) != (tc.wantErr != nil || tc.wantErrText != "") {
+				t.Fatalf("Publish err = %v, want error: %v", err, tc.wantErr != nil || tc.wantErrText != "")
+			}
+			if tc.wantErrText != "" && !strings.Contains(err.Error(), tc.wantErrText) {
+				t.Errorf("error %q does not say %q", err, tc.wantErrText)
+			}
+			var outcomes []Outcome
+			for _, r := range res {
+				outcomes = append(outcomes, r.Outcome)
+				if r.Asset.DownloadURL == "" {
+					t.Errorf("%s: no download URL", r.Name)
+				}
+			}
+			if diff := cmp.Diff(tc.wantOutcomes, outcomes); diff != "" {
+				t.Errorf("outcomes (-want +got):\n%s", diff)
+			}
+			got := map[string]string{}
+			for n, d := range fake.Assets(relID) {
+				got[n] = string(d)
+			}
+			if diff := cmp.Diff(tc.wantAssets, got); diff != "" {
+				t.Errorf("assets on the release (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPublishComparesByDownloadWithoutDigest(t *testing.T) {
+	t.Parallel()
+	c, fake, _ := newTestClient(t)
+	relID := fake.AddRelease("v1", false, false)
+	id := fake.AddAsset(relID, "a.tgz.sigstore.json", []byte("bundle"), "")
+	svc := noDigest{c}
+	rel, err := c.FindRelease(t.Context(), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Publish(t.Context(), svc, rel, writeFiles(t, map[string]string{"a.tgz.sigstore.json": "bundle"}), PublishOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Outcome != Kept || res[0].Asset.ID != id {
+		t.Errorf("result = %+v, want the existing asset %d kept", res[0], id)
+	}
+	var downloaded bool
+	for _, r := range fake.Requests() {
+		downloaded = downloaded || strings.HasPrefix(r, "GET download /download/")
+	}
+	if !downloaded {
+		t.Errorf("the asset was not downloaded to compare: %q", fake.Requests())
+	}
+}
+
+// noDigest hides GitHub's digest, as older GitHub Enterprise Server versions do.
+type noDigest struct{ *Client }
+
+func (n noDigest) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
+	as, err := n.Client.ListAssets(ctx, id)
+	for i := range as {
+		as[i].Digest = ""
+	}
+	return as, err
+}
