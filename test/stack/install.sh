@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# install.sh: build the pinned Sigstore servers and cosign with this machine's
+# Go into "${WAXSEAL_STACK_CACHE:-$HOME/.cache/waxseal-stack}/bin/<name>@<version>/",
+# skipping whatever is already built at that version; install MariaDB from
+# Debian if mariadbd is missing; copy Trillian's MySQL schema into the cache.
+# Safe to run again: a finished install does nothing.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.sh
+. "$here/versions.sh"
+
+log() { printf 'install.sh: %s\n' "$*" >&2; }
+
+mkdir -p "$STACK_BIN"
+for t in "${STACK_TOOLS[@]}"; do
+	IFS='|' read -r name pkg ver exe <<<"$t"
+	dest=$STACK_BIN/$name@$ver
+	if [[ -x $dest/$exe ]]; then
+		log "$name $ver: already built"
+		continue
+	fi
+	log "$name $ver: go install $pkg@$ver"
+	start=$SECONDS
+	tmp=$(mktemp -d "$STACK_BIN/.tmp-$name-XXXXXX")
+	if ! GOBIN=$tmp GOFLAGS= go install "$pkg@$ver"; then
+		rm -rf "$tmp"
+		log "$name $ver: go install failed: check the Go module proxy is reachable and Go is $(go env GOVERSION)"
+		exit 1
+	fi
+	rm -rf "$dest"
+	mv "$tmp" "$dest"
+	log "$name $ver: built in $((SECONDS - start))s"
+done
+
+if [[ ! -s $TRILLIAN_SCHEMA ]]; then
+	moddir=$(cd / && GOFLAGS= go mod download -json "github.com/google/trillian@$TRILLIAN_VERSION" |
+		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	cp "$moddir/storage/mysql/schema/storage.sql" "$TRILLIAN_SCHEMA.tmp"
+	mv "$TRILLIAN_SCHEMA.tmp" "$TRILLIAN_SCHEMA"
+	log "trillian schema: copied from $moddir"
+fi
+
+if ! command -v mariadbd >/dev/null 2>&1 && [[ ! -x /usr/sbin/mariadbd ]]; then
+	log "mariadb: installing mariadb-server from Debian"
+	if [[ $(id -u) != 0 ]]; then
+		log "mariadb: not root: run 'sudo apt-get install mariadb-server' and try again"
+		exit 1
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mariadb-server mariadb-client >/dev/null
+fi
+log "done: binaries in $STACK_BIN"
