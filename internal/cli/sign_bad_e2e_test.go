@@ -1,0 +1,84 @@
+//go:build e2e
+
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+)
+
+// mintToken asks the stack's issuer for a token with overrides (its test-only endpoint).
+func mintToken(t *testing.T, req ghoidc.MintRequest) string {
+	t.Helper()
+	body, _ := json.Marshal(req)
+	r, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, stackVar(t, "WAXSEAL_STACK_OIDC_ISSUER")+ghoidc.TestTokenPath, bytes.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+	resp, err := http.DefaultClient.Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Value string }
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&out) != nil || out.Value == "" {
+		t.Fatalf("minting a test token: status %d", resp.StatusCode)
+	}
+	return out.Value
+}
+
+// TestSignRefusesE2E drives bad tokens, broken services and packages npm would refuse through the real stack.
+// Each must fail with one line naming the problem and the fix, and write no bundle.
+func TestSignRefusesE2E(t *testing.T) {
+	trustedRoot := stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT")
+	sc := stackVar(t, "WAXSEAL_STACK_SIGNING_CONFIG_V2")
+	unreachable := filepath.Join(t.TempDir(), "unreachable.json")
+	raw, _ := os.ReadFile(sc)
+	os.WriteFile(unreachable, []byte(strings.Replace(string(raw), stackVar(t, "WAXSEAL_STACK_FULCIO_URL"), "http://127.0.0.1:1", 1)), 0o600)
+
+	for _, tc := range []struct {
+		name   string
+		token  ghoidc.MintRequest
+		env    map[string]string
+		config string
+		want   string
+	}{
+		{name: "expired token", token: ghoidc.MintRequest{Audience: "sigstore", LifetimeSeconds: -60}, want: "identity token has expired"},
+		{name: "wrong audience", token: ghoidc.MintRequest{Audience: "npm"}, want: `request the token with audience "sigstore"`},
+		{name: "other repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository": "mallory/fork"}}, want: "repository"},
+		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "github-hosted"},
+		{name: "environment contradicts token", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"GITHUB_SHA": "0000"}, want: "GITHUB_SHA"},
+		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable, want: "check the service is reachable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tarballs := copyPackages(t)[:2]
+			config := sc
+			if tc.config != "" {
+				config = tc.config
+			}
+			env := map[string]string{"SIGSTORE_ID_TOKEN": mintToken(t, tc.token)}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			_, _, err := runCLI(t, func(k string) string { return env[k] }, append([]string{"sign", "--trusted-root", trustedRoot, "--signing-config", config}, tarballs...)...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("waxseal sign = %v, want an error containing %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), env["SIGSTORE_ID_TOKEN"]) {
+				t.Fatal("the error repeats the identity token")
+			}
+			for _, tb := range tarballs {
+				for _, suffix := range []string{".sigstore.json", ".provenance.sigstore.json"} {
+					if _, err := os.Stat(tb + suffix); !os.IsNotExist(err) {
+						t.Errorf("%s exists after a refused run", tb+suffix)
+					}
+				}
+			}
+		})
+	}
+}

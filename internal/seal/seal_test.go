@@ -1,0 +1,105 @@
+package seal
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/provenance"
+)
+
+func touch(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(n), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestExpand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	touch(t, dir, "b-1.0.0.tgz", "a-1.0.0.tgz", "notes.txt", "c[1].tar")
+	p := func(n string) string { return filepath.Join(dir, n) }
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		want    []string
+		wantErr string
+	}{
+		{name: "glob sorted", args: []string{p("*.tgz")}, want: []string{p("a-1.0.0.tgz"), p("b-1.0.0.tgz")}},
+		{name: "order kept, repeats dropped", args: []string{p("b-1.0.0.tgz"), p("*.tgz")}, want: []string{p("b-1.0.0.tgz"), p("a-1.0.0.tgz")}},
+		{name: "literal with glob characters", args: []string{p("c[1].tar")}, want: []string{p("c[1].tar")}},
+		{name: "matches nothing", args: []string{p("*.tar")}, wantErr: "no file matches"},
+		{name: "bad pattern", args: []string{p("[")}, wantErr: "glob syntax"},
+		{name: "none", args: nil, wantErr: "no tarballs given"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := expand(tc.args)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("expand() error = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("expand() (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestWriteAtomic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.tgz.sigstore.json")
+	touch(t, dir, "x.tgz.sigstore.json")
+	if err := writeAtomic(path, []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(path)
+	if string(got) != "new" {
+		t.Errorf("content = %q, want %q", got, "new")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries after the write, want 1 (no temp files left)", len(entries))
+	}
+	if err := writeAtomic(filepath.Join(dir, "missing", "x"), []byte("y")); err == nil || !strings.Contains(err.Error(), "writable") {
+		t.Errorf("writeAtomic into a missing directory = %v, want an error saying what to check", err)
+	}
+}
+
+func TestGitHubContext(t *testing.T) {
+	t.Parallel()
+	claims := &oidc.Claims{
+		Repository: "octo/pkg", RepositoryID: "1", RepositoryOwnerID: "2",
+		WorkflowRef: "octo/pkg/.github/workflows/r.yml@refs/tags/v1", SHA: "abc", Ref: "refs/tags/v1",
+		EventName: "release", RunID: "9", RunAttempt: "1", RunnerEnvironment: "github-hosted",
+	}
+	env := map[string]string{"GITHUB_REPOSITORY": "octo/pkg", "GITHUB_SHA": "abc", "GITHUB_SERVER_URL": "https://github.com/"}
+	got, err := githubContext(claims, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", RepositoryID: "1", RepositoryOwnerID: "2",
+		WorkflowRef: claims.WorkflowRef, SHA: "abc", Ref: "refs/tags/v1", EventName: "release", RunID: "9", RunAttempt: "1",
+		RunnerEnvironment: "github-hosted"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("githubContext (-want +got):\n%s", diff)
+	}
+
+	env["GITHUB_SHA"] = "def"
+	if _, err := githubContext(claims, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GITHUB_SHA") {
+		t.Errorf("githubContext with a contradicting GITHUB_SHA = %v, want a refusal naming GITHUB_SHA", err)
+	}
+}
