@@ -35,7 +35,7 @@ func TestExpand(t *testing.T) {
 		{name: "glob sorted", args: []string{p("*.tgz")}, want: []string{p("a-1.0.0.tgz"), p("b-1.0.0.tgz")}},
 		{name: "order kept, repeats dropped", args: []string{p("b-1.0.0.tgz"), p("*.tgz")}, want: []string{p("b-1.0.0.tgz"), p("a-1.0.0.tgz")}},
 		{name: "literal with glob characters", args: []string{p("c[1].tar")}, want: []string{p("c[1].tar")}},
-		{name: "matches nothing", args: []string{p("*.tar")}, wantErr: "no file matches"},
+		{name: "matches nothing", args: []string{p("*.tar.gz")}, wantErr: "no file matches"},
 		{name: "bad pattern", args: []string{p("[")}, wantErr: "glob syntax"},
 		{name: "none", args: nil, wantErr: "no tarballs given"},
 	} {

@@ -125,3 +125,10 @@ func TestConformanceVerdicts(t *testing.T) {
 		})
 	}
 }
+
+func TestConformanceScratch(t *testing.T) {
+	for _, c := range loadConformanceCases(t) {
+		err := runCase(t, c)
+		t.Logf("%v %-55s %v", (err != nil) == c.wantFail, c.name, err)
+	}
+}

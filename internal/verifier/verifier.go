@@ -6,6 +6,7 @@ package verifier
 import (
 	"bytes"
 	"crypto"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
+	"github.com/sigstore/sigstore-go/pkg/tlog"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	sigsig "github.com/sigstore/sigstore/pkg/signature"
 )
@@ -180,32 +182,46 @@ func (v *Verifier) verify(b *bundle.Bundle, alg string, digest []byte) (*verify.
 	return res, nil
 }
 
-// explain turns sigstore-go's error into a verdict, telling "signed over something else" from "not signed".
+// explain turns sigstore-go's error into a verdict. sigstore-go checks the log entry first, so a bundle whose
+// signature is simply wrong fails there as "log entry does not match"; explain looks for the plainer reason in
+// the order a person would: wrong kind of signer, another artifact, a bad signature, then the failed step.
 func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err error) error {
-	out := classify(err)
-	if !errors.Is(out, ErrSignature) {
-		return out
-	}
 	sc, scErr := b.SignatureContent()
-	if scErr != nil {
-		return out
-	}
-	if m := sc.MessageSignatureContent(); m != nil {
-		// The message digest is the signed value; if it is not the artifact's, the bundle is for another artifact.
-		if hashName(m.DigestAlgorithm()) == alg && !bytes.Equal(m.Digest(), digest) {
-			return verdict(ErrDigestMismatch, fmt.Errorf("the bundle signs %s %x, the artifact's is %x", alg, m.Digest(), digest))
-		}
-		return out
-	}
 	vc, vcErr := b.VerificationContent()
-	if vcErr != nil {
-		return out
+	if scErr != nil || vcErr != nil {
+		return classify(err)
 	}
-	// A DSSE envelope whose signature verifies failed only on the subject digest.
-	if verify.VerifySignature(sc, vc, v.tm) == nil {
-		return verdict(ErrDigestMismatch, fmt.Errorf("no statement subject has %s %x", alg, digest))
+	switch {
+	case v.keyMode && vc.Certificate() != nil:
+		return verdict(ErrKeyMismatch, errors.New("the bundle was signed with a Fulcio certificate, not a key: verify it with a certificate identity"))
+	case !v.keyMode && vc.PublicKey() != nil:
+		return verdict(ErrKeyMismatch, errors.New("the bundle was signed with a key, not a Fulcio certificate: verify it with --key"))
 	}
-	return out
+	m := sc.MessageSignatureContent()
+	// The message digest is the signed value; if it is not the artifact's, the bundle is for another artifact.
+	if m != nil && hashName(m.DigestAlgorithm()) == alg && !bytes.Equal(m.Digest(), digest) {
+		return verdict(ErrDigestMismatch, fmt.Errorf("the bundle signs %s %x, the artifact's is %x", alg, m.Digest(), digest))
+	}
+	ad := []verify.ArtifactDigest{{Algorithm: alg, Digest: digest}}
+	if sigErr := verify.VerifySignatureWithArtifactDigests(sc, vc, v.tm, ad); sigErr != nil {
+		if v.keyMode && strings.HasPrefix(sigErr.Error(), "could not load signature verifier") {
+			return verdict(ErrKeyMismatch, fmt.Errorf("the bundle names key %q, which is not the key given", vc.PublicKey().Hint()))
+		}
+		// A DSSE envelope whose signature verifies failed only on the subject digest.
+		if m == nil && verify.VerifySignature(sc, vc, v.tm) == nil {
+			return verdict(ErrDigestMismatch, fmt.Errorf("no statement subject has %s %x", alg, digest))
+		}
+		return verdict(ErrSignature, sigErr)
+	}
+	if strings.Contains(err.Error(), "not enough verified log entries") {
+		if why := v.untrustedEntries(b); why != nil {
+			return verdict(ErrTransparencyLog, why)
+		}
+	}
+	if strings.Contains(err.Error(), "integrated time outside certificate validity") {
+		return verdict(ErrCertificate, fmt.Errorf("the certificate was not valid when the log recorded the signature: %w", err))
+	}
+	return classify(err)
 }
 
 // hashName maps a protobuf-specs HashAlgorithm name (SHA2_256) to the in-toto digest name (sha256).
@@ -219,4 +235,28 @@ func hashName(protoName string) string {
 		return "sha512"
 	}
 	return strings.ToLower(protoName)
+}
+
+// untrustedEntries says why no log entry could be verified: the log is unknown to the trusted root (the bundle
+// comes from another Sigstore instance), or the log's promise does not verify.
+func (v *Verifier) untrustedEntries(b *bundle.Bundle) error {
+	entries, err := b.TlogEntries()
+	if err != nil || len(entries) == 0 {
+		return nil
+	}
+	logs := v.tm.RekorLogs()
+	var errs []error
+	for _, e := range entries {
+		id := hex.EncodeToString([]byte(e.LogKeyID()))
+		if _, ok := logs[id]; !ok {
+			errs = append(errs, fmt.Errorf("the entry is in transparency log %s, which the trusted root does not list: the bundle comes from another Sigstore instance (staging or private?); pass that instance's trusted root", id))
+			continue
+		}
+		if e.HasInclusionPromise() {
+			if err := tlog.VerifySET(e, logs); err != nil {
+				errs = append(errs, fmt.Errorf("the log's inclusion promise (signed entry timestamp) does not verify: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -134,10 +134,12 @@ wait_until tsa http_ok "http://$host:$tsa_port/api/v1/timestamp/certchain"
 
 # 6. Rekor v2. Its --hostname is the checkpoint origin that sigstore-go
 # matches against the hostname of the log's baseUrl in the trusted root.
+# A checkpoint every second (default 10s) bounds an entry's wait for its
+# inclusion proof to about a second.
 spawn rekor-v2 "$(stack_bin rekor-tiles)" serve --hostname "$host" \
 	--http-address "$host" --http-port "$rekor2_port" --grpc-address "$host" --grpc-port "$rekor2_grpc_port" \
 	--http-metrics-port "$rekor2_metrics_port" --storage-dir "$dir/rekor-v2/storage" \
-	--signer-filepath "$dir/rekor-v2/key.pem"
+	--signer-filepath "$dir/rekor-v2/key.pem" --checkpoint-interval 1s
 wait_until rekor-v2 http_ok "http://$host:$rekor2_port/healthz"
 
 mkroot_v1=()
@@ -153,7 +155,7 @@ fi
 	-rekor-v2-url "http://$host:$rekor2_port" -rekor-v2-pubkey "$dir/rekor-v2/pubkey.pem" -rekor-v2-origin "$host" \
 	-tsa-url "http://$host:$tsa_port" "${mkroot_v1[@]}" || fail mkroot "assembling the trusted root failed"
 
-q() { printf '%q' "$1"; }
+q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # single-quoted for sh
 {
 	echo "# Written by test/stack/start.sh at $started. Source it."
 	echo "export WAXSEAL_STACK_DIR=$(q "$dir")"
