@@ -54,6 +54,7 @@ Usage:
   waxseal sign [flags] PATH_OR_GLOB...      sign npm tarballs (bundles written beside them)
   waxseal verify [flags] PKG.tgz...         verify a tarball against its bundles and a signer identity
   waxseal verify-bundle [flags] FILE|DIGEST the Sigstore conformance-suite verification protocol
+  waxseal action                            run as the GitHub Action (reads INPUT_* and GITHUB_*)
   waxseal version                           print the version
 
 Run 'waxseal COMMAND -h' for a command's flags.
@@ -84,6 +85,8 @@ func (e *Env) Run(ctx context.Context, args []string) error {
 		return e.runVerify(ctx, rest)
 	case "verify-bundle":
 		return e.runVerifyBundle(ctx, rest)
+	case "action":
+		return e.runAction(ctx, rest)
 	case "version", "--version":
 		fmt.Fprintln(e.Stdout, "waxseal", Version())
 		return nil
