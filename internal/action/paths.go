@@ -1,0 +1,117 @@
+package action
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// Workspace resolves user-given paths inside GITHUB_WORKSPACE and refuses any that leave it, after following
+// symbolic links (a link in the workspace may point anywhere on the runner).
+type Workspace struct {
+	root string // the workspace with its own symlinks resolved
+}
+
+// NewWorkspace returns the Workspace rooted at dir.
+func NewWorkspace(dir string) (*Workspace, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("resolving GITHUB_WORKSPACE %q: %w", dir, err)
+	}
+	root, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return nil, fmt.Errorf("resolving GITHUB_WORKSPACE %q: %w (run actions/checkout first, or check the path)", dir, err)
+	}
+	return &Workspace{root: root}, nil
+}
+
+// Root is the resolved workspace directory.
+func (w *Workspace) Root() string { return w.root }
+
+// Rel returns path relative to the workspace, with forward slashes, for outputs and annotations: later steps
+// run with the workspace as their working directory, but outside the container it has another absolute path.
+func (w *Workspace) Rel(path string) string {
+	if r, err := filepath.Rel(w.root, path); err == nil && filepath.IsLocal(r) {
+		return filepath.ToSlash(r)
+	}
+	return path
+}
+
+// File resolves one path that must name an existing file in the workspace.
+func (w *Workspace) File(input, p string) (string, error) {
+	abs := p
+	if !filepath.IsAbs(abs) {
+		abs = filepath.Join(w.root, p)
+	}
+	real, err := filepath.EvalSymlinks(abs)
+	if err != nil {
+		return "", fmt.Errorf("input `%s`: %q: %w (the path is relative to the workspace)", input, p, err)
+	}
+	if !w.contains(real) {
+		return "", fmt.Errorf("input `%s`: %q resolves to %q, outside the workspace %q: refused; keep files in the workspace", input, p, real, w.root)
+	}
+	st, err := os.Stat(real)
+	if err != nil {
+		return "", fmt.Errorf("input `%s`: %w", input, err)
+	}
+	if !st.Mode().IsRegular() {
+		return "", fmt.Errorf("input `%s`: %q is not a regular file", input, p)
+	}
+	return real, nil
+}
+
+func (w *Workspace) contains(real string) bool {
+	r, err := filepath.Rel(w.root, real)
+	return err == nil && filepath.IsLocal(r)
+}
+
+// Glob expands the `paths` patterns into tarball files in the workspace, in pattern order without repeats. A
+// pattern that leaves the workspace, a match that resolves outside it and a pattern that matches nothing are
+// errors.
+func (w *Workspace) Glob(patterns []string) ([]string, error) {
+	var out []string
+	for _, p := range patterns {
+		abs := p
+		if !filepath.IsAbs(abs) {
+			abs = filepath.Join(w.root, p)
+		}
+		if !w.contains(filepath.Clean(abs)) {
+			return nil, fmt.Errorf("input `paths`: %q is outside the workspace %q: refused; list tarballs inside the workspace", p, w.root)
+		}
+		matches, err := filepath.Glob(abs)
+		if err != nil {
+			return nil, fmt.Errorf("input `paths`: %q: %w (fix the glob syntax)", p, err)
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("input `paths`: nothing matches %q in the workspace: run `npm pack` before waxseal, or fix the pattern", p)
+		}
+		slices.Sort(matches)
+		for _, m := range matches {
+			real, err := w.File("paths", m)
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(out, real) {
+				out = append(out, real)
+			}
+		}
+	}
+	return out, nil
+}
+
+// assetBase returns the asset name prefix of a tarball, refusing two tarballs with the same base name.
+func assetBases(tarballs []string) (map[string]string, error) {
+	seen := map[string]string{}
+	out := map[string]string{}
+	for _, t := range tarballs {
+		b := filepath.Base(t)
+		if other, ok := seen[b]; ok {
+			return nil, fmt.Errorf("%q and %q share the name %q, and release assets are named after it: rename one", other, t, b)
+		}
+		seen[b] = t
+		out[t] = strings.TrimSpace(b)
+	}
+	return out, nil
+}

@@ -1,0 +1,244 @@
+package action
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/waxseal/waxseal/internal/ghactions"
+	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/trust"
+)
+
+// Runner runs the action. Its fields are the seams tests replace; Run fills the production ones.
+type Runner struct {
+	Getenv func(string) string
+	Stdout io.Writer // workflow commands and log lines
+	// HTTPClient carries every request (ID token, TUF, Fulcio, Rekor, GitHub); it must have a timeout.
+	HTTPClient *http.Client
+	// Sign is seal.Sign.
+	Sign func(context.Context, seal.Options) (*seal.Report, error)
+	// Retry tunes GitHub API retries (and carries their clock).
+	Retry release.Retry
+}
+
+// Run runs the action as the runner starts it: inputs and context from getenv, workflow commands on stdout.
+// stderr is not used: the runner shows stdout, and errors are reported as annotations.
+func Run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
+	r := &Runner{Getenv: getenv, Stdout: stdout, HTTPClient: &http.Client{Timeout: 2 * time.Minute}}
+	return r.Run(ctx)
+}
+
+// Run runs the action. A nil Sign means seal.Sign, a nil HTTPClient one with a two-minute timeout.
+func (r *Runner) Run(ctx context.Context) error {
+	if r.Sign == nil {
+		r.Sign = seal.Sign
+	}
+	if r.HTTPClient == nil {
+		r.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	}
+	cmds := ghactions.NewCommands(r.Stdout)
+	// The runner masks secrets it passed in, but not a token given through another path: mask before anything.
+	cmds.Mask(input(r.Getenv, "github-token"))
+	cmds.Mask(r.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+	err := r.run(ctx, cmds)
+	if err != nil {
+		var pe *packageErrors
+		if !errors.As(err, &pe) { // per-package errors were annotated already
+			cmds.Error(ghactions.Annotation{Title: "waxseal", Message: err.Error()})
+		}
+	}
+	return err
+}
+
+// packageErrors marks a run whose failures were annotated per package.
+type packageErrors struct{ err error }
+
+func (e *packageErrors) Error() string { return e.err.Error() }
+func (e *packageErrors) Unwrap() error { return e.err }
+
+func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
+	cfg, err := Load(r.Getenv)
+	if err != nil {
+		return err
+	}
+	ws, err := NewWorkspace(cfg.Workspace)
+	if err != nil {
+		return err
+	}
+	out, err := ghactions.NewOutputFile(cfg.OutputPath)
+	if err != nil {
+		return err
+	}
+	tarballs, err := ws.Glob(cfg.Patterns)
+	if err != nil {
+		return err
+	}
+	bases, err := assetBases(tarballs)
+	if err != nil {
+		return err
+	}
+	topts, err := r.trustOptions(cfg, ws)
+	if err != nil {
+		return err
+	}
+	// Find the release before signing: a missing or frozen release should not cost a transparency-log entry.
+	up, note, err := r.prepareUpload(ctx, cfg)
+	if err != nil {
+		return err
+	}
+
+	rep, signErr := r.Sign(ctx, seal.Options{
+		Paths: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
+		Tokens:   &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, HTTPClient: r.HTTPClient}, cmds: cmds},
+		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient,
+	})
+	if rep == nil {
+		return signErr
+	}
+	logPackages(cmds, ws, rep)
+
+	assets := map[string]string{}
+	var results []uploadResult
+	if signErr == nil && up != nil {
+		if results, err = up.publish(ctx, cfg, rep, bases); err != nil {
+			note = "Nothing was uploaded: " + md(err.Error())
+		}
+		for _, res := range results {
+			assets[res.path] = res.Asset.DownloadURL
+		}
+	}
+	resultsPath, werr := writeResults(ws, rep, results)
+	err = errors.Join(signErr, err, werr)
+	if serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
+		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note})); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	if oerr := setOutputs(out, ws, rep, resultsPath, results); oerr != nil {
+		err = errors.Join(err, oerr)
+	}
+	if signErr != nil && errors.Is(signErr, seal.ErrPackagesFailed) && err != nil {
+		return &packageErrors{err}
+	}
+	return err
+}
+
+func (r *Runner) trustOptions(cfg *Config, ws *Workspace) (trust.Options, error) {
+	o := trust.Options{Staging: cfg.Staging, Transport: r.HTTPClient.Transport}
+	var err error
+	if cfg.TrustedRoot != "" {
+		if o.TrustedRootPath, err = ws.File("trusted-root", cfg.TrustedRoot); err != nil {
+			return o, err
+		}
+	}
+	if cfg.SigningConfig != "" {
+		if o.SigningConfigPath, err = ws.File("signing-config", cfg.SigningConfig); err != nil {
+			return o, err
+		}
+	}
+	return o, o.Validate()
+}
+
+// maskingSource masks each identity token before returning it, so no later log line can show it.
+type maskingSource struct {
+	src  oidc.Source
+	cmds *ghactions.Commands
+}
+
+func (m *maskingSource) Token(ctx context.Context, audience string) (string, error) {
+	tok, err := m.src.Token(ctx, audience)
+	m.cmds.Mask(tok)
+	return tok, err
+}
+
+// logPackages writes one log group per package, and an ::error file=...:: annotation for each failure.
+func logPackages(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
+	for _, p := range rep.Packages {
+		title := ws.Rel(p.Tarball)
+		if p.Name != "" {
+			title = p.Name + "@" + p.Version
+		}
+		end := cmds.Group(title)
+		cmds.Infof("tarball: %s", ws.Rel(p.Tarball))
+		if p.Error != "" {
+			end()
+			cmds.Error(ghactions.Annotation{File: ws.Rel(p.Tarball), Title: "waxseal: " + title + " not signed", Message: p.Error})
+			continue
+		}
+		cmds.Infof("sha512: %s", p.SHA512)
+		cmds.Infof("bundle: %s (Rekor log index %d)", ws.Rel(p.Bundle), p.RekorLogIndex)
+		if p.ProvenanceBundle != "" {
+			cmds.Infof("provenance: %s (Rekor log index %d)", ws.Rel(p.ProvenanceBundle), p.ProvenanceRekorLogIndex)
+		}
+		if p.RekorEntryURL != "" {
+			cmds.Infof("transparency log: %s", p.RekorEntryURL)
+		}
+		end()
+	}
+}
+
+// resultFile is the JSON document the `results` output names.
+type resultFile struct {
+	*seal.Report
+	ReleaseAssets []release.Result `json:"releaseAssets"`
+}
+
+func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (string, error) {
+	dir := filepath.Join(ws.Root(), ".waxseal")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("writing the results file: %w", err)
+	}
+	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}}
+	for _, r := range results {
+		doc.ReleaseAssets = append(doc.ReleaseAssets, r.Result)
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("encoding the results file: %w", err)
+	}
+	p := filepath.Join(dir, "results.json")
+	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+		return "", fmt.Errorf("writing the results file: %w", err)
+	}
+	return p, nil
+}
+
+func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult) error {
+	bundles, provs, indexes, urls := []string{}, []string{}, []int64{}, []string{}
+	for _, p := range rep.Packages {
+		if p.Error != "" {
+			continue
+		}
+		bundles = append(bundles, ws.Rel(p.Bundle))
+		indexes = append(indexes, p.RekorLogIndex)
+		if p.ProvenanceBundle != "" {
+			provs = append(provs, ws.Rel(p.ProvenanceBundle))
+		}
+	}
+	for _, r := range results {
+		urls = append(urls, r.Asset.DownloadURL)
+	}
+	vals := []struct {
+		name string
+		v    any
+	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls}}
+	var errs []error
+	for _, kv := range vals {
+		b, _ := json.Marshal(kv.v)
+		errs = appendErr(errs, out.Set(kv.name, string(b)))
+	}
+	if resultsPath != "" {
+		errs = appendErr(errs, out.Set("results", ws.Rel(resultsPath)))
+	}
+	errs = appendErr(errs, out.Set("certificate-identity", rep.CertificateIdentity))
+	return joinErrs(errs)
+}
+

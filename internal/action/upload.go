@@ -1,0 +1,93 @@
+package action
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/seal"
+)
+
+// uploader is a found release and the service to reach it.
+type uploader struct {
+	svc release.Service
+	rel *release.Release
+}
+
+// uploadResult is a release.Result and the local file it came from.
+type uploadResult struct {
+	release.Result
+	path string
+}
+
+// prepareUpload decides whether this run uploads and finds the release. It returns a nil uploader and a note
+// for the summary when there is nothing to upload to and upload is "auto".
+func (r *Runner) prepareUpload(ctx context.Context, cfg *Config) (*uploader, string, error) {
+	if cfg.Upload == UploadFalse {
+		return nil, "Upload is off (`upload: false`): the bundles are in the workspace.", nil
+	}
+	tag, from, err := releaseTag(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if tag == "" {
+		if cfg.Upload == UploadTrue {
+			return nil, "", fmt.Errorf("`upload: true` but this run has no release or tag (event %q, ref %q): %s", cfg.EventName, cfg.Ref, noReleaseHelp)
+		}
+		return nil, "No release or tag for this run, so nothing was uploaded: the bundles are in the workspace.", nil
+	}
+	if cfg.GitHubToken == "" {
+		return nil, "", fmt.Errorf("uploading to the release %q needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`, or set `upload: false`", tag)
+	}
+	svc, err := release.NewClient(r.HTTPClient, cfg.APIURL, cfg.Repository, cfg.GitHubToken, r.Retry)
+	if err != nil {
+		return nil, "", err
+	}
+	rel, err := svc.FindRelease(ctx, tag)
+	if errors.Is(err, release.ErrReleaseNotFound) {
+		if cfg.Upload == UploadAuto && cfg.ReleaseTag == "" {
+			return nil, fmt.Sprintf("No release for tag %s (from %s), so nothing was uploaded: the bundles are in the workspace.", code(tag), from), nil
+		}
+		return nil, "", fmt.Errorf("no release for tag %q (from %s), drafts included: create the release (a draft is best) before this step, or fix `release-tag`", tag, from)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	if rel.Immutable && !rel.Draft {
+		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
+	}
+	return &uploader{svc: svc, rel: rel}, "", nil
+}
+
+const immutableHelp = `Change the workflow so the release is a draft while waxseal runs, and publish it afterwards:
+  - run: gh release create "$TAG" --draft --verify-tag
+  - uses: waxseal/waxseal@v1
+    with: { release-tag: "${{ github.ref_name }}" }
+  - run: gh release edit "$TAG" --draft=false`
+
+func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, bases map[string]string) ([]uploadResult, error) {
+	var files []release.File
+	for _, p := range rep.Packages {
+		base := bases[p.Tarball]
+		if cfg.UploadTarballs {
+			files = append(files, release.File{Name: base, Path: p.Tarball})
+		}
+		files = append(files, release.File{Name: base + ".sigstore.json", Path: p.Bundle})
+		if p.ProvenanceBundle != "" {
+			files = append(files, release.File{Name: base + ".provenance.sigstore.json", Path: p.ProvenanceBundle})
+		}
+	}
+	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite})
+	if err != nil {
+		if errors.Is(err, release.ErrImmutableRelease) {
+			err = fmt.Errorf("%w\n%s", err, immutableHelp)
+		}
+		return nil, fmt.Errorf("uploading to the release %q: %w", u.rel.TagName, err)
+	}
+	out := make([]uploadResult, len(res))
+	for i, r := range res {
+		out[i] = uploadResult{Result: r, path: files[i].Path}
+	}
+	return out, nil
+}

@@ -1,0 +1,17 @@
+package cli
+
+import (
+	"context"
+
+	"github.com/waxseal/waxseal/internal/action"
+)
+
+// runAction runs waxseal as the GitHub Action (the container's entrypoint passes "action"). Inputs come from the
+// runner's INPUT_* and GITHUB_* environment, not flags.
+func (e *Env) runAction(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return usagef("waxseal action takes no arguments: it reads the step's inputs from INPUT_* variables (see action.yml)")
+	}
+	r := &action.Runner{Getenv: e.Getenv, Stdout: e.Stdout, HTTPClient: e.HTTPClient}
+	return r.Run(ctx)
+}
