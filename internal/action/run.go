@@ -241,4 +241,3 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 	errs = appendErr(errs, out.Set("certificate-identity", rep.CertificateIdentity))
 	return joinErrs(errs)
 }
-
