@@ -30,6 +30,11 @@ const MaxBundleBytes = 16 << 20
 // ErrCertificate (a root certificate shipped in the bundle), ErrTransparencyLog (an entry that cannot be right).
 // Everything cryptographic against a trusted root is left to Verifier.
 func ParseBundle(data []byte) (*bundle.Bundle, error) {
+	return parseBundle(data, nil)
+}
+
+// parseBundle is ParseBundle; with isAnchor, a root certificate in the chain is refused unless isAnchor accepts it.
+func parseBundle(data []byte, isAnchor func(*x509.Certificate) bool) (*bundle.Bundle, error) {
 	// Spec (bundle): a bundle is the JSON encoding of dev.sigstore.bundle.v1.Bundle.
 	if !json.Valid(data) {
 		return nil, verdict(ErrMalformedBundle, errors.New("the file is not well-formed JSON (truncated download?)"))
@@ -42,7 +47,7 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 	if err != nil || semver.Compare(version, "v0.1") < 0 || semver.Compare(version, "v0.4") >= 0 {
 		return nil, verdict(ErrUnsupportedBundle, fmt.Errorf("media type %q (known: application/vnd.dev.sigstore.bundle+json;version=0.1 to 0.3, application/vnd.dev.sigstore.bundle.v0.3+json): upgrade waxseal or re-create the bundle", pb.GetMediaType()))
 	}
-	if err := checkCertificates(pb.GetVerificationMaterial()); err != nil {
+	if err := checkCertificates(pb.GetVerificationMaterial(), isAnchor); err != nil {
 		return nil, err
 	}
 	for i, e := range pb.GetVerificationMaterial().GetTlogEntries() {
@@ -61,7 +66,7 @@ func ParseBundle(data []byte) (*bundle.Bundle, error) {
 }
 
 // checkCertificates checks the shape of the bundle's certificate chain.
-func checkCertificates(vm *protobundle.VerificationMaterial) error {
+func checkCertificates(vm *protobundle.VerificationMaterial, isAnchor func(*x509.Certificate) bool) error {
 	chain := vm.GetX509CertificateChain()
 	if chain == nil {
 		return nil
@@ -75,12 +80,20 @@ func checkCertificates(vm *protobundle.VerificationMaterial) error {
 		if err != nil {
 			return verdict(ErrInvalidBundle, fmt.Errorf("certificate %d: %w", i, err))
 		}
-		// Spec (bundle): the chain MUST NOT contain the root; trust anchors come from the trusted root alone.
-		if cert.IsCA && bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil {
-			return verdict(ErrCertificate, fmt.Errorf("the bundle's certificate chain includes a root certificate (%s): roots come only from the trusted root", cert.Subject))
+		if isAnchor != nil && isSelfSigned(cert) && !isAnchor(cert) {
+			return errRootInChain(cert)
 		}
 	}
 	return nil
+}
+
+func isSelfSigned(cert *x509.Certificate) bool {
+	return cert.IsCA && bytes.Equal(cert.RawIssuer, cert.RawSubject) && cert.CheckSignatureFrom(cert) == nil
+}
+
+// errRootInChain: spec (bundle): the chain MUST NOT contain the root; trust anchors come from the trusted root.
+func errRootInChain(cert *x509.Certificate) error {
+	return verdict(ErrCertificate, fmt.Errorf("the bundle's certificate chain includes a root certificate (%s) that the trusted root does not: roots come only from the trusted root", cert.Subject))
 }
 
 // checkTlogEntry checks what can be checked of a log entry without the log's key: its index, the Merkle inclusion
@@ -98,10 +111,6 @@ func checkTlogEntry(e *protorekor.TransparencyLogEntry, version string) error {
 	case semver.Compare(version, "v0.2") >= 0 && ip == nil:
 		return verdict(ErrTransparencyLog, fmt.Errorf("no inclusion proof (required for bundle %s); the verifier does not query the log for one", version))
 	}
-	// The entry body must be a known Rekor type describing a signature that verifies with its own key.
-	if _, err := tlog.ParseTransparencyLogEntry(e); err != nil {
-		return verdict(ErrTransparencyLog, err)
-	}
 	if ip != nil {
 		if ip.GetLogIndex() < 0 || ip.GetTreeSize() <= 0 {
 			return verdict(ErrTransparencyLog, fmt.Errorf("inclusion proof has index %d in a tree of size %d", ip.GetLogIndex(), ip.GetTreeSize()))
@@ -109,18 +118,37 @@ func checkTlogEntry(e *protorekor.TransparencyLogEntry, version string) error {
 		// RFC 6962 §2.1.1: the proof's hashes lead from the entry's leaf hash to the root hash.
 		leaf := rfc6962.DefaultHasher.HashLeaf(e.GetCanonicalizedBody())
 		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(ip.GetLogIndex()), uint64(ip.GetTreeSize()), leaf, ip.GetHashes(), ip.GetRootHash()); err != nil {
-			return verdict(ErrTransparencyLog, fmt.Errorf("inclusion proof does not verify: %w", err))
+			return verdict(ErrTransparencyLog, fmt.Errorf("inclusion proof does not verify (the entry or proof is not what the log holds): %w", err))
 		}
 		// Spec (client): the inclusion proof is verified against a checkpoint signed by the log.
 		if ip.GetCheckpoint().GetEnvelope() == "" {
 			return verdict(ErrTransparencyLog, errors.New("inclusion proof has no signed checkpoint"))
 		}
 	}
+	// The entry body must be a known Rekor type describing a signature that verifies with its own key.
+	if _, err := tlog.ParseTransparencyLogEntry(e); err != nil {
+		return verdict(ErrTransparencyLog, err)
+	}
 	return nil
 }
 
 // LoadBundle reads and parses the bundle file at path.
 func LoadBundle(path string) (*bundle.Bundle, error) {
+	return loadBundle(path, nil)
+}
+
+// LoadBundle reads and parses the bundle file at path, refusing up front a chain whose root is not a trust anchor
+// of v's trusted root (before the transparency log checks that would otherwise report a later defect).
+func (v *Verifier) LoadBundle(path string) (*bundle.Bundle, error) {
+	return loadBundle(path, v.isTrustAnchor)
+}
+
+// ParseBundle is the package's ParseBundle with v's trust anchors (see LoadBundle).
+func (v *Verifier) ParseBundle(data []byte) (*bundle.Bundle, error) {
+	return parseBundle(data, v.isTrustAnchor)
+}
+
+func loadBundle(path string, isAnchor func(*x509.Certificate) bool) (*bundle.Bundle, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -136,7 +164,7 @@ func LoadBundle(path string) (*bundle.Bundle, error) {
 	if len(data) > MaxBundleBytes {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, verdict(ErrMalformedBundle, fmt.Errorf("larger than %d bytes", MaxBundleBytes)))
 	}
-	b, err := ParseBundle(data)
+	b, err := parseBundle(data, isAnchor)
 	if err != nil {
 		return nil, fmt.Errorf("parsing bundle %q: %w", path, err)
 	}

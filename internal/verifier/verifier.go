@@ -6,6 +6,7 @@ package verifier
 import (
 	"bytes"
 	"crypto"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -155,6 +156,9 @@ func (v *Verifier) verify(b *bundle.Bundle, alg string, digest []byte) (*verify.
 	if b == nil || b.Bundle == nil {
 		return nil, verdict(ErrInvalidBundle, errors.New("empty bundle"))
 	}
+	if err := v.checkChainRoots(b); err != nil {
+		return nil, err
+	}
 	// Spec (client verification): the verifier MUST verify the transparency log entry, establish the signing time
 	// from an observer timestamp, verify the certificate chain at that time, and verify its SCTs.
 	opts := []verify.VerifierOption{verify.WithTransparencyLog(1), verify.WithObserverTimestamps(1)}
@@ -259,4 +263,30 @@ func (v *Verifier) untrustedEntries(b *bundle.Bundle) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkChainRoots refuses a certificate chain that carries its own root. Spec (bundle): the chain MUST NOT contain
+// the root; trust anchors come from the trusted root alone. Bundles npm made in early 2023 ship the full chain, so a
+// root that is itself a trust anchor of the trusted root is tolerated: it adds nothing and changes nothing.
+func (v *Verifier) checkChainRoots(b *bundle.Bundle) error {
+	chain := b.GetVerificationMaterial().GetX509CertificateChain().GetCertificates()
+	for i, c := range chain {
+		cert, err := x509.ParseCertificate(c.GetRawBytes())
+		if err != nil {
+			return verdict(ErrInvalidBundle, fmt.Errorf("certificate %d: %w", i, err))
+		}
+		if isSelfSigned(cert) && !v.isTrustAnchor(cert) {
+			return errRootInChain(cert)
+		}
+	}
+	return nil
+}
+
+func (v *Verifier) isTrustAnchor(cert *x509.Certificate) bool {
+	for _, ca := range v.tm.FulcioCertificateAuthorities() {
+		if f, ok := ca.(*root.FulcioCertificateAuthority); ok && f.Root != nil && f.Root.Equal(cert) {
+			return true
+		}
+	}
+	return false
 }
