@@ -10,6 +10,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -20,6 +22,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sethvargo/go-githubactions"
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
@@ -28,6 +31,7 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
 )
@@ -115,62 +119,128 @@ func TestStackSignVerify(t *testing.T) {
 	token := idToken(t)
 
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
-			sc, err := root.NewSigningConfigFromPath(env(t, p.signingConfig))
-			if err != nil {
-				t.Fatalf("loading signing config: %v", err)
-			}
-			if got := sc.RekorLogURLs(); len(got) != 1 || got[0].MajorAPIVersion != p.rekorVersion {
-				t.Fatalf("signing config Rekor services = %+v, want one of API version %d", got, p.rekorVersion)
-			}
-			dir := t.TempDir()
-			blob := make([]byte, 4096)
-			rand.Read(blob)
-			blobPath := filepath.Join(dir, "blob.bin")
-			if err := os.WriteFile(blobPath, blob, 0o600); err != nil {
-				t.Fatal(err)
-			}
-			kp, err := sign.NewEphemeralKeypair(nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			pb, err := sign.Bundle(&sign.PlainData{Data: blob}, kp, bundleOptions(t, t.Context(), sc, tr, token))
-			if err != nil {
-				t.Fatalf("signing with sigstore-go: %v", err)
-			}
-			checkEntry(t, pb, p.wantKind)
-			bundlePath := filepath.Join(dir, "blob.sigstore.json")
-			writeBundle(t, pb, bundlePath)
+		sc := signingConfig(t, p)
+		for _, k := range kinds {
+			t.Run(p.name+"/"+k.name, func(t *testing.T) {
+				dir := t.TempDir()
+				blob := make([]byte, 4096)
+				rand.Read(blob)
+				blobPath := filepath.Join(dir, "blob.bin")
+				if err := os.WriteFile(blobPath, blob, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				kp, err := sign.NewEphemeralKeypair(nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				pb, err := sign.Bundle(k.content(t, blob), kp, bundleOptions(t, t.Context(), sc, tr, token))
+				if err != nil {
+					t.Fatalf("signing with sigstore-go: %v", err)
+				}
+				checkEntry(t, pb, k.wantKind[p.rekorVersion])
+				bundlePath := filepath.Join(dir, "blob.sigstore.json")
+				writeBundle(t, pb, bundlePath)
 
-			b := &bundle.Bundle{Bundle: pb}
-			res := verifyBlob(t, tr, b, blob, issuer)
-			checkCertificate(t, res, issuer)
+				b := &bundle.Bundle{Bundle: pb}
+				res := verifyBlob(t, tr, b, blob, issuer)
+				checkCertificate(t, res, issuer)
 
-			args := []string{"verify-blob", "--new-bundle-format", "--bundle", bundlePath, "--trusted-root", trPath,
-				"--certificate-identity", wantSAN, "--certificate-oidc-issuer", issuer}
-			if p.rekorVersion == 2 {
-				// Rekor v2 entries carry no signed time: it comes from the TSA.
-				args = append(args, "--use-signed-timestamps")
-			}
-			runCosign(t, cosign, append(args, blobPath)...)
+				args := append([]string{k.cosignVerb, "--new-bundle-format", "--bundle", bundlePath, "--trusted-root", trPath,
+					"--certificate-identity", wantSAN, "--certificate-oidc-issuer", issuer}, k.cosignArgs...)
+				if p.rekorVersion == 2 {
+					// Rekor v2 entries carry no signed time: it comes from the TSA.
+					args = append(args, "--use-signed-timestamps")
+				}
+				runCosign(t, cosign, append(args, blobPath)...)
 
-			// A tampered blob must fail with both verifiers.
-			tampered := bytes.Clone(blob)
-			tampered[0] ^= 1
-			if _, err := verifier(t, tr).Verify(b, policy(t, tampered, issuer, wantSAN)); err == nil {
-				t.Errorf("sigstore-go verified a tampered blob")
-			}
-			tamperedPath := filepath.Join(dir, "tampered.bin")
-			os.WriteFile(tamperedPath, tampered, 0o600)
-			if out, err := exec.CommandContext(t.Context(), cosign, append(args, tamperedPath)...).CombinedOutput(); err == nil {
-				t.Errorf("cosign verified a tampered blob:\n%s", out)
-			}
-			// So must a wrong identity.
-			if _, err := verifier(t, tr).Verify(b, policy(t, blob, issuer, "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main")); err == nil {
-				t.Errorf("sigstore-go accepted a wrong SAN")
-			}
-		})
+				// A tampered blob must fail with both verifiers.
+				tampered := bytes.Clone(blob)
+				tampered[0] ^= 1
+				if _, err := verifier(t, tr).Verify(b, policy(t, tampered, issuer, wantSAN)); err == nil {
+					t.Errorf("sigstore-go verified a tampered blob")
+				}
+				tamperedPath := filepath.Join(dir, "tampered.bin")
+				if err := os.WriteFile(tamperedPath, tampered, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				if out, err := cosignCmd(t, cosign, append(args, tamperedPath)...).CombinedOutput(); err == nil {
+					t.Errorf("cosign verified a tampered blob:\n%s", out)
+				}
+				// So must a wrong identity.
+				evil := "https://github.com/evil/fork/.github/workflows/release.yml@refs/heads/main"
+				if _, err := verifier(t, tr).Verify(b, policy(t, blob, issuer, evil)); err == nil {
+					t.Errorf("sigstore-go accepted a wrong SAN")
+				}
+			})
+		}
 	}
+}
+
+func signingConfig(t *testing.T, p profile) *root.SigningConfig {
+	t.Helper()
+	sc, err := root.NewSigningConfigFromPath(env(t, p.signingConfig))
+	if err != nil {
+		t.Fatalf("loading signing config: %v", err)
+	}
+	if got := sc.RekorLogURLs(); len(got) != 1 || got[0].MajorAPIVersion != p.rekorVersion {
+		t.Fatalf("signing config Rekor services = %+v, want one of API version %d", got, p.rekorVersion)
+	}
+	return sc
+}
+
+// kind is what gets signed: a message signature over the blob, or a DSSE
+// envelope holding an in-toto statement whose subject is the blob.
+type kind struct {
+	name       string
+	content    func(t *testing.T, blob []byte) sign.Content
+	wantKind   map[uint32]string // tlog entry "kind version" by Rekor API version
+	cosignVerb string
+	cosignArgs []string
+}
+
+var kinds = []kind{
+	{
+		name:       "message",
+		content:    func(_ *testing.T, blob []byte) sign.Content { return &sign.PlainData{Data: blob} },
+		wantKind:   map[uint32]string{1: "hashedrekord 0.0.1", 2: "hashedrekord 0.0.2"},
+		cosignVerb: "verify-blob",
+	},
+	{
+		name:    "attestation",
+		content: statement,
+		// sigstore-go v1.3.0 logs a DSSE envelope in Rekor v2 as a
+		// hashedrekord over its PAE (rekor-tiles accepts only hashedrekord).
+		wantKind:   map[uint32]string{1: "dsse 0.0.1", 2: "hashedrekord 0.0.2"},
+		cosignVerb: "verify-blob-attestation",
+		cosignArgs: []string{"--type", "slsaprovenance1"},
+	},
+}
+
+// statement is a minimal SLSA v1 provenance statement about blob.
+func statement(t *testing.T, blob []byte) sign.Content {
+	t.Helper()
+	sum := sha256.Sum256(blob)
+	pred, err := structpb.NewStruct(map[string]any{
+		"buildDefinition": map[string]any{
+			"buildType":          "https://slsa-framework.github.io/github-actions-buildtypes/workflow/v1",
+			"externalParameters": map[string]any{"workflow": map[string]any{"ref": claims["ref"], "repository": "https://github.com/" + claims["repository"].(string), "path": ".github/workflows/release.yml"}},
+		},
+		"runDetails": map[string]any{"builder": map[string]any{"id": "https://github.com/actions/runner/github-hosted"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &intoto.Statement{
+		Type:          intoto.StatementTypeUri,
+		Subject:       []*intoto.ResourceDescriptor{{Name: "blob.bin", Digest: map[string]string{"sha256": hex.EncodeToString(sum[:])}}},
+		PredicateType: "https://slsa.dev/provenance/v1",
+		Predicate:     pred,
+	}
+	b, err := protojson.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sign.DSSEData{Data: b, PayloadType: "application/vnd.in-toto+json"}
 }
 
 // TestStackRejectsBadTokens proves Fulcio checks the issuer's tokens: an
@@ -320,11 +390,18 @@ func writeBundle(t *testing.T, pb *protobundle.Bundle, path string) {
 	}
 }
 
-func runCosign(t *testing.T, cosign string, args ...string) {
+// cosignCmd runs cosign with a private TUF root, so it never reads or
+// writes the machine's.
+func cosignCmd(t *testing.T, cosign string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.CommandContext(t.Context(), cosign, args...)
-	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir(), "SIGSTORE_NO_CACHE=true")
-	out, err := cmd.CombinedOutput()
+	cmd.Env = append(os.Environ(), "TUF_ROOT="+t.TempDir())
+	return cmd
+}
+
+func runCosign(t *testing.T, cosign string, args ...string) {
+	t.Helper()
+	out, err := cosignCmd(t, cosign, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("cosign %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
