@@ -62,9 +62,9 @@ func RenderSummary(d SummaryData) string {
 			fmt.Fprintf(&b, "| %s | %s | | ❌ %s | |\n", code(name), code(p.Version), md(p.Error))
 			continue
 		}
-		bundles := []string{link("signature", d.Assets[p.Bundle])}
+		bundles := []string{d.bundleCell("signature", p.Bundle)}
 		if p.ProvenanceBundle != "" {
-			bundles = append(bundles, link("provenance", d.Assets[p.ProvenanceBundle]))
+			bundles = append(bundles, d.bundleCell("provenance", p.ProvenanceBundle))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(short(p.SHA512)),
 			strings.Join(bundles, " · "), link(fmt.Sprint(p.RekorLogIndex), p.RekorEntryURL))
@@ -75,6 +75,14 @@ func RenderSummary(d SummaryData) string {
 	writeSigner(&b, r)
 	writeVerify(&b, d)
 	return b.String()
+}
+
+// bundleCell links an uploaded bundle, or names the local file when it was not uploaded.
+func (d SummaryData) bundleCell(kind, path string) string {
+	if u := d.Assets[path]; u != "" {
+		return link(kind, u)
+	}
+	return kind + " " + code(d.Rel(path))
 }
 
 func short(hexDigest string) string {
@@ -140,15 +148,15 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 	b.WriteString("\n### Verify\n\nWith the identity filled in, for " + code(tgz) + " (the others are alike):\n\n```sh\n")
 	fmt.Fprintf(b, "waxseal verify%s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
 		inst, shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
-	if prov == "" || p.ProvenanceBundle == "" {
-		fmt.Fprintf(b, "cosign verify-blob --new-bundle-format --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
-			shq(bundle), shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
-		b.WriteString("```\n")
-		return
-	}
 	cosignRoot := ""
 	if d.TrustedRoot != "" {
 		cosignRoot = " --trusted-root " + shq(d.TrustedRoot)
+	}
+	if p.ProvenanceBundle == "" {
+		fmt.Fprintf(b, "cosign verify-blob --new-bundle-format%s --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
+			cosignRoot, shq(bundle), shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
+		b.WriteString("```\n")
+		return
 	}
 	fmt.Fprintf(b, "cosign verify-blob-attestation --new-bundle-format%s --bundle %s --type slsaprovenance1 --certificate-identity %s --certificate-oidc-issuer %s %s\n",
 		cosignRoot, shq(prov), shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))

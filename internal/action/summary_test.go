@@ -1,0 +1,91 @@
+package action
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/seal"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the golden file (run go test -update to create it): %v", err)
+	}
+	if diff := cmp.Diff(string(want), got); diff != "" {
+		t.Errorf("%s (-want +got):\n%s", name, diff)
+	}
+}
+
+func summaryReport() *seal.Report {
+	return &seal.Report{
+		CertificateIdentity: "https://github.com/octo/pkg/.github/workflows/release.yml@refs/tags/v1.0.0",
+		CertificateIssuer:   "https://token.actions.githubusercontent.com",
+		Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", Ref: "refs/tags/v1.0.0",
+			SHA: "0123456789abcdef0123456789abcdef01234567", WorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/tags/v1.0.0"},
+		RekorURL: "https://rekor.sigstore.dev", PublicGood: true,
+		Packages: []seal.PackageResult{
+			{Tarball: "/ws/dist/octo-pkg-1.0.0.tgz", Name: "@octo/pkg", Version: "1.0.0", SHA512: strings.Repeat("0f", 64),
+				Bundle: "/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json", ProvenanceBundle: "/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
+				RekorLogIndex: 123456, ProvenanceRekorLogIndex: 123457, RekorEntryURL: "https://search.sigstore.dev/?logIndex=123456"},
+			{Tarball: "/ws/dist/evil-1.0.0.tgz", Name: "evil|<b>`x`", Version: "1.0.0",
+				Error: "package.json \"repository.url\" is missing: set it to https://github.com/octo/pkg\n| injected | row |"},
+		},
+	}
+}
+
+func TestRenderSummary(t *testing.T) {
+	t.Parallel()
+	rel := func(p string) string { return strings.TrimPrefix(p, "/ws/") }
+	tests := []struct {
+		name string
+		data SummaryData
+	}{
+		{name: "uploaded.md", data: SummaryData{Report: summaryReport(), Rel: rel, Assets: map[string]string{
+			"/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json":            "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.sigstore.json",
+			"/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json": "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
+		}}},
+		{name: "not-uploaded-private-instance.md", data: func() SummaryData {
+			r := summaryReport()
+			r.PublicGood, r.RekorURL = false, "http://127.0.0.1:3003"
+			r.Packages[0].RekorEntryURL = "http://127.0.0.1:3003/api/v2/log/entries/123456"
+			r.Packages[0].ProvenanceBundle = ""
+			return SummaryData{Report: r, Rel: rel, TrustedRoot: "stack/trusted_root.json",
+				Note: "No release or tag for this run, so nothing was uploaded: the bundles are in the workspace."}
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			golden(t, "summary-"+tc.name, RenderSummary(tc.data))
+		})
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"dist/a-1.0.0.tgz": "dist/a-1.0.0.tgz",
+		"https://github.com/o/r/.github/workflows/x.yml@refs/tags/v1": "https://github.com/o/r/.github/workflows/x.yml@refs/tags/v1",
+		"it's $(rm -rf)": `'it'\''s $(rm -rf)'`,
+		"":               "''",
+	} {
+		if got := shq(in); got != want {
+			t.Errorf("shq(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
