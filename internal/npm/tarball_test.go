@@ -249,3 +249,31 @@ func TestIntegrityAndHex(t *testing.T) {
 		t.Errorf("Integrity = %s, want %s", got, want)
 	}
 }
+
+// TestRealPacksPassRegistryChecks: the tarball the registry accepted with provenance from
+// sigstore/sigstore-js passes CheckPublishable against that source, and the example packs pass
+// against waxseal/example.
+func TestRealPacksPassRegistryChecks(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ path, repo string }{
+		{"../../testdata/npm/real/sigstore-2.0.0.tgz", "https://github.com/sigstore/sigstore-js"},
+		{"../../testdata/npm/waxseal-example-1.0.0.tgz", "https://github.com/waxseal/example"},
+		{"../../testdata/npm/waxseal-example-hello-1.0.0.tgz", "https://github.com/waxseal/example"},
+		{"../../testdata/example/waxseal-example-1.0.0.tgz", "https://github.com/waxseal/example"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			t.Parallel()
+			tb, err := ReadTarball(t.Context(), tt.path, Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := CheckPublishable(tb.Manifest, Source{RepositoryURL: tt.repo, RunnerEnvironment: "github-hosted"}); err != nil {
+				t.Errorf("CheckPublishable = %v, want nil", err)
+			}
+			if err := CheckPublishable(tb.Manifest, Source{RepositoryURL: "https://github.com/someone/else", RunnerEnvironment: "github-hosted"}); err == nil {
+				t.Error("CheckPublishable accepted a foreign repository")
+			}
+		})
+	}
+}
