@@ -255,11 +255,16 @@ func TestStackRejectsBadTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name string
-		req  ghoidc.MintRequest
+		name    string
+		req     ghoidc.MintRequest
+		wantErr bool
 	}{
-		{name: "expired", req: ghoidc.MintRequest{Audience: "sigstore", LifetimeSeconds: -60}},
-		{name: "wrong audience", req: ghoidc.MintRequest{Audience: "npm"}},
+		// The control: the same path with a good token gets a certificate.
+		{name: "valid", req: ghoidc.MintRequest{Audience: "sigstore"}},
+		{name: "expired", req: ghoidc.MintRequest{Audience: "sigstore", LifetimeSeconds: -60}, wantErr: true},
+		{name: "wrong audience", req: ghoidc.MintRequest{Audience: "npm"}, wantErr: true},
+		{name: "no job_workflow_ref", req: ghoidc.MintRequest{Audience: "sigstore",
+			Claims: ghoidc.Claims{"job_workflow_ref": nil}}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -270,8 +275,8 @@ func TestStackRejectsBadTokens(t *testing.T) {
 			}
 			f := sign.NewFulcio(&sign.FulcioOptions{BaseURL: ca.URL})
 			_, err = f.GetCertificate(t.Context(), kp, &sign.CertificateProviderOptions{IDToken: tok})
-			if err == nil {
-				t.Fatalf("Fulcio issued a certificate for a %s token", tt.name)
+			if gotErr := err != nil; gotErr != tt.wantErr {
+				t.Fatalf("Fulcio GetCertificate error = %v, want error: %v", err, tt.wantErr)
 			}
 		})
 	}
