@@ -1,0 +1,7 @@
+package cli
+
+import "context"
+
+func (e *Env) runVerify(ctx context.Context, args []string) error {
+	return usagef("verify: not yet")
+}

@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/sigstore/sigstore/pkg/cryptoutils"
+
+	"github.com/waxseal/waxseal/internal/trust"
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+const verifyBundleSynopsis = "verify-bundle --bundle FILE (--certificate-identity SAN --certificate-oidc-issuer URL | --key KEY.pub) [--trusted-root FILE | --staging] FILE_OR_DIGEST"
+
+// runVerifyBundle is the Sigstore client conformance protocol: verify one bundle over one artifact, given as a
+// file or as sha256:<hex>, against an identity or a public key. Exit 0 only on success.
+func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
+	fs := e.newFlagSet("verify-bundle", verifyBundleSynopsis)
+	var (
+		tf         trustFlags
+		idf        identityFlags
+		bundlePath = fs.String("bundle", "", "the Sigstore bundle to verify")
+		keyPath    = fs.String("key", "", "PEM public key the bundle was signed with (instead of a certificate identity)")
+		asJSON     = fs.Bool("json", false, "print the result as JSON")
+	)
+	tf.register(fs, false)
+	idf.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("verify-bundle: want one FILE or sha256:DIGEST, got %d arguments", len(pos))
+	}
+	if *bundlePath == "" {
+		return usagef("verify-bundle: --bundle FILE is required")
+	}
+	id := idf.identity()
+	if *keyPath != "" && id != (verifier.Identity{}) {
+		return usagef("verify-bundle: --key and --certificate-identity contradict each other: pass one")
+	}
+	if *keyPath == "" && (idf.san == "" && idf.sanRegexp == "" || idf.issuer == "" && idf.issuerRegexp == "") {
+		return usagef("verify-bundle: no identity, no verification: pass --certificate-identity and --certificate-oidc-issuer, or --key")
+	}
+	topts := tf.options(e)
+	if err := topts.Validate(); err != nil {
+		return usagef("verify-bundle: %v", err)
+	}
+	digest, err := artifactSHA256(pos[0])
+	if err != nil {
+		return err
+	}
+	tr, err := trust.TrustedRoot(ctx, topts)
+	if err != nil {
+		return err
+	}
+	var opts []verifier.Option
+	if *keyPath != "" {
+		k, err := readPublicKey(*keyPath)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, verifier.WithPublicKey(k))
+	}
+	v, err := verifier.New(tr, id, opts...)
+	if err != nil {
+		return err
+	}
+	rep := artifactReport{Artifact: pos[0], Bundle: *bundlePath}
+	b, err := v.LoadBundle(*bundlePath)
+	if err == nil {
+		rep.Signature, err = v.VerifyArtifact(b, digest)
+	}
+	rep.setError(err)
+	return e.printReports([]artifactReport{rep}, *asJSON)
+}
+
+// artifactSHA256 returns the digest named by sha256:<64 hex>, or that of the file at arg.
+func artifactSHA256(arg string) ([]byte, error) {
+	if h, ok := strings.CutPrefix(arg, "sha256:"); ok {
+		d, err := hex.DecodeString(h)
+		if err != nil || len(d) != sha256.Size {
+			return nil, usagef("verify-bundle: %q is not sha256:<64 hex digits>", arg)
+		}
+		return d, nil
+	}
+	f, err := os.Open(arg)
+	if err != nil {
+		return nil, fmt.Errorf("reading artifact %q: %w (pass the signed file, or its digest as sha256:<hex>)", arg, describeOpenErr(err))
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return nil, fmt.Errorf("reading artifact %q: %w", arg, err)
+	}
+	return h.Sum(nil), nil
+}
+
+func readPublicKey(path string) (any, error) {
+	pemBytes, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading public key %q: %w", path, describeOpenErr(err))
+	}
+	k, err := cryptoutils.UnmarshalPEMToPublicKey(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("reading public key %q: %w (pass a PEM \"PUBLIC KEY\" file)", path, err)
+	}
+	return k, nil
+}
+
+func describeOpenErr(err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return errors.New("no such file")
+	}
+	return err
+}

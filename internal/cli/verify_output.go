@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+// identityFlags are cosign's certificate identity flags, shared by verify and verify-bundle.
+type identityFlags struct {
+	san, sanRegexp, issuer, issuerRegexp string
+}
+
+func (f *identityFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.san, "certificate-identity", "", "exact certificate SAN the signer must have (for GitHub Actions: the workflow URI at a ref)")
+	fs.StringVar(&f.sanRegexp, "certificate-identity-regexp", "", "regular expression the certificate SAN must match")
+	fs.StringVar(&f.issuer, "certificate-oidc-issuer", "", "exact OIDC issuer of the certificate")
+	fs.StringVar(&f.issuerRegexp, "certificate-oidc-issuer-regexp", "", "regular expression the OIDC issuer must match")
+}
+
+func (f *identityFlags) identity() verifier.Identity {
+	return verifier.Identity{SAN: f.san, SANRegexp: f.sanRegexp, Issuer: f.issuer, IssuerRegexp: f.issuerRegexp}
+}
+
+// verdicts are the reasons a bundle is rejected, in the words printed for people and machines.
+var verdicts = []error{
+	verifier.ErrMalformedBundle, verifier.ErrUnsupportedBundle, verifier.ErrInvalidBundle,
+	verifier.ErrTransparencyLog, verifier.ErrTimestamp, verifier.ErrCertificate, verifier.ErrSCT,
+	verifier.ErrSignature, verifier.ErrKeyMismatch, verifier.ErrDigestMismatch, verifier.ErrIdentityMismatch,
+	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, errIntegrity,
+}
+
+// errIntegrity: the tarball the npm registry served does not match the registry's own dist.integrity.
+var errIntegrity = errors.New("tarball does not match the registry's dist.integrity")
+
+// artifactReport is the verdict on one artifact.
+type artifactReport struct {
+	Artifact         string           `json:"artifact"`
+	Purl             string           `json:"purl,omitempty"`
+	SHA512           string           `json:"sha512,omitempty"`
+	Bundle           string           `json:"bundle,omitempty"`
+	ProvenanceBundle string           `json:"provenanceBundle,omitempty"`
+	Verified         bool             `json:"verified"`
+	Signature        *verifier.Result `json:"signature,omitempty"`
+	Provenance       *verifier.Result `json:"provenance,omitempty"`
+	// Reason is the class of rejection (one of the verifier's verdicts); Error says it in full.
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
+
+	err error
+}
+
+func (r *artifactReport) setError(err error) {
+	r.err = err
+	if err == nil {
+		r.Verified = r.Signature != nil || r.Provenance != nil
+		return
+	}
+	r.Verified = false
+	r.Error = err.Error()
+	for _, v := range verdicts {
+		if errors.Is(err, v) {
+			r.Reason = v.Error()
+			break
+		}
+	}
+}
+
+// printReports prints the verdicts and returns an error unless every artifact verified.
+func (e *Env) printReports(reps []artifactReport, asJSON bool) error {
+	var failed []error
+	for _, r := range reps {
+		if !r.Verified {
+			err := r.err
+			if err == nil {
+				err = errors.New("nothing was verified")
+			}
+			failed = append(failed, fmt.Errorf("%s: %w", r.Artifact, err))
+		}
+	}
+	if asJSON {
+		out := struct {
+			Verified  bool             `json:"verified"`
+			Artifacts []artifactReport `json:"artifacts"`
+		}{len(failed) == 0 && len(reps) > 0, reps}
+		enc := json.NewEncoder(e.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return fmt.Errorf("writing JSON: %w", err)
+		}
+	} else {
+		for _, r := range reps {
+			writeHuman(e.Stdout, r)
+		}
+	}
+	switch {
+	case len(reps) == 0:
+		return errors.New("verify: nothing to verify")
+	case len(failed) == 1:
+		return failed[0]
+	case len(failed) > 1:
+		return fmt.Errorf("%d of %d artifacts were rejected:\n%w", len(failed), len(reps), errors.Join(failed...))
+	}
+	return nil
+}
+
+func writeHuman(w io.Writer, r artifactReport) {
+	name := r.Artifact
+	if r.Purl != "" {
+		name += " (" + r.Purl + ")"
+	}
+	if !r.Verified {
+		fmt.Fprintf(w, "REJECTED %s\n  reason: %s\n", name, r.Error)
+		return
+	}
+	fmt.Fprintf(w, "VERIFIED %s\n", name)
+	res := r.Signature
+	if res == nil {
+		res = r.Provenance
+	}
+	var what []string
+	if r.Signature != nil {
+		what = append(what, "signature")
+	}
+	if r.Provenance != nil {
+		what = append(what, "SLSA provenance")
+	}
+	fmt.Fprintf(w, "  verified:    %s\n", strings.Join(what, " and "))
+	line := func(label, v string) {
+		if v != "" {
+			fmt.Fprintf(w, "  %-12s %s\n", label+":", v)
+		}
+	}
+	line("signer", res.SAN)
+	line("issuer", res.Issuer)
+	line("repository", res.Repository)
+	line("workflow", res.Workflow)
+	line("ref", res.Ref)
+	line("commit", res.Commit)
+	line("runner", res.RunnerEnvironment)
+	for _, x := range []struct {
+		label string
+		res   *verifier.Result
+	}{{"rekor", r.Signature}, {"rekor (prov)", r.Provenance}} {
+		if x.res != nil {
+			line(x.label, fmt.Sprintf("entry %d at %s, time from %s", x.res.LogIndex, x.res.LogTime.UTC().Format(time.RFC3339), x.res.TimestampSource))
+		}
+	}
+}
