@@ -75,7 +75,9 @@ var shortcuts = map[string]string{"github": "github.com", "gitlab": "gitlab.com"
 	"bitbucket": "bitbucket.org", "gist": "gist.github.com", "sourcehut": "git.sr.ht"}
 
 // parseRepo reads a repository URL the way npm's hosted-git-info does for the forms package.json
-// uses. Owner and repo keep their case: the registry compares them case-sensitively.
+// uses. Owner and repo keep their case: the registry compares them case-sensitively (it refused
+// "git+https://github.com/formidablelabs/victory.git" for provenance from FormidableLabs/victory,
+// FormidableLabs/victory#2590), while the host is compared by name, case-insensitively.
 func parseRepo(s string) (repoID, bool) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -90,27 +92,28 @@ func parseRepo(s string) (repoID, bool) {
 			return splitOwnerRepo(host, rest)
 		}
 	}
-	if !strings.Contains(s, "://") { // scp form: git@github.com:owner/repo.git
+	if !strings.Contains(s, "://") {
+		// user@host:owner/repo (scp form) or user@host/owner/repo: hosted-git-info reads both as ssh.
 		at := strings.Index(s, "@")
-		colon := strings.LastIndex(s, ":")
-		if at < 0 || colon < at {
+		if at < 0 {
 			return repoID{}, false
 		}
-		s = "ssh://" + s[:colon] + "/" + s[colon+1:]
+		if colon := strings.LastIndex(s, ":"); colon > at {
+			s = s[:colon] + "/" + s[colon+1:]
+		}
+		s = "git+ssh://" + s
 	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return repoID{}, false
 	}
-	switch strings.ToLower(u.Scheme) {
-	case "git", "http", "https", "git+https", "git+http", "ssh", "git+ssh":
+	switch strings.ToLower(u.Scheme) { // hosted-git-info's protocols for GitHub
+	case "git", "http", "https", "git+https", "ssh", "git+ssh":
 	default:
 		return repoID{}, false
 	}
+	// Like hosted-git-info, match the host by name alone: case, a www. prefix and a port do not matter.
 	host := strings.TrimPrefix(strings.ToLower(u.Hostname()), "www.")
-	if p := u.Port(); p != "" && !strings.Contains(u.Scheme, "ssh") {
-		host += ":" + p
-	}
 	return splitOwnerRepo(host, u.Path)
 }
 

@@ -30,6 +30,9 @@ func TestCheckPublishable(t *testing.T) {
 		{name: "scp form", m: withURL("git@github.com:waxseal/example.git"), accept: true},
 		{name: "github shorthand", m: withURL("github:waxseal/example"), accept: true},
 		{name: "bare shorthand", m: withURL("waxseal/example"), accept: true},
+		{name: "ssh without colon", m: withURL("git@github.com/waxseal/example"), accept: true},
+		{name: "port ignored", m: withURL("https://github.com:443/waxseal/example.git"), accept: true},
+		{name: "ssh scheme", m: withURL("ssh://git@github.com/waxseal/example.git"), accept: true},
 		{name: "committish", m: withURL("git+https://github.com/waxseal/example.git#main"), accept: true},
 		{name: "tree path", m: withURL("https://github.com/waxseal/example/tree/main/packages/a"), accept: true},
 		{name: "source with trailing slash", m: withURL("waxseal/example"),
@@ -46,6 +49,15 @@ func TestCheckPublishable(t *testing.T) {
 		{name: "gitlab shorthand", m: withURL("gitlab:waxseal/example"), want: []*CheckError{{
 			Path: "a-1.0.0.tgz", Field: `package.json "repository.url"`,
 			Problem: `is "gitlab:waxseal/example", expected to match "https://github.com/waxseal/example" from provenance`, Fix: fix}}},
+		{name: "host without scheme is not a url", m: withURL("github.com/waxseal/example"), want: []*CheckError{{
+			Path: "a-1.0.0.tgz", Field: `package.json "repository.url"`,
+			Problem: `is "github.com/waxseal/example", expected to match "https://github.com/waxseal/example" from provenance`, Fix: fix}}},
+		{name: "repo case differs", m: withURL("waxseal/Example"), want: []*CheckError{{
+			Path: "a-1.0.0.tgz", Field: `package.json "repository.url"`,
+			Problem: `is "waxseal/Example", expected to match "https://github.com/waxseal/example" from provenance`, Fix: fix}}},
+		{name: "git+http is not a GitHub protocol", m: withURL("git+http://github.com/waxseal/example"), want: []*CheckError{{
+			Path: "a-1.0.0.tgz", Field: `package.json "repository.url"`,
+			Problem: `is "git+http://github.com/waxseal/example", expected to match "https://github.com/waxseal/example" from provenance`, Fix: fix}}},
 		{name: "file url", m: withURL("file:///waxseal/example"), want: []*CheckError{{
 			Path: "a-1.0.0.tgz", Field: `package.json "repository.url"`,
 			Problem: `is "file:///waxseal/example", expected to match "https://github.com/waxseal/example" from provenance`, Fix: fix}}},

@@ -59,10 +59,11 @@ func ParseManifest(raw []byte) (Manifest, error) {
 	// npm's JSON parser ignores a leading byte-order mark.
 	body := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	var doc struct {
-		Name       json.RawMessage `json:"name"`
-		Version    json.RawMessage `json:"version"`
-		Private    json.RawMessage `json:"private"`
-		Repository *Repository     `json:"repository"`
+		Name         json.RawMessage `json:"name"`
+		Version      json.RawMessage `json:"version"`
+		Private      json.RawMessage `json:"private"`
+		Repository   *Repository     `json:"repository"`
+		Repositories json.RawMessage `json:"repositories"`
 	}
 	var probe any
 	if err := json.Unmarshal(body, &probe); err != nil {
@@ -91,7 +92,20 @@ func ParseManifest(raw []byte) (Manifest, error) {
 	if doc.Repository != nil {
 		m.Repository = *doc.Repository
 	}
+	if truthy(doc.Repositories) {
+		// npm's normalization: a truthy "repositories" replaces "repository" with its first entry.
+		m.Repository = firstRepository(doc.Repositories)
+	}
 	return m, nil
+}
+
+func firstRepository(raw json.RawMessage) Repository {
+	var list []json.RawMessage
+	var r Repository
+	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
+		_ = r.UnmarshalJSON(list[0]) // never fails: wrong types leave r empty
+	}
+	return r
 }
 
 func manifestErr(field, problem, fix string) *TarballError {
