@@ -138,3 +138,31 @@ func TestCheckUnique(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCheckPublishable feeds arbitrary repository URLs (untrusted package.json text) and sources:
+// no panic, every refusal is a one-line *CheckError with a fix, and acceptance means the runner is
+// GitHub-hosted and both URLs name the same repository.
+func FuzzCheckPublishable(f *testing.F) {
+	for _, s := range []string{"git+https://github.com/o/r.git", "o/r", "github:o/r#main", "git@github.com:o/r",
+		"ssh://git@github.com/o/r", "https://www.github.com:8443/o/r/tree/x", "gitlab:o/r", "file:///x", "", "@:/#"} {
+		f.Add(s, "https://github.com/o/r", false)
+	}
+	f.Fuzz(func(t *testing.T, repoURL, source string, private bool) {
+		m := Manifest{Private: private, Repository: Repository{URL: repoURL}}
+		err := CheckPublishable(m, Source{RepositoryURL: source, RunnerEnvironment: "github-hosted"})
+		if err == nil {
+			a, okA := parseRepo(repoURL)
+			b, okB := parseRepo(source)
+			if private || !okA || !okB || a != b {
+				t.Fatalf("accepted %q for source %q (private %v)", repoURL, source, private)
+			}
+			return
+		}
+		for _, e := range err.(interface{ Unwrap() []error }).Unwrap() {
+			var ce *CheckError
+			if !errors.As(e, &ce) || ce.Fix == "" || strings.ContainsAny(ce.Error(), "\r\n") {
+				t.Fatalf("refusal %#v is not a one-line *CheckError with a fix", e)
+			}
+		}
+	})
+}
