@@ -20,7 +20,7 @@ if [[ ${_WAXSEAL_STACK_NETNS:-} != 1 ]]; then
 		echo "run.sh: 'unshare --net' failed: run as root, or start the stack on the host with test/stack/start.sh" >&2
 		exit 1
 	fi
-	exec unshare --net -- env _WAXSEAL_STACK_NETNS=1 "$0" "$@"
+	exec unshare --net -- env _WAXSEAL_STACK_NETNS=1 bash "${BASH_SOURCE[0]}" "$@"
 fi
 
 ip link set lo up
@@ -34,14 +34,14 @@ export WAXSEAL_STACK_DIR
 
 finish() {
 	local rc=$?
-	"$here/stop.sh" || true
+	bash "$here/stop.sh" || true
 	if [[ -n ${cleanup_dir:-} ]]; then rm -rf "$cleanup_dir"; fi
 	exit "$rc"
 }
 trap finish EXIT
 trap 'exit 130' INT TERM
 
-"$here/start.sh"
+bash "$here/start.sh"
 set -a
 # shellcheck disable=SC1091
 . "$WAXSEAL_STACK_DIR/stack.env"

@@ -49,7 +49,7 @@ fail() {
 		log "last lines of $dir/logs/$1.log:"
 		tail -n 30 "$dir/logs/$1.log" >&2
 	fi
-	WAXSEAL_STACK_DIR=$dir "$here/stop.sh" >&2 || true
+	WAXSEAL_STACK_DIR=$dir bash "$here/stop.sh" >&2 || true
 	exit 1
 }
 
