@@ -1,7 +1,331 @@
 package cli
 
-import "context"
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+
+	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/trust"
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+const verifySynopsis = "verify [flags] (PKG.tgz... | npm:NAME@VERSION... | --release OWNER/REPO@TAG)"
+
+// GitHub Actions' OIDC issuer and the server its workflow URIs live on.
+const (
+	githubIssuer    = "https://token.actions.githubusercontent.com"
+	githubServerURL = "https://github.com"
+)
+
+// verifyFlags are verify's flags.
+type verifyFlags struct {
+	tf                                trustFlags
+	idf                               identityFlags
+	repository, workflow, ref, commit string
+	bundle, provenance                string
+	noProvenance, noSignature         bool
+	release                           string
+	githubAPI, registryURL            string
+	asJSON                            bool
+}
+
+func (f *verifyFlags) register(fs *flag.FlagSet) {
+	f.tf.register(fs, false)
+	f.idf.register(fs)
+	fs.StringVar(&f.repository, "repository", "", "OWNER/REPO whose GitHub Actions workflow must have signed (builds the certificate identity)")
+	fs.StringVar(&f.workflow, "workflow", "", "workflow file that must have signed, e.g. .github/workflows/release.yml (default: any in the repository)")
+	fs.StringVar(&f.ref, "ref", "", "git ref the workflow must have run at, e.g. refs/tags/v1.2.3 (default: any)")
+	fs.StringVar(&f.commit, "source-commit", "", "git commit SHA the workflow must have run at (default: any)")
+	fs.StringVar(&f.bundle, "bundle", "", "signature bundle (default: PKG.tgz.sigstore.json beside the tarball)")
+	fs.StringVar(&f.provenance, "provenance", "", "provenance bundle (default: PKG.tgz.provenance.sigstore.json beside the tarball)")
+	fs.BoolVar(&f.noProvenance, "no-provenance", false, "verify the signature bundle only; without it a missing provenance bundle is a failure")
+	fs.BoolVar(&f.noSignature, "no-signature", false, "verify the provenance bundle only (as for provenance npm itself made with 'npm publish --provenance')")
+	fs.StringVar(&f.release, "release", "", "download the tarballs and bundles of this GitHub release, OWNER/REPO@TAG, and verify them")
+	fs.StringVar(&f.githubAPI, "github-api-url", "", "GitHub REST API base URL (default: $GITHUB_API_URL or https://api.github.com)")
+	fs.StringVar(&f.registryURL, "registry", "", "npm registry for npm:NAME@VERSION (default: npm's setting: npm_config_registry, .npmrc, then registry.npmjs.org)")
+	fs.BoolVar(&f.asJSON, "json", false, "print the verdicts as JSON")
+}
+
+var (
+	repoPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
+	npmSpecPattern = regexp.MustCompile(`^npm:((?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)@([0-9A-Za-z.+-]+)$`)
+)
+
+// target is one tarball to verify with its two bundles.
+type target struct {
+	display, tarball, bundle, provenance string
+}
+
+// runVerify verifies tarballs (local, from a GitHub release, or from the npm registry) against their signature and
+// provenance bundles and a signer identity.
 func (e *Env) runVerify(ctx context.Context, args []string) error {
-	return usagef("verify: not yet")
+	fs := e.newFlagSet("verify", verifySynopsis)
+	var f verifyFlags
+	f.register(fs)
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	rel, err := f.checkArgs(pos)
+	if err != nil {
+		return err
+	}
+	id, ext, err := f.policy()
+	if err != nil {
+		return err
+	}
+	topts := f.tf.options(e)
+	if err := topts.Validate(); err != nil {
+		return usagef("verify: %v", err)
+	}
+	tr, err := trust.TrustedRoot(ctx, topts)
+	if err != nil {
+		return err
+	}
+	v, err := verifier.New(tr, id, verifier.WithCertificateExtensions(ext))
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "waxseal-verify-")
+	if err != nil {
+		return fmt.Errorf("creating a download directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	targets, err := e.targets(ctx, &f, rel, pos, dir)
+	if err != nil {
+		return err
+	}
+	reps := make([]artifactReport, 0, len(targets))
+	for _, t := range targets {
+		reps = append(reps, verifyTarget(ctx, v, t, !f.noSignature, !f.noProvenance))
+	}
+	return e.printReports(reps, f.asJSON)
+}
+
+// checkArgs validates the combination of targets and flags; it returns the parsed --release.
+func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
+	var rel *releaseRef
+	if f.release != "" {
+		r, err := parseReleaseRef(f.release)
+		if err != nil {
+			return nil, err
+		}
+		rel = r
+		if f.repository == "" && f.idf.san == "" && f.idf.sanRegexp == "" {
+			f.repository = r.owner + "/" + r.repo
+		}
+	}
+	if len(pos) == 0 && rel == nil {
+		return nil, usagef("verify: nothing to verify: pass PKG.tgz, npm:NAME@VERSION or --release OWNER/REPO@TAG")
+	}
+	if (f.bundle != "" || f.provenance != "") && len(pos) != 1 {
+		return nil, usagef("verify: --bundle and --provenance name the bundles of one tarball: pass exactly one")
+	}
+	if f.noProvenance && f.provenance != "" || f.noSignature && f.bundle != "" {
+		return nil, usagef("verify: --no-provenance/--no-signature contradict --provenance/--bundle")
+	}
+	if f.noProvenance && f.noSignature {
+		return nil, usagef("verify: --no-provenance and --no-signature leave nothing to verify")
+	}
+	for _, p := range pos {
+		if strings.HasPrefix(p, "npm:") {
+			if !npmSpecPattern.MatchString(p) {
+				return nil, usagef("verify: %q is not npm:NAME@VERSION (an exact version, e.g. npm:@scope/pkg@1.2.3)", p)
+			}
+			if rel == nil && f.bundle == "" {
+				return nil, usagef("verify: %s needs the bundles to check it against: pass --release OWNER/REPO@TAG (or --bundle and --provenance)", p)
+			}
+		}
+	}
+	return rel, nil
+}
+
+// policy builds the identity the certificate must carry. No identity, no verification.
+func (f *verifyFlags) policy() (verifier.Identity, certificate.Extensions, error) {
+	id := f.idf.identity()
+	var ext certificate.Extensions
+	if f.repository != "" && !repoPattern.MatchString(f.repository) {
+		return id, ext, usagef("verify: --repository %q is not OWNER/REPO", f.repository)
+	}
+	if f.repository == "" && (f.workflow != "" || f.ref != "") && id.SAN == "" && id.SANRegexp == "" {
+		return id, ext, usagef("verify: --workflow and --ref narrow --repository: pass --repository OWNER/REPO too")
+	}
+	if f.ref != "" && !strings.HasPrefix(f.ref, "refs/") {
+		return id, ext, usagef("verify: --ref %q is not a full git ref: pass refs/tags/%s or refs/heads/%s", f.ref, f.ref, f.ref)
+	}
+	if id.SAN == "" && id.SANRegexp == "" && f.repository != "" {
+		// Fulcio (GitHub Actions): the SAN is https://github.com/OWNER/REPO/PATH@REF of the workflow that ran.
+		wf := `\.github/workflows/[^@]+`
+		if f.workflow != "" {
+			w := f.workflow
+			if !strings.Contains(w, "/") {
+				w = ".github/workflows/" + w
+			}
+			wf = regexp.QuoteMeta(w)
+		}
+		ref := `refs/.+`
+		if f.ref != "" {
+			ref = regexp.QuoteMeta(f.ref)
+		}
+		id.SANRegexp = "^" + regexp.QuoteMeta(githubServerURL+"/"+f.repository+"/") + wf + "@" + ref + "$"
+	}
+	if id.SAN == "" && id.SANRegexp == "" {
+		return id, ext, usagef("verify: no identity, no verification: pass --repository OWNER/REPO (or cosign's --certificate-identity / --certificate-identity-regexp)")
+	}
+	if id.Issuer == "" && id.IssuerRegexp == "" {
+		id.Issuer = githubIssuer
+	}
+	if f.repository != "" {
+		ext.SourceRepositoryURI = githubServerURL + "/" + f.repository
+	}
+	ext.SourceRepositoryRef = f.ref
+	ext.SourceRepositoryDigest = f.commit
+	return id, ext, nil
+}
+
+// targets resolves the command line to tarballs on disk and their bundles.
+func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos []string, dir string) ([]target, error) {
+	var relAssets map[string]string // asset name -> downloaded path
+	if rel != nil {
+		var err error
+		relAssets, err = e.downloadRelease(ctx, f.githubAPI, rel, dir)
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []target
+	if len(pos) == 0 {
+		for name, path := range relAssets {
+			if strings.HasSuffix(name, ".tgz") {
+				out = append(out, target{display: name, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"})
+			}
+		}
+		if len(out) == 0 {
+			return nil, fmt.Errorf("release %s has no .tgz assets: sign the tarballs and upload them with their bundles", rel)
+		}
+		sortTargets(out)
+		return out, nil
+	}
+	for _, p := range pos {
+		t := target{display: p, tarball: p, bundle: p + ".sigstore.json", provenance: p + ".provenance.sigstore.json"}
+		if m := npmSpecPattern.FindStringSubmatch(p); m != nil {
+			var err error
+			if t, err = e.fetchNPM(ctx, f, m[1], m[2], dir, relAssets); err != nil {
+				return nil, err
+			}
+		} else if relAssets != nil {
+			if path, ok := relAssets[filepath.Base(p)]; ok {
+				t = target{display: p, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"}
+			}
+		}
+		if f.bundle != "" {
+			t.bundle = f.bundle
+		}
+		if f.provenance != "" {
+			t.provenance = f.provenance
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// fetchNPM downloads name@version from the user's npm registry, checked against dist.integrity, and pairs it with
+// the bundles of the same tarball in the release: the check that ties the registry to the release.
+func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir string, relAssets map[string]string) (target, error) {
+	base := f.registryURL
+	if base == "" {
+		cwd, _ := os.Getwd()
+		base = registry.URLFor(name, cwd, e.Getenv)
+	}
+	rc, err := registry.New(e.HTTPClient, base)
+	if err != nil {
+		return target{}, err
+	}
+	meta, err := rc.Version(ctx, name, version)
+	if err != nil {
+		return target{}, err
+	}
+	data, err := rc.Tarball(ctx, meta)
+	if err != nil {
+		return target{}, err
+	}
+	// npm pack's file name: @scope/name@1.2.3 -> scope-name-1.2.3.tgz.
+	packName := strings.ReplaceAll(strings.TrimPrefix(name, "@"), "/", "-") + "-" + version + ".tgz"
+	path := filepath.Join(dir, "npm-"+packName)
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)
+	}
+	t := target{display: "npm:" + name + "@" + version, tarball: path}
+	if relAssets != nil {
+		rb, ok1 := relAssets[packName+".sigstore.json"]
+		rp, ok2 := relAssets[packName+".provenance.sigstore.json"]
+		if !ok1 {
+			return target{}, fmt.Errorf("the release has no %s.sigstore.json: was %s@%s built by this release?", packName, name, version)
+		}
+		t.bundle = rb
+		if ok2 {
+			t.provenance = rp
+		} else {
+			t.provenance = filepath.Join(dir, packName+".provenance.sigstore.json") // missing: reported as such
+		}
+	}
+	return t, nil
+}
+
+// verifyTarget verifies one tarball against its bundles.
+func verifyTarget(ctx context.Context, v *verifier.Verifier, t target, signature, provenance bool) artifactReport {
+	rep := artifactReport{Artifact: t.display}
+	if signature {
+		rep.Bundle = t.bundle
+	}
+	if provenance {
+		rep.ProvenanceBundle = t.provenance
+	}
+	tb, err := npm.ReadTarball(ctx, t.tarball, npm.DefaultLimits())
+	if err != nil {
+		rep.setError(fmt.Errorf("reading tarball: %w", err))
+		return rep
+	}
+	rep.Purl, rep.SHA512 = tb.Purl(), tb.SHA512Hex()
+	if signature {
+		b, err := v.LoadBundle(t.bundle)
+		if err == nil {
+			rep.Signature, err = v.VerifyArtifact(b, tb.SHA256[:])
+		}
+		if err != nil {
+			rep.setError(fmt.Errorf("signature bundle: %w", missingHint(err, t.bundle, "--no-signature")))
+			return rep
+		}
+	}
+	if provenance {
+		pb, err := v.LoadBundle(t.provenance)
+		if err == nil {
+			rep.Provenance, err = v.VerifyProvenance(pb, tb.Purl(), tb.SHA512[:])
+		}
+		if err != nil {
+			rep.setError(fmt.Errorf("provenance bundle: %w", missingHint(err, t.provenance, "--no-provenance")))
+			return rep
+		}
+	}
+	rep.setError(nil)
+	return rep
+}
+
+// missingHint adds, when the bundle file does not exist, how to verify without it.
+func missingHint(err error, path, flag string) error {
+	if _, statErr := os.Stat(path); errors.Is(statErr, os.ErrNotExist) {
+		return fmt.Errorf("%w (if the tarball was published without this bundle, pass %s)", err, flag)
+	}
+	return err
 }

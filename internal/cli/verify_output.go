@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
@@ -33,11 +34,8 @@ var verdicts = []error{
 	verifier.ErrMalformedBundle, verifier.ErrUnsupportedBundle, verifier.ErrInvalidBundle,
 	verifier.ErrTransparencyLog, verifier.ErrTimestamp, verifier.ErrCertificate, verifier.ErrSCT,
 	verifier.ErrSignature, verifier.ErrKeyMismatch, verifier.ErrDigestMismatch, verifier.ErrIdentityMismatch,
-	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, errIntegrity,
+	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, registry.ErrIntegrity,
 }
-
-// errIntegrity: the tarball the npm registry served does not match the registry's own dist.integrity.
-var errIntegrity = errors.New("tarball does not match the registry's dist.integrity")
 
 // artifactReport is the verdict on one artifact.
 type artifactReport struct {
@@ -131,10 +129,10 @@ func writeHuman(w io.Writer, r artifactReport) {
 	if r.Provenance != nil {
 		what = append(what, "SLSA provenance")
 	}
-	fmt.Fprintf(w, "  verified:    %s\n", strings.Join(what, " and "))
+	fmt.Fprintf(w, "  verified:      %s\n", strings.Join(what, " and "))
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "  %-12s %s\n", label+":", v)
+			fmt.Fprintf(w, "  %-14s %s\n", label+":", v)
 		}
 	}
 	line("signer", res.SAN)
@@ -147,7 +145,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 	for _, x := range []struct {
 		label string
 		res   *verifier.Result
-	}{{"rekor", r.Signature}, {"rekor (prov)", r.Provenance}} {
+	}{{"rekor", r.Signature}, {"rekor (prov.)", r.Provenance}} {
 		if x.res != nil {
 			line(x.label, fmt.Sprintf("entry %d at %s, time from %s", x.res.LogIndex, x.res.LogTime.UTC().Format(time.RFC3339), x.res.TimestampSource))
 		}

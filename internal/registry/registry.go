@@ -1,0 +1,215 @@
+// Package registry is a small client of the npm registry: a version's metadata and its tarball, checked against
+// the registry's own dist.integrity. It also finds the registry the user configured for npm.
+package registry
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// DefaultURL is the public npm registry.
+const DefaultURL = "https://registry.npmjs.org/"
+
+// Limits on what is read from the registry.
+const (
+	maxMetadataBytes = 32 << 20
+	// MaxTarballBytes bounds a downloaded tarball; the npm registry refuses packages far smaller.
+	MaxTarballBytes = 1 << 30
+)
+
+// ErrIntegrity: the tarball the registry served does not match the registry's dist.integrity.
+var ErrIntegrity = errors.New("tarball does not match the registry's dist.integrity")
+
+// HTTPError is a non-2xx answer from the registry.
+type HTTPError struct {
+	URL    string
+	Status int
+}
+
+func (e *HTTPError) Error() string {
+	if e.Status == http.StatusNotFound {
+		return fmt.Sprintf("%s: not found (404): check the package name and version, and the registry setting", e.URL)
+	}
+	return fmt.Sprintf("%s: HTTP %d from the npm registry", e.URL, e.Status)
+}
+
+// Client talks to one npm registry.
+type Client struct {
+	base *url.URL
+	hc   *http.Client
+}
+
+// New returns a client for the registry at baseURL; hc carries every request (it should have a timeout).
+func New(hc *http.Client, baseURL string) (*Client, error) {
+	if hc == nil {
+		return nil, errors.New("creating npm registry client: nil http.Client")
+	}
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("creating npm registry client: registry %q is not an http(s) URL: fix the registry setting in .npmrc or npm_config_registry", baseURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+	}
+	return &Client{base: u, hc: hc}, nil
+}
+
+// Version is a package version's registry metadata, as much as verification needs.
+type Version struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+	Dist    struct {
+		Tarball   string `json:"tarball"`
+		Integrity string `json:"integrity"`
+	} `json:"dist"`
+}
+
+// Version fetches name@version's metadata (GET /<name>/<version>, the scope's slash escaped).
+func (c *Client) Version(ctx context.Context, name, version string) (*Version, error) {
+	if name == "" || version == "" || strings.Contains(version, "/") {
+		return nil, fmt.Errorf("fetching npm metadata: %q@%q is not NAME@VERSION", name, version)
+	}
+	// The registry wants a scoped name's slash escaped: /@scope%2Fname/1.2.3.
+	body, err := c.get(ctx, c.base.String()+url.PathEscape(name)+"/"+url.PathEscape(version), maxMetadataBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetching npm metadata for %s@%s: %w", name, version, err)
+	}
+	var v Version
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("decoding npm metadata for %s@%s: %w", name, version, err)
+	}
+	if v.Name != name || v.Version != version {
+		return nil, fmt.Errorf("fetching npm metadata for %s@%s: the registry answered for %s@%s", name, version, v.Name, v.Version)
+	}
+	if v.Dist.Tarball == "" || v.Dist.Integrity == "" {
+		return nil, fmt.Errorf("fetching npm metadata for %s@%s: no dist.tarball or dist.integrity", name, version)
+	}
+	return &v, nil
+}
+
+// Tarball downloads v's tarball and checks it against dist.integrity (sha512); it returns the bytes.
+func (c *Client) Tarball(ctx context.Context, v *Version) ([]byte, error) {
+	want, err := parseIntegrity(v.Dist.Integrity)
+	if err != nil {
+		return nil, fmt.Errorf("checking %s@%s: %w", v.Name, v.Version, err)
+	}
+	data, err := c.get(ctx, v.Dist.Tarball, MaxTarballBytes)
+	if err != nil {
+		return nil, fmt.Errorf("downloading %s@%s: %w", v.Name, v.Version, err)
+	}
+	if got := sha512.Sum512(data); got != want {
+		return nil, fmt.Errorf("downloading %s@%s: %w: got sha512-%s, registry says %s", v.Name, v.Version, ErrIntegrity, base64.StdEncoding.EncodeToString(got[:]), v.Dist.Integrity)
+	}
+	return data, nil
+}
+
+// parseIntegrity picks the sha512 digest out of a Subresource Integrity string ("sha512-<base64> ...").
+func parseIntegrity(sri string) ([64]byte, error) {
+	var out [64]byte
+	for _, f := range strings.Fields(sri) {
+		b64, ok := strings.CutPrefix(f, "sha512-")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(b64, '?'); i >= 0 {
+			b64 = b64[:i]
+		}
+		d, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(d) != len(out) {
+			return out, fmt.Errorf("dist.integrity %q has a malformed sha512", sri)
+		}
+		copy(out[:], d)
+		return out, nil
+	}
+	return out, fmt.Errorf("dist.integrity %q has no sha512: the package predates sha512 integrity and cannot carry npm provenance", sri)
+}
+
+func (c *Client) get(ctx context.Context, rawURL string, limit int64) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "waxseal")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		return nil, &HTTPError{URL: rawURL, Status: resp.StatusCode}
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", rawURL, limit)
+	}
+	return data, nil
+}
+
+// URLFor returns the registry npm would use for the package name: the npm_config_registry environment variable
+// (or a scope's npm_config_@scope:registry), else registry= (or @scope:registry=) in .npmrc in dir, then in
+// $HOME, else DefaultURL. As in npm, the project's .npmrc wins over the user's.
+func URLFor(name, dir string, getenv func(string) string) string {
+	scope := ""
+	if strings.HasPrefix(name, "@") {
+		scope, _, _ = strings.Cut(name, "/")
+	}
+	keys := []string{"registry"}
+	if scope != "" {
+		keys = []string{scope + ":registry", "registry"}
+	}
+	for _, k := range keys {
+		for _, env := range []string{"npm_config_" + k, "NPM_CONFIG_" + strings.ToUpper(k)} {
+			if v := getenv(env); v != "" {
+				return v
+			}
+		}
+		for _, d := range []string{dir, getenv("HOME")} {
+			if d == "" {
+				continue
+			}
+			if v := npmrcValue(filepath.Join(d, ".npmrc"), k, getenv); v != "" {
+				return v
+			}
+		}
+	}
+	return DefaultURL
+}
+
+// npmrcValue reads key=value from an .npmrc (ini syntax, ; and # comments, ${VAR} expansion).
+func npmrcValue(path, key string, getenv func(string) string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == ';' || line[0] == '#' {
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.TrimSpace(k) != key {
+			continue
+		}
+		v = strings.Trim(strings.TrimSpace(v), `"'`)
+		return os.Expand(v, getenv)
+	}
+	return ""
+}
