@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+const conformanceDir = "../../testdata/conformance"
+
+// offlineTransport fails every request and counts them: with --trusted-root, nothing may touch the network.
+type offlineTransport struct{ calls atomic.Int64 }
+
+func (o *offlineTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	o.calls.Add(1)
+	return nil, fmt.Errorf("offline test: refused %s %s", r.Method, r.URL)
+}
+
+// testEnv is an Env whose network is the given transport and whose environment is env.
+func testEnv(rt http.RoundTripper, env map[string]string) (*Env, *bytes.Buffer, *bytes.Buffer) {
+	var out, errOut bytes.Buffer
+	return &Env{
+		Stdout: &out, Stderr: &errOut,
+		Getenv:     func(k string) string { return env[k] },
+		HTTPClient: &http.Client{Transport: rt},
+	}, &out, &errOut
+}
+
+var conformanceVerdicts = map[string]error{
+	"ErrMalformedBundle": verifier.ErrMalformedBundle, "ErrUnsupportedBundle": verifier.ErrUnsupportedBundle,
+	"ErrInvalidBundle": verifier.ErrInvalidBundle, "ErrTransparencyLog": verifier.ErrTransparencyLog,
+	"ErrTimestamp": verifier.ErrTimestamp, "ErrCertificate": verifier.ErrCertificate, "ErrSCT": verifier.ErrSCT,
+	"ErrSignature": verifier.ErrSignature, "ErrKeyMismatch": verifier.ErrKeyMismatch,
+	"ErrDigestMismatch": verifier.ErrDigestMismatch, "ErrIdentityMismatch": verifier.ErrIdentityMismatch,
+}
+
+// conformanceRun is one invocation of the conformance protocol, as the suite's harness makes it.
+type conformanceRun struct {
+	name     string
+	args     []string
+	wantFail bool
+	verdict  string // sentinel name, "-" for a refusal before verification
+	says     string
+}
+
+// conformanceRuns reads cases.tsv and reasons.tsv into the 140 runs: each case in file mode and digest mode.
+func conformanceRuns(t *testing.T) []conformanceRun {
+	t.Helper()
+	reasons := map[string][2]string{}
+	data, err := os.ReadFile(filepath.Join(conformanceDir, "reasons.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if cols := strings.Split(line, "\t"); len(cols) == 3 && !strings.HasPrefix(line, "#") {
+			reasons[cols[0]] = [2]string{cols[1], cols[2]}
+		}
+	}
+	f, err := os.Open(filepath.Join(conformanceDir, "cases.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var runs []conformanceRun
+	sc := bufio.NewScanner(f)
+	sc.Scan()
+	for sc.Scan() {
+		c := strings.Split(sc.Text(), "\t")
+		dir := filepath.Join(conformanceDir, c[0])
+		name := filepath.Base(c[0])
+		args := []string{"verify-bundle", "--bundle", filepath.Join(dir, "bundle.sigstore.json")}
+		if c[6] != "-" {
+			args = append(args, "--key", filepath.Join(conformanceDir, c[6]))
+		} else {
+			args = append(args, "--certificate-identity", c[4], "--certificate-oidc-issuer", c[5])
+		}
+		root := filepath.Join(conformanceDir, "public-good.trusted_root.json")
+		if c[2] != "DEFAULT" {
+			root = filepath.Join(conformanceDir, c[2])
+		}
+		args = append(args, "--trusted-root", root)
+		artifact := filepath.Join(dir, "artifact")
+		if _, err := os.Stat(artifact); err != nil {
+			artifact = filepath.Join(conformanceDir, "assets/bundle-verify/a.txt")
+		}
+		content, err := os.ReadFile(artifact)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(content)
+		r := reasons[name]
+		base := conformanceRun{wantFail: c[1] == "fail", verdict: r[0], says: r[1]}
+		if base.wantFail && r[0] == "" {
+			t.Fatalf("reasons.tsv has no row for %s", name)
+		}
+		file, digest := base, base
+		file.name, file.args = name+"/file", append(append([]string{}, args...), artifact)
+		digest.name, digest.args = name+"/digest", append(append([]string{}, args...), "sha256:"+hex.EncodeToString(sum[:]))
+		runs = append(runs, file, digest)
+	}
+	return runs
+}
+
+// TestVerifyBundleConformance runs the 70 conformance cases in file and digest mode through the verify-bundle
+// command, offline, and checks every verdict, and every rejection's reason against the case's README.
+func TestVerifyBundleConformance(t *testing.T) {
+	t.Parallel()
+	runs := conformanceRuns(t)
+	if len(runs) != 140 {
+		t.Fatalf("got %d runs, want 140", len(runs))
+	}
+	var right atomic.Int64
+	t.Cleanup(func() { t.Logf("%d of %d conformance runs right", right.Load(), len(runs)) })
+	for _, r := range runs {
+		t.Run(r.name, func(t *testing.T) {
+			t.Parallel()
+			net := &offlineTransport{}
+			env, _, _ := testEnv(net, nil)
+			err := env.Run(t.Context(), r.args)
+			if net.calls.Load() != 0 {
+				t.Errorf("made %d network requests with --trusted-root", net.calls.Load())
+			}
+			switch {
+			case !r.wantFail && err != nil:
+				t.Fatalf("rejected, want verified: %v", err)
+			case r.wantFail && err == nil:
+				t.Fatal("verified, want rejected")
+			case r.wantFail:
+				if r.verdict != "-" && !errors.Is(err, conformanceVerdicts[r.verdict]) {
+					t.Errorf("error %q is not %s", err, r.verdict)
+				}
+				if !strings.Contains(err.Error(), r.says) {
+					t.Errorf("error %q does not say %q", err, r.says)
+				}
+				if ExitCode(err) != 1 {
+					t.Errorf("exit code %d, want 1", ExitCode(err))
+				}
+			}
+			if !t.Failed() {
+				right.Add(1)
+			}
+		})
+	}
+}
