@@ -267,17 +267,15 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)
 	}
 	t := target{display: "npm:" + name + "@" + version, tarball: path}
-	if relAssets != nil {
-		rb, ok1 := relAssets[packName+".sigstore.json"]
-		rp, ok2 := relAssets[packName+".provenance.sigstore.json"]
-		if !ok1 {
-			return target{}, fmt.Errorf("the release has no %s.sigstore.json: was %s@%s built by this release?", packName, name, version)
-		}
-		t.bundle = rb
-		if ok2 {
-			t.provenance = rp
+	// The release's bundles for the same tarball; one the release lacks is reported missing when needed.
+	for _, b := range []struct {
+		dst    *string
+		suffix string
+	}{{&t.bundle, ".sigstore.json"}, {&t.provenance, ".provenance.sigstore.json"}} {
+		if p, ok := relAssets[packName+b.suffix]; ok {
+			*b.dst = p
 		} else {
-			t.provenance = filepath.Join(dir, packName+".provenance.sigstore.json") // missing: reported as such
+			*b.dst = filepath.Join(dir, "release-lacks-"+packName+b.suffix)
 		}
 	}
 	return t, nil

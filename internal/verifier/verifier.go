@@ -217,6 +217,15 @@ func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err erro
 		}
 		return verdict(ErrSignature, sigErr)
 	}
+	if entries, _ := b.TlogEntries(); len(entries) == 0 {
+		if ts, _ := b.Timestamps(); len(ts) == 0 {
+			why := errors.New("the bundle has no transparency log entry and no signed timestamp, so nothing vouches for when the short-lived certificate was used")
+			if c := vc.Certificate(); c != nil {
+				why = fmt.Errorf("%w (it was valid from %s to %s)", why, c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339))
+			}
+			return verdict(ErrTimestamp, why)
+		}
+	}
 	if strings.Contains(err.Error(), "not enough verified log entries") {
 		if why := v.untrustedEntries(b); why != nil {
 			return verdict(ErrTransparencyLog, why)

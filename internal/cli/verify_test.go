@@ -1,0 +1,410 @@
+package cli
+
+import (
+	"crypto/sha512"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+const (
+	npmRealDir     = "../../testdata/npm-real"
+	publicGoodRoot = conformanceDir + "/public-good.trusted_root.json"
+	stagingRoot    = conformanceDir + "/staging.trusted_root.json"
+)
+
+// copyTestdata copies npm-real files into a fresh directory under the names given (src -> dst).
+func copyTestdata(t *testing.T, names map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for src, dst := range names {
+		data, err := os.ReadFile(filepath.Join(npmRealDir, src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestVerifyUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		says string
+	}{
+		{"no identity", []string{"verify", "x.tgz"}, "no identity, no verification"},
+		{"issuer alone is no identity", []string{"verify", "x.tgz", "--certificate-oidc-issuer", githubIssuer}, "no identity, no verification"},
+		{"nothing to verify", []string{"verify", "--repository", "o/r"}, "nothing to verify"},
+		{"bad repository", []string{"verify", "x.tgz", "--repository", "o"}, "is not OWNER/REPO"},
+		{"short ref", []string{"verify", "x.tgz", "--repository", "o/r", "--ref", "v1"}, "refs/tags/v1"},
+		{"workflow without repository", []string{"verify", "x.tgz", "--workflow", "release.yml"}, "pass --repository"},
+		{"bundle for two tarballs", []string{"verify", "a.tgz", "b.tgz", "--repository", "o/r", "--bundle", "a.json"}, "exactly one"},
+		{"nothing left", []string{"verify", "a.tgz", "--repository", "o/r", "--no-signature", "--no-provenance"}, "nothing to verify"},
+		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
+		{"npm range", []string{"verify", "npm:left-pad@^1", "--repository", "o/r", "--release", "o/r@v1"}, "not npm:NAME@VERSION"},
+		{"bad release", []string{"verify", "--release", "o/r"}, "not OWNER/REPO@TAG"},
+		{"staging and root", []string{"verify", "x.tgz", "--repository", "o/r", "--staging", "--trusted-root", "x.json"}, "contradict"},
+		{"bundle: no identity", []string{"verify-bundle", "--bundle", "b.json", "a.txt"}, "no identity, no verification"},
+		{"bundle: key and identity", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "a.txt"}, "contradict"},
+		{"bundle: bad digest", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "sha256:abc"}, "64 hex"},
+		{"bundle: two artifacts", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "a", "b"}, "want one FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			net := &offlineTransport{}
+			env, _, _ := testEnv(net, nil)
+			err := env.Run(t.Context(), tt.args)
+			var ue *UsageError
+			if !errors.As(err, &ue) || ExitCode(err) != 2 {
+				t.Fatalf("got %v (exit %d), want a usage error (exit 2)", err, ExitCode(err))
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("error %q does not say %q", err, tt.says)
+			}
+			if net.calls.Load() != 0 {
+				t.Errorf("a usage error made %d requests", net.calls.Load())
+			}
+		})
+	}
+}
+
+// TestVerifyRealNPMProvenanceOffline verifies provenance npm made in 2023 with a transport that fails every
+// request: with --trusted-root nothing touches the network.
+func TestVerifyRealNPMProvenanceOffline(t *testing.T) {
+	t.Parallel()
+	dir := copyTestdata(t, map[string]string{
+		"sigstore-2.0.0.tgz": "sigstore-2.0.0.tgz", "sigstore-2.0.0.tgz.provenance.sigstore.json": "sigstore-2.0.0.tgz.provenance.sigstore.json",
+		"sigstore-1.3.0.tgz": "sigstore-1.3.0.tgz", "sigstore-1.3.0.tgz.provenance.sigstore.json": "sigstore-1.3.0.tgz.provenance.sigstore.json",
+	})
+	tgz := func(v string) string { return filepath.Join(dir, "sigstore-"+v+".tgz") }
+	common := []string{"--no-signature", "--trusted-root", publicGoodRoot}
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr error
+	}{
+		{"repository", []string{"--repository", "sigstore/sigstore-js", tgz("2.0.0"), tgz("1.3.0")}, nil},
+		{"repository, workflow, ref and commit", []string{"--repository", "sigstore/sigstore-js", "--workflow", "release.yml", "--ref", "refs/heads/main", "--source-commit", "f0b49a04e5a62250e0f60fb128004a73110fe311", tgz("2.0.0")}, nil},
+		{"cosign flags", []string{"--certificate-identity", "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", "--certificate-oidc-issuer", githubIssuer, tgz("2.0.0")}, nil},
+		{"cosign regexp flags", []string{"--certificate-identity-regexp", `^https://github\.com/sigstore/`, "--certificate-oidc-issuer-regexp", `^https://token\.actions\.`, tgz("1.3.0")}, nil},
+		{"other repository", []string{"--repository", "sigstore/sigstore-go", tgz("2.0.0")}, verifier.ErrIdentityMismatch},
+		{"other workflow", []string{"--repository", "sigstore/sigstore-js", "--workflow", "ci.yml", tgz("2.0.0")}, verifier.ErrIdentityMismatch},
+		{"other ref", []string{"--repository", "sigstore/sigstore-js", "--ref", "refs/tags/v2.0.0", tgz("2.0.0")}, verifier.ErrIdentityMismatch},
+		{"other commit", []string{"--repository", "sigstore/sigstore-js", "--source-commit", "dae8bd8eb433a4147b4655c00fe73e0f22bc0fb1", tgz("2.0.0")}, verifier.ErrIdentityMismatch},
+		{"other issuer", []string{"--repository", "sigstore/sigstore-js", "--certificate-oidc-issuer", "https://accounts.google.com", tgz("2.0.0")}, verifier.ErrIdentityMismatch},
+		{"another package's provenance", []string{"--repository", "sigstore/sigstore-js", "--provenance", tgz("1.3.0") + ".provenance.sigstore.json", tgz("2.0.0")}, verifier.ErrDigestMismatch},
+		{"wrong trusted root", []string{"--repository", "sigstore/sigstore-js", "--trusted-root", stagingRoot, tgz("2.0.0")}, verifier.ErrTransparencyLog},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			net := &offlineTransport{}
+			env, out, _ := testEnv(net, nil)
+			err := env.Run(t.Context(), append(append([]string{"verify"}, common...), tt.args...))
+			if net.calls.Load() != 0 {
+				t.Errorf("made %d network requests with --trusted-root", net.calls.Load())
+			}
+			if tt.wantErr == nil {
+				if err != nil {
+					t.Fatalf("verify: %v", err)
+				}
+				if !strings.HasPrefix(out.String(), "VERIFIED ") || strings.Contains(out.String(), "REJECTED") {
+					t.Errorf("output does not say VERIFIED:\n%s", out)
+				}
+				return
+			}
+			if !errors.Is(err, tt.wantErr) || ExitCode(err) != 1 {
+				t.Fatalf("got %v (exit %d), want %v (exit 1)", err, ExitCode(err), tt.wantErr)
+			}
+			if !strings.HasPrefix(out.String(), "REJECTED ") {
+				t.Errorf("output does not say REJECTED:\n%s", out)
+			}
+		})
+	}
+}
+
+func TestVerifyHumanAndJSONVerdicts(t *testing.T) {
+	t.Parallel()
+	dir := copyTestdata(t, map[string]string{"sigstore-2.0.0.tgz": "pkg.tgz", "sigstore-2.0.0.tgz.provenance.sigstore.json": "pkg.tgz.provenance.sigstore.json"})
+	args := []string{"verify", filepath.Join(dir, "pkg.tgz"), "--repository", "sigstore/sigstore-js", "--no-signature", "--trusted-root", publicGoodRoot}
+
+	env, out, _ := testEnv(&offlineTransport{}, nil)
+	if err := env.Run(t.Context(), args); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"VERIFIED " + filepath.Join(dir, "pkg.tgz") + " (pkg:npm/sigstore@2.0.0)",
+		"verified:      SLSA provenance",
+		"repository:    https://github.com/sigstore/sigstore-js",
+		"workflow:      .github/workflows/release.yml",
+		"ref:           refs/heads/main",
+		"commit:        f0b49a04e5a62250e0f60fb128004a73110fe311",
+		"runner:        github-hosted",
+		"entry 31821305 at 2023-08-18T16:05:35Z, time from transparency log integrated time (https://rekor.sigstore.dev)",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("human output lacks %q:\n%s", want, out)
+		}
+	}
+
+	env, out, _ = testEnv(&offlineTransport{}, nil)
+	if err := env.Run(t.Context(), append(args, "--json")); err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Verified  bool
+		Artifacts []artifactReport
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("decoding %s: %v", out, err)
+	}
+	want := []artifactReport{{
+		Artifact: filepath.Join(dir, "pkg.tgz"), Purl: "pkg:npm/sigstore@2.0.0",
+		SHA512:           "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c",
+		ProvenanceBundle: filepath.Join(dir, "pkg.tgz.provenance.sigstore.json"), Verified: true,
+		Provenance: &verifier.Result{
+			SAN: "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", Issuer: githubIssuer,
+			Repository: "https://github.com/sigstore/sigstore-js", Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
+			Commit: "f0b49a04e5a62250e0f60fb128004a73110fe311", RunnerEnvironment: "github-hosted", LogIndex: 31821305,
+			LogTime: time.Unix(1692374735, 0).UTC(), TimestampSource: "transparency log integrated time (https://rekor.sigstore.dev)",
+		},
+	}}
+	if !got.Verified {
+		t.Error(`"verified" is false`)
+	}
+	if diff := cmp.Diff(want, got.Artifacts, cmp.AllowUnexported(artifactReport{})); diff != "" {
+		t.Errorf("JSON artifacts (-want +got):\n%s", diff)
+	}
+}
+
+// tamperJSON rewrites one bundle file through f.
+func tamperJSON(t *testing.T, path string, f func(b map[string]any)) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b map[string]any
+	if err := json.Unmarshal(data, &b); err != nil {
+		t.Fatal(err)
+	}
+	f(b)
+	if data, err = json.Marshal(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestVerifyBadInput checks each kind of bad input gets its own plain error and a non-zero exit.
+func TestVerifyBadInput(t *testing.T) {
+	t.Parallel()
+	const prov = "pkg.tgz.provenance.sigstore.json"
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, dir string)
+		wantErr error
+		says    string
+	}{
+		{"malformed bundle JSON", func(t *testing.T, dir string) {
+			os.WriteFile(filepath.Join(dir, prov), []byte(`{"mediaType": "application/vnd.dev.sigstore.bundle+json;version=0.1", "verif`), 0o644)
+		}, verifier.ErrMalformedBundle, "not well-formed JSON"},
+		{"unknown media type", func(t *testing.T, dir string) {
+			tamperJSON(t, filepath.Join(dir, prov), func(b map[string]any) { b["mediaType"] = "application/vnd.dev.sigstore.bundle.v0.9+json" })
+		}, verifier.ErrUnsupportedBundle, "v0.9"},
+		{"bundle for another artifact", func(t *testing.T, dir string) {
+			data, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz.provenance.sigstore.json"))
+			os.WriteFile(filepath.Join(dir, prov), data, 0o644)
+		}, verifier.ErrDigestMismatch, "no statement subject has sha512"},
+		{"tampered DSSE payload", func(t *testing.T, dir string) {
+			tamperJSON(t, filepath.Join(dir, prov), func(b map[string]any) {
+				env := b["dsseEnvelope"].(map[string]any)
+				payload, _ := base64.StdEncoding.DecodeString(env["payload"].(string))
+				env["payload"] = base64.StdEncoding.EncodeToString([]byte(strings.Replace(string(payload), "refs/heads/main", "refs/heads/evil", 1)))
+			})
+		}, verifier.ErrSignature, "could not verify envelope"},
+		{"tampered signature", func(t *testing.T, dir string) {
+			tamperJSON(t, filepath.Join(dir, prov), func(b map[string]any) {
+				sig := b["dsseEnvelope"].(map[string]any)["signatures"].([]any)[0].(map[string]any)
+				raw, _ := base64.StdEncoding.DecodeString(sig["sig"].(string))
+				raw[len(raw)-1] ^= 1
+				sig["sig"] = base64.StdEncoding.EncodeToString(raw)
+			})
+		}, verifier.ErrSignature, "could not verify envelope"},
+		{"tampered log entry time", func(t *testing.T, dir string) {
+			tamperJSON(t, filepath.Join(dir, prov), func(b map[string]any) {
+				e := b["verificationMaterial"].(map[string]any)["tlogEntries"].([]any)[0].(map[string]any)
+				e["integratedTime"] = "1692374736"
+			})
+		}, verifier.ErrTransparencyLog, "signed entry timestamp"},
+		{"expired certificate without a timestamp", func(t *testing.T, dir string) {
+			tamperJSON(t, filepath.Join(dir, prov), func(b map[string]any) {
+				b["verificationMaterial"].(map[string]any)["tlogEntries"] = []any{}
+			})
+		}, verifier.ErrTimestamp, "nothing vouches for when the short-lived certificate was used"},
+		{"missing bundle", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, prov)) }, nil, "no such file"},
+		{"missing tarball", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "pkg.tgz")) }, nil, "reading tarball"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := copyTestdata(t, map[string]string{"sigstore-2.0.0.tgz": "pkg.tgz", "sigstore-2.0.0.tgz.provenance.sigstore.json": prov})
+			tt.prepare(t, dir)
+			env, out, _ := testEnv(&offlineTransport{}, nil)
+			err := env.Run(t.Context(), []string{"verify", filepath.Join(dir, "pkg.tgz"), "--repository", "sigstore/sigstore-js", "--no-signature", "--trusted-root", publicGoodRoot})
+			if err == nil || ExitCode(err) == 0 {
+				t.Fatalf("verified, want rejection; output:\n%s", out)
+			}
+			if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("error %q is not %v", err, tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("error %q does not say %q", err, tt.says)
+			}
+		})
+	}
+}
+
+// TestVerifyRelease downloads a release's tarballs and bundles from a fake of GitHub's REST API.
+func TestVerifyRelease(t *testing.T) {
+	t.Parallel()
+	read := func(name string) []byte {
+		data, err := os.ReadFile(filepath.Join(npmRealDir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	t.Cleanup(gh.Close)
+	good := gh.AddRelease("v2.0.0", false, true)
+	gh.AddAsset(good, "sigstore-2.0.0.tgz", read("sigstore-2.0.0.tgz"), "uploaded")
+	gh.AddAsset(good, "sigstore-2.0.0.tgz.provenance.sigstore.json", read("sigstore-2.0.0.tgz.provenance.sigstore.json"), "uploaded")
+	gh.AddAsset(good, "notes.txt", []byte("not downloaded"), "uploaded")
+	swapped := gh.AddRelease("v1.3.0", false, true)
+	gh.AddAsset(swapped, "sigstore-1.3.0.tgz", read("sigstore-1.3.0.tgz"), "uploaded")
+	gh.AddAsset(swapped, "sigstore-1.3.0.tgz.provenance.sigstore.json", read("sigstore-2.0.0.tgz.provenance.sigstore.json"), "uploaded")
+
+	envVars := map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL}
+	run := func(tag string) (error, string) {
+		env, out, _ := testEnv(http.DefaultTransport, envVars)
+		err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@" + tag, "--no-signature", "--trusted-root", publicGoodRoot})
+		return err, out.String()
+	}
+
+	if err, out := run("v2.0.0"); err != nil || !strings.Contains(out, "VERIFIED sigstore-2.0.0.tgz (pkg:npm/sigstore@2.0.0)") {
+		t.Fatalf("release v2.0.0: %v\n%s", err, out)
+	}
+	var downloads []string
+	for _, r := range gh.Requests() {
+		if strings.HasPrefix(r, "GET download ") {
+			downloads = append(downloads, r)
+		}
+	}
+	if !strings.Contains(strings.Join(gh.Requests(), "\n"), "GET api /repos/sigstore/sigstore-js/releases/tags/v2.0.0") {
+		t.Errorf("no release lookup by tag in %q", gh.Requests())
+	}
+	if len(downloads) != 2 {
+		t.Errorf("downloaded %q, want the tarball and its provenance only", downloads)
+	}
+	if err, out := run("v1.3.0"); !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out, "REJECTED sigstore-1.3.0.tgz") {
+		t.Errorf("release with another version's provenance: %v\n%s", err, out)
+	}
+	if err, _ := run("v9.9.9"); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "check OWNER/REPO and the tag") {
+		t.Errorf("missing release: got %v, want a 404 that says what to check", err)
+	}
+}
+
+// fakeRegistry serves one package version the way registry.npmjs.org does (GET /NAME/VERSION, then the tarball).
+func fakeRegistry(t *testing.T, name, version string, tarball []byte, integrityOf []byte) *httptest.Server {
+	t.Helper()
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			t.Errorf("registry got %s %s", r.Method, r.URL)
+		}
+		switch r.URL.EscapedPath() {
+		case "/" + strings.Replace(name, "/", "%2F", 1) + "/" + version:
+			sum := sha512.Sum512(integrityOf)
+			json.NewEncoder(w).Encode(map[string]any{"name": name, "version": version, "dist": map[string]string{
+				"tarball":   srv.URL + "/" + name + "/-/tarball.tgz",
+				"integrity": "sha512-" + base64.StdEncoding.EncodeToString(sum[:]),
+			}})
+		case "/" + name + "/-/tarball.tgz":
+			w.Write(tarball)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+			w.Write([]byte(`{"error":"Not found"}`))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestVerifyNPMAgainstRelease fetches the tarball from the user's registry (npm_config_registry), checks it against
+// dist.integrity and verifies it with the release's bundles.
+func TestVerifyNPMAgainstRelease(t *testing.T) {
+	t.Parallel()
+	tgz, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz.provenance.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	t.Cleanup(gh.Close)
+	rel := gh.AddRelease("v2.0.0", false, true)
+	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
+
+	tampered := append([]byte{}, tgz...)
+	tampered[len(tampered)/2] ^= 0xff
+	tests := []struct {
+		name        string
+		serve, sri  []byte
+		wantErr     error
+		wantVerdict string
+	}{
+		{"registry serves what the release signed", tgz, tgz, nil, "VERIFIED npm:sigstore@2.0.0 (pkg:npm/sigstore@2.0.0)"},
+		{"registry serves a tarball that is not its dist.integrity", tampered, tgz, registry.ErrIntegrity, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			reg := fakeRegistry(t, "sigstore", "2.0.0", tt.serve, tt.sri)
+			env, out, _ := testEnv(http.DefaultTransport, map[string]string{
+				"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/",
+			})
+			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+			if tt.wantErr != nil {
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("got %v, want %v", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !strings.Contains(out.String(), tt.wantVerdict) {
+				t.Fatalf("got %v\n%s", err, out)
+			}
+		})
+	}
+}
