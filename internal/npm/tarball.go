@@ -31,6 +31,9 @@ type Tarball struct {
 // ReadTarball reads the tarball at path exactly once: the same bytes feed sha512, sha256 and the
 // gzip+tar checks concurrently. It refuses anything `npm pack` would not make (see the Err*
 // sentinels); every error is a *TarballError naming the file and the fix, or the context's error.
+// Memory stays under 8 MiB of pooled buffers whatever the tarball's size. Throughput is that of
+// sha512 for incompressible content and of gzip inflation for compressible content, since every
+// entry is checked, not only those before package/package.json.
 func ReadTarball(ctx context.Context, path string, lim Limits) (*Tarball, error) {
 	lim = lim.withDefaults()
 	f, err := os.Open(path)
