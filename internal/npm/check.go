@@ -33,7 +33,7 @@ func CheckPublishable(m Manifest, src Source) error {
 		errs = append(errs, &CheckError{Path: m.Tarball, Field: field, Problem: problem, Fix: fix})
 	}
 	if m.Private {
-		add(`package.json "private"`, "is true, so npm refuses to publish the package",
+		add(`package.json "private"`, "is set to a true value, so npm refuses to publish the package",
 			`remove "private" from package.json (or set it to false)`)
 	}
 	if src.RunnerEnvironment != "github-hosted" {
@@ -50,21 +50,16 @@ func CheckPublishable(m Manifest, src Source) error {
 // checkRepository compares repository.url with the provenance's source repository.
 func checkRepository(got, source string) (problem, fix string, ok bool) {
 	want, wantOK := parseRepo(source)
-	fix = fmt.Sprintf(`set "repository": {"type": "git", "url": "git+%s.git"}`, strings.TrimSuffix(source, "/"))
-	if wantOK {
-		fix = fmt.Sprintf(`set "repository": {"type": "git", "url": "git+https://%s/%s/%s.git"}`,
-			want.host, want.owner, want.repo)
-	}
-	problem = fmt.Sprintf("is %q, expected to match %q from provenance", got, source)
 	if !wantOK {
 		return fmt.Sprintf("cannot be compared: the provenance repository %q is not a repository URL", source),
 			"check the identity token's repository claims", false
 	}
-	g, gotOK := parseRepo(got)
-	if !gotOK || g != want {
-		return problem, fix, false
+	if g, gotOK := parseRepo(got); gotOK && g == want {
+		return "", "", true
 	}
-	return "", "", true
+	return fmt.Sprintf("is %q, expected to match %q from provenance", got, source),
+		fmt.Sprintf(`set "repository": {"type": "git", "url": "git+https://%s/%s/%s.git"}`, want.host, want.owner, want.repo),
+		false
 }
 
 // repoID is a hosted repository: lowercase host without www., owner and repo as written.

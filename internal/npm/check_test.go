@@ -64,7 +64,7 @@ func TestCheckPublishable(t *testing.T) {
 		{name: "all three rules broken", m: Manifest{Name: "a", Version: "1.0.0", Private: true},
 			src: Source{RepositoryURL: "https://github.com/waxseal/example", RunnerEnvironment: "self-hosted"},
 			want: []*CheckError{
-				{Field: `package.json "private"`, Problem: "is true, so npm refuses to publish the package",
+				{Field: `package.json "private"`, Problem: "is set to a true value, so npm refuses to publish the package",
 					Fix: `remove "private" from package.json (or set it to false)`},
 				{Field: "runner environment", Problem: `is "self-hosted"; the npm registry accepts provenance only from GitHub-hosted runners`,
 					Fix: "run the job on a GitHub-hosted runner (e.g. runs-on: ubuntu-latest)"},
