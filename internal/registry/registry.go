@@ -125,7 +125,7 @@ func parseIntegrity(sri string) ([64]byte, error) {
 		if i := strings.IndexByte(b64, '?'); i >= 0 {
 			b64 = b64[:i]
 		}
-		d, err := base64.StdEncoding.DecodeString(b64)
+		d, err := base64.StdEncoding.Strict().DecodeString(b64)
 		if err != nil || len(d) != len(out) {
 			return out, fmt.Errorf("dist.integrity %q has a malformed sha512", sri)
 		}
