@@ -91,7 +91,7 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		return err
 	}
 	// Find the release before signing: a missing or frozen release should not cost a transparency-log entry.
-	up, note, err := r.prepareUpload(ctx, cfg)
+	up, note, err := r.prepareUpload(ctx, cfg, bases)
 	if err != nil {
 		return err
 	}

@@ -79,12 +79,13 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 		for i, p := range o.Paths {
 			r := seal.PackageResult{Tarball: p, Name: "pkg", Version: "1.0.0", SHA512: strings.Repeat("ab", 64),
 				Bundle: p + ".sigstore.json", RekorLogIndex: int64(42 + i), RekorEntryURL: fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", 42+i)}
-			if err := os.WriteFile(r.Bundle, []byte(`{"bundle":1}`), 0o644); err != nil {
+			// Like real keyless signing, every run makes new bytes.
+			if err := os.WriteFile(r.Bundle, []byte(fmt.Sprintf(`{"bundle":%d}`, *calls)), 0o644); err != nil {
 				return nil, err
 			}
 			if o.Provenance {
 				r.ProvenanceBundle = p + ".provenance.sigstore.json"
-				if err := os.WriteFile(r.ProvenanceBundle, []byte(`{"provenance":1}`), 0o644); err != nil {
+				if err := os.WriteFile(r.ProvenanceBundle, []byte(fmt.Sprintf(`{"provenance":%d}`, *calls)), 0o644); err != nil {
 					return nil, err
 				}
 			}
@@ -127,6 +128,7 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 	defer fake.Close()
 	relID := fake.AddRelease("v1.0.0", true, true) // an immutable-to-be draft: the recommended flow
 	env, ws := runnerEnv(t, fake)
+	env["INPUT_UPLOAD-TARBALLS"] = "true"
 	var calls int
 	stdout, err := runAction(t, env, fakeSign(&calls))
 	if err != nil {
@@ -137,13 +139,13 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		assets[n] = string(d)
 	}
 	if diff := cmp.Diff(map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`,
-		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`}, assets); diff != "" {
+		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`, "pkg-1.0.0.tgz": "tarball bytes"}, assets); diff != "" {
 		t.Errorf("release assets (-want +got):\n%s", diff)
 	}
 	out := outputs(t, env)
 	var urls []string
-	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 2 || !strings.HasPrefix(urls[0], fake.Uploads.URL) {
-		t.Errorf("release-assets = %q, want two download URLs (%v)", out["release-assets"], err)
+	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 3 || !strings.HasPrefix(urls[1], fake.Uploads.URL) {
+		t.Fatalf("release-assets = %q, want three download URLs (%v)", out["release-assets"], err)
 	}
 	delete(out, "release-assets")
 	if diff := cmp.Diff(map[string]string{
@@ -166,23 +168,46 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		t.Errorf("no log group for the package:\n%s", stdout)
 	}
 	summary, _ := os.ReadFile(env["GITHUB_STEP_SUMMARY"])
-	if !strings.Contains(string(summary), "[signature]("+urls[0]+")") || !strings.Contains(string(summary), "gh attestation verify") {
+	if !strings.Contains(string(summary), "[signature]("+urls[1]+")") || !strings.Contains(string(summary), "gh attestation verify") {
 		t.Errorf("summary lacks the asset link or the verify commands:\n%s", summary)
 	}
 
-	// A re-run with the same bundles keeps them and uploads nothing.
+	// A re-run signs afresh, so its bundles differ: without overwrite it stops before signing.
 	before := len(fake.Requests())
-	if _, err := runAction(t, env, fakeSign(&calls)); err != nil {
-		t.Fatalf("re-run: %v", err)
+	if _, err := runAction(t, env, fakeSign(&calls)); err == nil || !strings.Contains(err.Error(), "set `overwrite: true`") {
+		t.Fatalf("re-run without overwrite: err = %v, want advice to set overwrite", err)
+	}
+	if calls != 1 {
+		t.Errorf("the refused re-run signed anyway (%d signing runs)", calls)
 	}
 	for _, r := range fake.Requests()[before:] {
 		if strings.HasPrefix(r, "POST") || strings.HasPrefix(r, "DELETE") {
-			t.Errorf("the re-run changed the release: %s", r)
+			t.Errorf("the refused re-run changed the release: %s", r)
 		}
 	}
+
+	// With overwrite the bundles are replaced and the unchanged tarball is kept.
+	env["INPUT_OVERWRITE"] = "true"
+	if _, err := runAction(t, env, fakeSign(&calls)); err != nil {
+		t.Fatalf("re-run with overwrite: %v", err)
+	}
+	if got := string(fake.Assets(relID)["pkg-1.0.0.tgz.sigstore.json"]); got != `{"bundle":2}` {
+		t.Errorf("after overwrite the bundle asset is %s, want the second run's", got)
+	}
 	b, _ := os.ReadFile(filepath.Join(ws, ".waxseal", "results.json"))
-	if !strings.Contains(string(b), `"outcome": "kept"`) {
-		t.Errorf("the re-run's results do not report the assets as kept:\n%s", b)
+	var res struct {
+		ReleaseAssets []release.Result `json:"releaseAssets"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	for _, r := range res.ReleaseAssets {
+		outcomes = append(outcomes, r.Name+" "+string(r.Outcome))
+	}
+	if diff := cmp.Diff([]string{"pkg-1.0.0.tgz kept", "pkg-1.0.0.tgz.sigstore.json replaced",
+		"pkg-1.0.0.tgz.provenance.sigstore.json replaced"}, outcomes); diff != "" {
+		t.Errorf("re-run outcomes (-want +got):\n%s", diff)
 	}
 }
 

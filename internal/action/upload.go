@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/seal"
@@ -23,7 +25,7 @@ type uploadResult struct {
 
 // prepareUpload decides whether this run uploads and finds the release. It returns a nil uploader and a note
 // for the summary when there is nothing to upload to and upload is "auto".
-func (r *Runner) prepareUpload(ctx context.Context, cfg *Config) (*uploader, string, error) {
+func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[string]string) (*uploader, string, error) {
 	if cfg.Upload == UploadFalse {
 		return nil, "Upload is off (`upload: false`): the bundles are in the workspace.", nil
 	}
@@ -57,7 +59,44 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config) (*uploader, str
 	if rel.Immutable && !rel.Draft {
 		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
 	}
+	if !cfg.Overwrite {
+		if err := checkNoBundles(ctx, svc, rel, bases, cfg.Provenance); err != nil {
+			return nil, "", err
+		}
+	}
 	return &uploader{svc: svc, rel: rel}, "", nil
+}
+
+// checkNoBundles refuses, before anything is signed, a release that already holds bundles this run would
+// upload: every run signs afresh (new certificate, new signature), so they cannot have the same bytes, and
+// finding out after signing would leave transparency-log entries for bundles that are then thrown away.
+func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Release, bases map[string]string, prov bool) error {
+	assets, err := svc.ListAssets(ctx, rel.ID)
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, a := range assets {
+		have[a.Name] = true
+	}
+	var clash []string
+	for _, base := range bases {
+		names := []string{base + ".sigstore.json"}
+		if prov {
+			names = append(names, base+".provenance.sigstore.json")
+		}
+		for _, n := range names {
+			if have[n] {
+				clash = append(clash, n)
+			}
+		}
+	}
+	if len(clash) == 0 {
+		return nil
+	}
+	slices.Sort(clash)
+	return fmt.Errorf("release %q already has %s, probably from an earlier run: each run signs afresh, so the new bundles cannot match; set `overwrite: true` to replace them, or delete them from the release (%w)",
+		rel.TagName, strings.Join(clash, ", "), release.ErrAssetConflict)
 }
 
 const immutableHelp = `Change the workflow so the release is a draft while waxseal runs, and publish it afterwards:

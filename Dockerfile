@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+#
+# The waxseal container Action. Build: docker build -t waxseal .
+#
+# Base images are pinned by digest; Dependabot (docker ecosystem) keeps them current. The digests below were
+# not pulled on the machine that wrote this file (no Docker engine there): they were taken from public
+# Dockerfiles that pin the same tags (golang:1.26.8 and gcr.io/distroless/static-debian12:latest), found through
+# code search. Confirm them with `docker buildx imagetools inspect <image:tag>` when you first build.
+
+# Builder: the Go release go.mod names. GOTOOLCHAIN=local forbids a silent toolchain download.
+FROM golang:1.26.8@sha256:9d2f36f06329b2a141b9db99ffa32765cf695ee57b813ca29e245e8670bcbfff AS build
+ARG TARGETOS=linux
+ARG TARGETARCH=amd64
+ENV CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download && go mod verify
+COPY cmd ./cmd
+COPY internal ./internal
+# The same flags as .github/scripts/build-release.sh, so CI can rebuild the binary without Docker and compare.
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' \
+      -o /out/waxseal ./cmd/waxseal
+
+# Runtime: distroless static (CA certificates, tzdata, /etc/passwd; no shell, no libc).
+FROM gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
+LABEL org.opencontainers.image.title="waxseal" \
+      org.opencontainers.image.description="Keyless Sigstore signing of npm tarballs, as a GitHub Action" \
+      org.opencontainers.image.source="https://github.com/waxseal/waxseal" \
+      org.opencontainers.image.documentation="https://github.com/waxseal/waxseal/blob/main/docs/action.md" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /out/waxseal /waxseal
+# No USER line: the image runs as root (uid 0), deliberately. GitHub runs Docker container actions with the
+# job's workspace bind-mounted at /github/workspace and its file-command files under /github/file_commands,
+# owned by the runner's user, and documents that such actions must run as the default (root) user to write
+# there (docs: "Dockerfile support for GitHub Actions", USER). waxseal writes bundles into the workspace.
+ENTRYPOINT ["/waxseal"]
