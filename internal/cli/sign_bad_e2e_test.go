@@ -50,8 +50,8 @@ func TestSignRefusesE2E(t *testing.T) {
 	}{
 		{name: "expired token", token: ghoidc.MintRequest{Audience: "sigstore", LifetimeSeconds: -60}, want: "identity token has expired"},
 		{name: "wrong audience", token: ghoidc.MintRequest{Audience: "npm"}, want: `request the token with audience "sigstore"`},
-		{name: "other repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository": "mallory/fork"}}, want: "repository"},
-		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "github-hosted"},
+		{name: "other repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository": "mallory/fork"}}, want: "https://github.com/mallory/fork"},
+		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "GitHub-hosted runner"},
 		{name: "environment contradicts token", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"GITHUB_SHA": "0000"}, want: "GITHUB_SHA"},
 		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable, want: "check the service is reachable"},
 	} {
@@ -65,12 +65,16 @@ func TestSignRefusesE2E(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			_, _, err := runCLI(t, func(k string) string { return env[k] }, append([]string{"sign", "--trusted-root", trustedRoot, "--signing-config", config}, tarballs...)...)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("waxseal sign = %v, want an error containing %q", err, tc.want)
+			_, stderr, err := runCLI(t, func(k string) string { return env[k] }, append([]string{"sign", "--trusted-root", trustedRoot, "--signing-config", config}, tarballs...)...)
+			if err == nil {
+				t.Fatalf("waxseal sign succeeded, want a refusal containing %q", tc.want)
 			}
-			if strings.Contains(err.Error(), env["SIGSTORE_ID_TOKEN"]) {
-				t.Fatal("the error repeats the identity token")
+			// The error, or the per-package lines on stderr, say what is wrong.
+			if said := err.Error() + "\n" + stderr; !strings.Contains(said, tc.want) {
+				t.Fatalf("waxseal sign = %v\nstderr:\n%s\nwant %q in either", err, stderr, tc.want)
+			}
+			if strings.Contains(err.Error()+stderr, env["SIGSTORE_ID_TOKEN"]) {
+				t.Fatal("the output repeats the identity token")
 			}
 			for _, tb := range tarballs {
 				for _, suffix := range []string{".sigstore.json", ".provenance.sigstore.json"} {

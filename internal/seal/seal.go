@@ -287,7 +287,11 @@ func entryURL(tm *trustInfo, index int64, publicGood bool) string {
 
 func progress(w io.Writer, p *PackageResult) {
 	if p.Error != "" {
-		fmt.Fprintf(w, "FAILED  %s: %s\n", p.Tarball, p.Error)
+		if strings.Contains(p.Error, p.Tarball) { // the error names the file already
+			fmt.Fprintf(w, "FAILED  %s\n", p.Error)
+		} else {
+			fmt.Fprintf(w, "FAILED  %s: %s\n", p.Tarball, p.Error)
+		}
 		return
 	}
 	line := fmt.Sprintf("signed  %s@%s  sha512:%s…  rekor #%d", p.Name, p.Version, short(p.SHA512), p.RekorLogIndex)
