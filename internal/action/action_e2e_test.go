@@ -1,0 +1,250 @@
+//go:build e2e
+
+package action
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"maps"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/sigstore/sigstore-go/pkg/bundle"
+	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/waxseal/waxseal/internal/ghactions"
+	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/verifier"
+)
+
+// stackVar returns a variable from the local stack's stack.env: e2e tests run through test/stack/run.sh, so a
+// missing one is a failure, never a skip.
+func stackVar(t *testing.T, name string) string {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		t.Fatalf("%s is not set: run e2e tests through test/stack/run.sh", name)
+	}
+	return v
+}
+
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// npmPack packs a package with the real npm into dest, as a user's `npm pack` step does.
+func npmPack(t *testing.T, src, dest, name, version string) string {
+	t.Helper()
+	dir := filepath.Join(src, strings.NewReplacer("@", "", "/", "-").Replace(name))
+	manifest, _ := json.Marshal(map[string]any{"name": name, "version": version, "license": "MIT",
+		"repository": map[string]string{"type": "git", "url": "git+https://github.com/waxseal/waxseal.git"}})
+	copyFile(t, os.DevNull, filepath.Join(dir, "index.js"))
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("npm", "pack", "--silent", "--pack-destination", dest)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "npm_config_update_notifier=false", "npm_config_cache="+filepath.Join(src, "npm-cache"))
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("npm pack %s: %v\n%s", name, err, ee.Stderr)
+		}
+		t.Fatalf("npm pack %s: %v", name, err)
+	}
+	return filepath.Join(dest, strings.TrimSpace(string(out)))
+}
+
+// TestActionE2E runs the action the way the runner starts the container: the runner's environment (every
+// action.yml input with its default, GITHUB_* matching the identity token, file-command files, an event
+// payload, a workspace), the local Sigstore stack for signing, and the GitHub fake for the release, with a
+// secondary rate limit and a 502 on the way. It checks the uploaded assets verify, the outputs as the runner
+// parses them, and the summary.
+func TestActionE2E(t *testing.T) {
+	tr, err := root.NewTrustedRootFromPath(stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, profile := range []struct{ name, signingConfig string }{
+		{"rekor-v1", "WAXSEAL_STACK_SIGNING_CONFIG_V1"}, {"rekor-v2", "WAXSEAL_STACK_SIGNING_CONFIG_V2"},
+	} {
+		t.Run(profile.name, func(t *testing.T) {
+			const token = "ghs_e2eToken0123456789"
+			fake := githubfake.New("waxseal", "waxseal", token)
+			defer fake.Close()
+			relID := fake.AddRelease("v1.2.3", true, true)
+			fake.Inject(githubfake.Fault{Method: http.MethodGet, Host: "api", PathPrefix: "/repos/waxseal/waxseal/releases/", Status: 502})
+			fake.Inject(githubfake.Fault{Method: http.MethodPost, Host: "uploads", PathPrefix: "/repos/", Status: 403,
+				Header: http.Header{"Retry-After": {"0"}, "Content-Type": {"application/json"}},
+				Body:   `{"message":"You have exceeded a secondary rate limit.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`})
+
+			home := t.TempDir()
+			ws := filepath.Join(home, "workspace")
+			files := filepath.Join(home, "file_commands")
+			os.MkdirAll(files, 0o755)
+			tarballs := []string{
+				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "@waxseal-e2e/action-scoped", "1.2.3"),
+				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "waxseal-e2e-action", "0.4.0"),
+			}
+			copyFile(t, stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"), filepath.Join(ws, ".sigstore", "trusted_root.json"))
+			copyFile(t, stackVar(t, profile.signingConfig), filepath.Join(ws, ".sigstore", "signing_config.json"))
+			event := filepath.Join(home, "workflow", "event.json")
+			copyFile(t, os.DevNull, event)
+			os.WriteFile(event, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"waxseal/waxseal"}}`), 0o644)
+
+			claims := ghoidc.DefaultClaims()
+			env := runnerInputs(readActionYML(t), token)
+			for k, v := range map[string]string{
+				"INPUT_PATHS": "dist/*.tgz", "INPUT_RELEASE-TAG": "v1.2.3",
+				"INPUT_TRUSTED-ROOT": ".sigstore/trusted_root.json", "INPUT_SIGNING-CONFIG": ".sigstore/signing_config.json",
+				"HOME": home, "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws,
+				"GITHUB_OUTPUT": filepath.Join(files, "set_output_1"), "GITHUB_STEP_SUMMARY": filepath.Join(files, "step_summary_1"),
+				"GITHUB_EVENT_PATH": event, "GITHUB_EVENT_NAME": claims["event_name"].(string), "GITHUB_REF": claims["ref"].(string),
+				"GITHUB_SHA": claims["sha"].(string), "GITHUB_REPOSITORY": claims["repository"].(string),
+				"GITHUB_REPOSITORY_ID": claims["repository_id"].(string), "GITHUB_REPOSITORY_OWNER_ID": claims["repository_owner_id"].(string),
+				"GITHUB_WORKFLOW_REF": claims["workflow_ref"].(string), "GITHUB_RUN_ID": claims["run_id"].(string),
+				"GITHUB_RUN_ATTEMPT": claims["run_attempt"].(string), "RUNNER_ENVIRONMENT": claims["runner_environment"].(string),
+				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": fake.API.URL,
+				"ACTIONS_ID_TOKEN_REQUEST_URL":   stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+			} {
+				env[k] = v
+			}
+			var stdout, stderr bytes.Buffer
+			if err := Run(t.Context(), envFunc(env), &stdout, &stderr); err != nil {
+				t.Fatalf("the action failed: %v\n%s", err, stdout.String())
+			}
+
+			// Outputs, parsed as the runner parses GITHUB_OUTPUT.
+			raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
+			out, err := ghactions.ParseFileCommands(string(raw))
+			if err != nil {
+				t.Fatalf("the runner would reject GITHUB_OUTPUT: %v", err)
+			}
+			wantSAN := "https://github.com/" + claims["job_workflow_ref"].(string)
+			if out["certificate-identity"] != wantSAN {
+				t.Errorf("certificate-identity = %q, want %q", out["certificate-identity"], wantSAN)
+			}
+			var bundles, provs, urls []string
+			var indexes []int64
+			for name, dst := range map[string]any{"bundles": &bundles, "provenance-bundles": &provs, "release-assets": &urls, "rekor-log-indexes": &indexes} {
+				if err := json.Unmarshal([]byte(out[name]), dst); err != nil {
+					t.Fatalf("output %s = %q: %v", name, out[name], err)
+				}
+			}
+			if diff := cmp.Diff([]string{"dist/waxseal-e2e-action-0.4.0.tgz.sigstore.json", "dist/waxseal-e2e-action-scoped-1.2.3.tgz.sigstore.json"}, bundles); diff != "" {
+				t.Errorf("bundles output (-want +got):\n%s", diff)
+			}
+			if len(provs) != 2 || len(indexes) != 2 || len(urls) != 4 || indexes[0] == indexes[1] {
+				t.Errorf("provenance-bundles %q, rekor-log-indexes %v, release-assets %q: want 2, 2 distinct, 4", provs, indexes, urls)
+			}
+			for _, u := range urls {
+				if !strings.HasPrefix(u, fake.Uploads.URL+"/download/") {
+					t.Errorf("release asset URL %q is not the fake's download URL", u)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(ws, out["results"])); err != nil {
+				t.Errorf("results output %q: %v", out["results"], err)
+			}
+
+			// The assets on the release are the local bundles, and they verify.
+			assets := fake.Assets(relID)
+			v, err := verifier.New(tr, verifier.Identity{SAN: wantSAN, Issuer: stackVar(t, "WAXSEAL_STACK_OIDC_ISSUER")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, tgz := range tarballs {
+				base := filepath.Base(tgz)
+				names = append(names, base+".sigstore.json", base+".provenance.sigstore.json")
+				tb, err := npm.ReadTarball(t.Context(), tgz, npm.DefaultLimits())
+				if err != nil {
+					t.Fatal(err)
+				}
+				local, _ := os.ReadFile(tgz + ".sigstore.json")
+				if !bytes.Equal(local, assets[base+".sigstore.json"]) {
+					t.Errorf("%s: the asset differs from the local bundle", base)
+				}
+				var sig, prov bundle.Bundle
+				if err := sig.UnmarshalJSON(assets[base+".sigstore.json"]); err != nil {
+					t.Fatal(err)
+				}
+				if err := prov.UnmarshalJSON(assets[base+".provenance.sigstore.json"]); err != nil {
+					t.Fatal(err)
+				}
+				sum := sha256.Sum256(mustRead(t, tgz))
+				if _, err := v.VerifyArtifact(&sig, sum[:]); err != nil {
+					t.Errorf("%s: the uploaded signature does not verify: %v", base, err)
+				}
+				if _, err := v.VerifyProvenance(&prov, tb.Purl(), tb.SHA512[:]); err != nil {
+					t.Errorf("%s: the uploaded provenance does not verify: %v", base, err)
+				}
+			}
+			if diff := cmp.Diff(slices.Sorted(slices.Values(names)), slices.Sorted(maps.Keys(assets))); diff != "" {
+				t.Errorf("release assets (-want +got):\n%s", diff)
+			}
+
+			// The log and the summary.
+			log := stdout.String()
+			for _, want := range []string{"::add-mask::" + token, "::group::@waxseal-e2e/action-scoped@1.2.3", "::group::waxseal-e2e-action@0.4.0"} {
+				if !strings.Contains(log, want) {
+					t.Errorf("the log lacks %q:\n%s", want, log)
+				}
+			}
+			if strings.Count(log, "::add-mask::") < 3 {
+				t.Errorf("the GitHub token, the request token and the identity token should all be masked:\n%s", log)
+			}
+			summary := string(mustRead(t, env["GITHUB_STEP_SUMMARY"]))
+			for _, want := range []string{"## waxseal: 2 of 2 npm package(s) signed", "`@waxseal-e2e/action-scoped` | `1.2.3`",
+				"[signature](" + fake.Uploads.URL, "waxseal verify --trusted-root .sigstore/trusted_root.json --certificate-identity " + wantSAN,
+				"gh attestation verify dist/waxseal-e2e-action-0.4.0.tgz --bundle dist/waxseal-e2e-action-0.4.0.tgz.provenance.sigstore.json --repo waxseal/waxseal", "| [waxseal/waxseal](https://github.com/waxseal/waxseal) |"} {
+				if !strings.Contains(summary, want) {
+					t.Errorf("the summary lacks %q:\n%s", want, summary)
+				}
+			}
+			// Both scripted faults were met and retried.
+			var retried502, retried403 bool
+			reqs := fake.Requests()
+			for i, r := range reqs {
+				retried502 = retried502 || (strings.HasPrefix(r, "GET api /repos/waxseal/waxseal/releases/") && i+1 < len(reqs) && reqs[i+1] == r)
+				retried403 = retried403 || (strings.HasPrefix(r, "POST uploads") && i+1 < len(reqs) && reqs[i+1] == r)
+			}
+			if !retried502 || !retried403 {
+				t.Errorf("the 502 (%v) and the secondary rate limit (%v) were not both retried: %q", retried502, retried403, reqs)
+			}
+		})
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
