@@ -22,7 +22,7 @@ for t in "${STACK_TOOLS[@]}"; do
 	log "$name $ver: go install $pkg@$ver"
 	start=$SECONDS
 	tmp=$(mktemp -d "$STACK_BIN/.tmp-$name-XXXXXX")
-	if ! GOBIN=$tmp GOFLAGS= go install "$pkg@$ver"; then
+	if ! GOBIN=$tmp GOFLAGS='' go install "$pkg@$ver"; then
 		rm -rf "$tmp"
 		log "$name $ver: go install failed: check the Go module proxy is reachable and Go is $(go env GOVERSION)"
 		exit 1
@@ -33,7 +33,7 @@ for t in "${STACK_TOOLS[@]}"; do
 done
 
 if [[ ! -s $TRILLIAN_SCHEMA ]]; then
-	moddir=$(cd / && GOFLAGS= go mod download -json "github.com/google/trillian@$TRILLIAN_VERSION" |
+	moddir=$(cd / && GOFLAGS='' go mod download -json "github.com/google/trillian@$TRILLIAN_VERSION" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	cp "$moddir/storage/mysql/schema/storage.sql" "$TRILLIAN_SCHEMA.tmp"
 	mv "$TRILLIAN_SCHEMA.tmp" "$TRILLIAN_SCHEMA"

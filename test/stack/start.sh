@@ -83,7 +83,7 @@ wait_until() {
 http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
 
 # Fresh data for every service; the issuer's state persists.
-rm -rf "$dir/logs" "$dir/fulcio" "$dir/ct" "$dir/tsa" "$dir/rekor-v2" "$dir/mysql" "$dir/bin" "$dir/out"
+for d in logs fulcio ct tsa rekor-v2 mysql bin out; do rm -rf "${dir:?}/$d"; done
 mkdir -p "$dir/logs" "$dir/fulcio" "$dir/ct/storage" "$dir/rekor-v2/storage" "$dir/bin" "$dir/out" "$dir/ghoidc"
 : >"$pids"
 

@@ -1,7 +1,7 @@
 # start_v1.sh: Rekor v1 over Trillian over MariaDB, sourced by start.sh after
 # the TSA is up (Rekor v1 then fails to bind metrics on :2112 and carries on).
 # Uses start.sh's dir, host, ports, spawn, wait_until and fail.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2154 # variables come from start.sh
 
 for t in rekor-server trillian_log_server trillian_log_signer; do
 	[[ -x $(stack_bin "$t") ]] || { log "$(stack_bin "$t") is missing: run test/stack/install.sh"; exit 1; }

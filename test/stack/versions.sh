@@ -2,7 +2,7 @@
 # install.sh and start.sh. Each tool is installed into its own directory,
 # "$WAXSEAL_STACK_CACHE/bin/<name>@<version>/", so a version bump builds anew
 # and the two binaries that are both named "posix" never collide.
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # variables are for the scripts that source this
 
 STACK_CACHE=${WAXSEAL_STACK_CACHE:-$HOME/.cache/waxseal-stack}
 STACK_BIN=$STACK_CACHE/bin
@@ -22,9 +22,9 @@ TRILLIAN_VERSION=v1.7.3
 
 # stack_bin NAME prints the path of tool NAME's binary.
 stack_bin() {
-	local t name pkg ver exe
+	local t name ver exe
 	for t in "${STACK_TOOLS[@]}"; do
-		IFS='|' read -r name pkg ver exe <<<"$t"
+		IFS='|' read -r name _ ver exe <<<"$t"
 		if [[ $name == "$1" ]]; then
 			printf '%s/%s@%s/%s\n' "$STACK_BIN" "$name" "$ver" "$exe"
 			return 0
