@@ -13,7 +13,7 @@ mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 # MariaDB on a unix socket only: no TCP port to collide with.
 sock=$dir/mysql/mysqld.sock
 # An empty data directory is made once per cache (about 5 s) and copied.
-template=$STACK_CACHE/mariadb-datadir-$("$mariadbd" --version | awk '{print $3}')
+template=$STACK_CACHE/mariadb-datadir-$("$mariadbd" --version 2>/dev/null | awk '{print $3}')
 if [[ ! -d $template ]]; then
 	rm -rf "$template.tmp"
 	mariadb-install-db --no-defaults --datadir="$template.tmp" --user=root \
