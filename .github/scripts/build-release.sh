@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds waxseal the way the Dockerfile does (same flags), for GOOS/GOARCH from the environment, into $1
-# (default .cache/bin/waxseal-$GOOS-$GOARCH), and prints its size. CI uses it to check the image stays small and
-# that the released binaries match what the image holds.
+# (default .cache/bin/waxseal-$GOOS-$GOARCH), and prints its size, raw and gzipped. CI uses it to check the image
+# stays small, and the release uses it so the released binaries are built exactly as the image's.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 goos=${GOOS:-linux} goarch=${GOARCH:-amd64}
@@ -9,9 +9,12 @@ out=${1:-.cache/bin/waxseal-$goos-$goarch}
 CGO_ENABLED=0 GOTOOLCHAIN=local GOOS=$goos GOARCH=$goarch \
   go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o "$out" ./cmd/waxseal
 size=$(stat -c %s "$out")
-echo "$out $size bytes ($((size / 1024 / 1024)) MiB)"
-limit=${WAXSEAL_MAX_BINARY_BYTES:-$((18 * 1024 * 1024))}
-if (( size > limit )); then
-  echo "the binary is over ${limit} bytes; with distroless static (~2 MiB) the image would miss the 20 MB target" >&2
+gz=$(gzip -9 -c "$out" | wc -c)
+echo "$out: $size bytes ($((size / 1024)) KiB), $gz bytes gzipped"
+# The 20 MB image target is for the compressed image people pull: the gzipped binary plus distroless static
+# (about 1 MB compressed) must stay under it.
+limit=${WAXSEAL_MAX_GZIP_BYTES:-$((18 * 1000 * 1000))}
+if (( gz > limit )); then
+  echo "the gzipped binary is over $limit bytes: the image would miss the 20 MB target" >&2
   exit 1
 fi

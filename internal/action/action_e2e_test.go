@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -89,8 +91,13 @@ func TestActionE2E(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, profile := range []struct{ name, signingConfig string }{
-		{"rekor-v1", "WAXSEAL_STACK_SIGNING_CONFIG_V1"}, {"rekor-v2", "WAXSEAL_STACK_SIGNING_CONFIG_V2"},
+	for _, profile := range []struct {
+		name, signingConfig string
+		binary              bool // run the built binary as the container's entrypoint does, not Run in-process
+	}{
+		{"rekor-v1", "WAXSEAL_STACK_SIGNING_CONFIG_V1", false},
+		{"rekor-v2", "WAXSEAL_STACK_SIGNING_CONFIG_V2", false},
+		{"binary-rekor-v2", "WAXSEAL_STACK_SIGNING_CONFIG_V2", true},
 	} {
 		t.Run(profile.name, func(t *testing.T) {
 			const token = "ghs_e2eToken0123456789"
@@ -135,7 +142,17 @@ func TestActionE2E(t *testing.T) {
 				env[k] = v
 			}
 			var stdout, stderr bytes.Buffer
-			if err := Run(t.Context(), envFunc(env), &stdout, &stderr); err != nil {
+			if profile.binary {
+				// ENTRYPOINT ["/waxseal"] with action.yml's args, in the workspace, with only the runner's variables.
+				cmd := exec.CommandContext(t.Context(), buildBinary(t), "action")
+				cmd.Dir, cmd.Stdout, cmd.Stderr = ws, &stdout, &stderr
+				for k, v := range env {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("waxseal action: %v\n%s\n%s", err, stdout.String(), stderr.String())
+				}
+			} else if err := Run(t.Context(), envFunc(env), &stdout, &stderr); err != nil {
 				t.Fatalf("the action failed: %v\n%s", err, stdout.String())
 			}
 
@@ -238,6 +255,35 @@ func TestActionE2E(t *testing.T) {
 			}
 		})
 	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// buildBinary builds cmd/waxseal with the Dockerfile's flags, once.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "waxseal-action-e2e-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "waxseal")
+		cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-ldflags=-s -w -buildid=", "-o", binPath, "./cmd/waxseal")
+		cmd.Dir = filepath.Join("..", "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
 }
 
 func mustRead(t *testing.T, path string) []byte {
