@@ -146,6 +146,9 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 		inst = " --trusted-root " + shq(d.TrustedRoot)
 	}
 	b.WriteString("\n### Verify\n\nWith the identity filled in, for " + code(tgz) + " (the others are alike):\n\n```sh\n")
+	if p.ProvenanceBundle == "" {
+		inst += " --no-provenance"
+	}
 	fmt.Fprintf(b, "waxseal verify%s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
 		inst, shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
 	cosignRoot := ""
