@@ -243,6 +243,23 @@ func TestActionE2E(t *testing.T) {
 					t.Errorf("the summary lacks %q:\n%s", want, summary)
 				}
 			}
+			if profile.binary {
+				// The summary's waxseal verify command, pasted as a person would, verifies.
+				var line string
+				for _, l := range strings.Split(summary, "\n") {
+					if strings.HasPrefix(l, "waxseal verify ") {
+						line = l
+					}
+				}
+				if strings.ContainsAny(line, `'"`) {
+					t.Fatalf("the verify command needs a shell to unquote: %s", line)
+				}
+				cmd := exec.CommandContext(t.Context(), buildBinary(t), strings.Fields(line)[1:]...)
+				cmd.Dir = ws
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("the summary's command failed: %s\n%v\n%s", line, err, out)
+				}
+			}
 			// Both scripted faults were met and retried.
 			var retried502, retried403 bool
 			reqs := fake.Requests()
