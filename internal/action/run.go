@@ -39,12 +39,17 @@ func Run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 
 // Run runs the action. A nil Sign means seal.Sign, a nil HTTPClient one with a two-minute timeout.
 func (r *Runner) Run(ctx context.Context) error {
-	if r.Sign == nil {
-		r.Sign = seal.Sign
+	rr := *r // never mutate the caller's Runner
+	if rr.Sign == nil {
+		rr.Sign = seal.Sign
 	}
-	if r.HTTPClient == nil {
-		r.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+	if rr.HTTPClient == nil {
+		rr.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
 	}
+	return rr.runLogged(ctx)
+}
+
+func (r *Runner) runLogged(ctx context.Context) error {
 	cmds := ghactions.NewCommands(r.Stdout)
 	// The runner masks secrets it passed in, but not a token given through another path: mask before anything.
 	cmds.Mask(input(r.Getenv, "github-token"))
