@@ -29,9 +29,10 @@ var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt
 // md escapes untrusted text (package names, errors) for a markdown table cell.
 func md(s string) string { return mdEscaper.Replace(s) }
 
-// code puts text in a code span; backticks cannot close it early because they are replaced.
+// code puts text in a code span for a table cell. Backticks, which would close the span, become quotes; a pipe
+// is escaped for the table; a backslash, which GFM's table splitter would pair with that escape, becomes U+FF3C.
 func code(s string) string {
-	return "`" + strings.NewReplacer("`", "'", "\n", " ", "\r", " ", "|", `\|`).Replace(s) + "`"
+	return "`" + strings.NewReplacer("`", "'", "\n", " ", "\r", " ", "|", `\|`, `\`, "＼").Replace(s) + "`"
 }
 
 func link(text, u string) string {

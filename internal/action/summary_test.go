@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -88,4 +89,45 @@ func TestShellQuote(t *testing.T) {
 			t.Errorf("shq(%q) = %s, want %s", in, got, want)
 		}
 	}
+}
+
+// cells counts a table row's cell separators the way GFM's table splitter does: a backslash escapes the next
+// character, any other "|" separates cells.
+func cells(line string) int {
+	n := 0
+	for i := 0; i < len(line); i++ {
+		switch line[i] {
+		case '\\':
+			i++
+		case '|':
+			n++
+		}
+	}
+	return n
+}
+
+// FuzzRenderSummary checks that package data cannot change the table's shape: one line per package, five cells.
+func FuzzRenderSummary(f *testing.F) {
+	f.Add("@scope/pkg", "1.0.0", "")
+	f.Add(`a\|b`, "1|2\n| x | y |", "err\r\n|")
+	f.Add("`x`", "[link](javascript:x)", "<script>")
+	f.Fuzz(func(t *testing.T, name, version, errText string) {
+		r := summaryReport()
+		r.Packages[0].Name, r.Packages[0].Version = name, version
+		r.Packages[1].Name, r.Packages[1].Version, r.Packages[1].Error = name, version, errText+"x"
+		out := RenderSummary(SummaryData{Report: r, Rel: func(p string) string { return p }})
+		lines := strings.Split(out, "\n")
+		header := slices.Index(lines, "| Package | Version | sha512 | Bundles | Rekor entry |")
+		if header < 0 || len(lines) < header+5 {
+			t.Fatalf("no table:\n%s", out)
+		}
+		for _, row := range lines[header+2 : header+4] {
+			if got := cells(row); got != 6 {
+				t.Fatalf("row %q has %d separators, want 6", row, got)
+			}
+		}
+		if lines[header+4] != "" {
+			t.Fatalf("an extra line after the rows: %q", lines[header+4])
+		}
+	})
 }
