@@ -41,6 +41,9 @@ func (v *Verifier) VerifyProvenance(b *bundle.Bundle, purl string, sha512 []byte
 	if err := checkSubject(st, purl, sha512); err != nil {
 		return nil, err
 	}
+	if pt := st.GetPredicateType(); pt != PredicateSLSAv1 && pt != PredicateSLSAv02 {
+		return nil, verdict(ErrPredicateType, fmt.Errorf("predicate type %q: want %s (or %s)", pt, PredicateSLSAv1, PredicateSLSAv02))
+	}
 	if res.Signature == nil || res.Signature.Certificate == nil {
 		return nil, verdict(ErrProvenanceMismatch, errors.New("provenance must be signed with a Fulcio certificate, not a key"))
 	}
