@@ -123,30 +123,44 @@ func settle(ctx context.Context, svc Service, rel *Release, f File, old Asset, o
 	return &Result{Name: f.Name, Outcome: outcome, Asset: *a}, nil
 }
 
-// sameContent compares an asset with a local file: by size, then by GitHub's digest when it reports one, else
-// by downloading at most size+1 bytes.
+// sameContent compares an asset with a local file without holding either in memory: by size, then by GitHub's
+// digest when it reports one, else by hashing the download (read up to size+1 bytes).
 func sameContent(ctx context.Context, svc Service, a Asset, path string) (bool, error) {
-	local, err := os.ReadFile(path)
+	size, local, err := fileSHA256(path)
 	if err != nil {
-		return false, fmt.Errorf("reading %q: %w", path, err)
+		return false, err
 	}
-	if a.Size != int64(len(local)) {
+	if a.Size != size {
 		return false, nil
 	}
 	if hexDigest, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
-		sum := sha256.Sum256(local)
-		return hexDigest == hex.EncodeToString(sum[:]), nil
+		return hexDigest == hex.EncodeToString(local), nil
 	}
 	rc, err := svc.OpenAsset(ctx, a.ID)
 	if err != nil {
 		return false, err
 	}
 	defer rc.Close()
-	remote, err := io.ReadAll(io.LimitReader(rc, a.Size+1))
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(rc, a.Size+1))
 	if err != nil {
 		return false, fmt.Errorf("downloading asset %q: %w", a.Name, err)
 	}
-	return bytes.Equal(remote, local), nil
+	return n == size && bytes.Equal(h.Sum(nil), local), nil
+}
+
+func fileSHA256(path string) (int64, []byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	return n, h.Sum(nil), nil
 }
 
 // rollback deletes what this run uploaded (with a fresh context: the run's may be what failed) and explains.

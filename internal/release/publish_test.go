@@ -53,6 +53,9 @@ func TestPublish(t *testing.T) {
 		{name: "different bytes fail and roll back", existing: map[string]string{"a.tgz.provenance.sigstore.json": "older"},
 			wantErr: ErrAssetConflict, wantErrText: "deleted the 1 asset(s) this run had uploaded (a.tgz.sigstore.json)",
 			wantAssets: map[string]string{"a.tgz.provenance.sigstore.json": "older"}},
+		{name: "same size but different bytes fail", existing: map[string]string{"a.tgz.sigstore.json": "bundlX"},
+			wantErr: ErrAssetConflict, wantErrText: "no asset of this run had been uploaded yet",
+			wantAssets: map[string]string{"a.tgz.sigstore.json": "bundlX"}},
 		{name: "different bytes with overwrite replace", existing: map[string]string{"a.tgz.sigstore.json": "older"}, overwrite: true,
 			wantOutcomes: []Outcome{Replaced, Uploaded}, wantAssets: local},
 		{name: "a broken earlier upload is cleared", existing: map[string]string{"a.tgz.sigstore.json": "bun"}, starter: true,
@@ -144,6 +147,11 @@ func TestPublishComparesByDownloadWithoutDigest(t *testing.T) {
 	}
 	if !downloaded {
 		t.Errorf("the asset was not downloaded to compare: %q", fake.Requests())
+	}
+	// Same size, different bytes: found by hashing the download.
+	_, err = Publish(t.Context(), svc, rel, writeFiles(t, map[string]string{"a.tgz.sigstore.json": "bundlX"}), PublishOptions{})
+	if !errors.Is(err, ErrAssetConflict) {
+		t.Errorf("same-size different bytes without a digest: err = %v, want ErrAssetConflict", err)
 	}
 }
 
