@@ -225,9 +225,12 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 				return nil, err
 			}
 		} else if relAssets != nil {
-			if path, ok := relAssets[filepath.Base(p)]; ok {
-				t = target{display: p, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"}
+			// With --release, a tarball argument names one of the release's assets.
+			path, ok := relAssets[p]
+			if !ok || !strings.HasSuffix(p, ".tgz") {
+				return nil, fmt.Errorf("release %s has no tarball asset %q: name one of its .tgz assets, or leave the arguments out to verify them all", rel, p)
 			}
+			t = target{display: p, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"}
 		}
 		if f.bundle != "" {
 			t.bundle = f.bundle

@@ -333,6 +333,16 @@ func TestVerifyRelease(t *testing.T) {
 	if err, out := run("v1.3.0"); !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out, "REJECTED sigstore-1.3.0.tgz") {
 		t.Errorf("release with another version's provenance: %v\n%s", err, out)
 	}
+	env, _, _ := testEnv(http.DefaultTransport, envVars)
+	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--no-signature", "--trusted-root", publicGoodRoot})
+	if err != nil {
+		t.Errorf("release asset named: %v", err)
+	}
+	env, _, _ = testEnv(http.DefaultTransport, envVars)
+	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "other-1.0.0.tgz", "--no-signature", "--trusted-root", publicGoodRoot})
+	if err == nil || !strings.Contains(err.Error(), `has no tarball asset "other-1.0.0.tgz"`) {
+		t.Errorf("asset the release lacks: got %v", err)
+	}
 	if err, _ := run("v9.9.9"); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "check OWNER/REPO and the tag") {
 		t.Errorf("missing release: got %v, want a 404 that says what to check", err)
 	}
