@@ -110,27 +110,30 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		return signErr
 	}
 	logPackages(cmds, ws, rep)
+	return r.finish(ctx, cfg, ws, out, up, note, rep, bases, signErr)
+}
 
+// finish uploads (when every package was signed), then writes the results file, the summary and the outputs,
+// whatever happened, so a failed run still says what it did.
+func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *ghactions.OutputFile, up *uploader,
+	note string, rep *seal.Report, bases map[string]string, signErr error) error {
 	assets := map[string]string{}
 	var results []uploadResult
+	var upErr error
 	if signErr == nil && up != nil {
-		if results, err = up.publish(ctx, cfg, rep, bases); err != nil {
-			note = "Nothing was uploaded: " + md(err.Error())
+		if results, upErr = up.publish(ctx, cfg, rep, bases); upErr != nil {
+			note = "Nothing was uploaded: " + md(upErr.Error())
 		}
 		for _, res := range results {
 			assets[res.path] = res.Asset.DownloadURL
 		}
 	}
 	resultsPath, werr := writeResults(ws, rep, results)
-	err = errors.Join(signErr, err, werr)
-	if serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
-		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note})); serr != nil {
-		err = errors.Join(err, serr)
-	}
-	if oerr := setOutputs(out, ws, rep, resultsPath, results); oerr != nil {
-		err = errors.Join(err, oerr)
-	}
-	if signErr != nil && errors.Is(signErr, seal.ErrPackagesFailed) && err != nil {
+	serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
+		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note}))
+	oerr := setOutputs(out, ws, rep, resultsPath, results)
+	err := errors.Join(signErr, upErr, werr, serr, oerr)
+	if errors.Is(signErr, seal.ErrPackagesFailed) {
 		return &packageErrors{err}
 	}
 	return err
