@@ -3,10 +3,14 @@
 package cli
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,4 +175,61 @@ func signedScoped(t *testing.T, p profile) string {
 		t.Fatalf("waxseal sign: %v\n%s", err, stderr)
 	}
 	return tarball
+}
+
+// stackToken fetches an ID token from the stack's issuer the way a GitHub job does.
+func stackToken(t *testing.T) string {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL")+"&audience=sigstore", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct{ Value string }
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || body.Value == "" {
+		t.Fatalf("reading the ID token: %v", err)
+	}
+	return body.Value
+}
+
+// TestVerifyBundleCosignE2E: bundles another Sigstore client (cosign) made on the stack verify with verify-bundle,
+// in file and digest mode, and a changed artifact is refused as another artifact.
+func TestVerifyBundleCosignE2E(t *testing.T) {
+	root := stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT")
+	dir := t.TempDir()
+	token := filepath.Join(dir, "token")
+	if err := os.WriteFile(token, []byte(stackToken(t)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	artifact := filepath.Join(dir, "a.txt")
+	os.WriteFile(artifact, []byte("signed by cosign\n"), 0o644)
+	other := filepath.Join(dir, "b.txt")
+	os.WriteFile(other, []byte("not signed\n"), 0o644)
+	sum := sha256.Sum256([]byte("signed by cosign\n"))
+	for _, p := range profiles(t) {
+		t.Run(p.name, func(t *testing.T) {
+			b := filepath.Join(dir, p.name+".sigstore.json")
+			cmd := exec.Command(stackVar(t, "WAXSEAL_STACK_COSIGN"), "sign-blob", "--yes", "--new-bundle-format", "--bundle", b,
+				"--trusted-root", root, "--signing-config", p.signingConfig, "--identity-token", token, artifact)
+			cmd.Env = append(os.Environ(), "SIGSTORE_NO_CACHE=1", "TUF_ROOT="+t.TempDir())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("cosign sign-blob: %v\n%s", err, out)
+			}
+			args := []string{"verify-bundle", "--bundle", b, "--certificate-identity", "https://github.com/waxseal/waxseal/.github/workflows/release.yml@refs/heads/main",
+				"--certificate-oidc-issuer", stackVar(t, "WAXSEAL_STACK_OIDC_ISSUER"), "--trusted-root", root}
+			for _, target := range []string{artifact, "sha256:" + hex.EncodeToString(sum[:])} {
+				if out, _, err := runCLI(t, func(string) string { return "" }, append(args, target)...); err != nil {
+					t.Errorf("verify-bundle %s: %v\n%s", target, err, out)
+				}
+			}
+			if _, _, err := runCLI(t, func(string) string { return "" }, append(args, other)...); !errors.Is(err, verifier.ErrDigestMismatch) {
+				t.Errorf("another artifact: got %v, want ErrDigestMismatch", err)
+			}
+		})
+	}
 }

@@ -208,7 +208,7 @@ func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err erro
 	}
 	ad := []verify.ArtifactDigest{{Algorithm: alg, Digest: digest}}
 	if sigErr := verify.VerifySignatureWithArtifactDigests(sc, vc, v.tm, ad); sigErr != nil {
-		if v.keyMode && strings.HasPrefix(sigErr.Error(), "could not load signature verifier") {
+		if v.keyMode && vc.PublicKey() != nil && strings.HasPrefix(sigErr.Error(), "could not load signature verifier") {
 			return verdict(ErrKeyMismatch, fmt.Errorf("the bundle names key %q, which is not the key given", vc.PublicKey().Hint()))
 		}
 		// A DSSE envelope whose signature verifies failed only on the subject digest.
