@@ -145,9 +145,9 @@ func writeHuman(w io.Writer, r artifactReport) {
 	for _, x := range []struct {
 		label string
 		res   *verifier.Result
-	}{{"rekor", r.Signature}, {"rekor (prov.)", r.Provenance}} {
+	}{{"signature", r.Signature}, {"provenance", r.Provenance}} {
 		if x.res != nil {
-			line(x.label, fmt.Sprintf("entry %d at %s, time from %s", x.res.LogIndex, x.res.LogTime.UTC().Format(time.RFC3339), x.res.TimestampSource))
+			line(x.label, fmt.Sprintf("Rekor entry %d at %s, time from %s", x.res.LogIndex, x.res.LogTime.UTC().Format(time.RFC3339), x.res.TimestampSource))
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/sigstore/sigstore-go/pkg/verify"
 )
 
 // The verdicts. Every rejection wraps exactly one of them, so callers (and people) learn the one reason a bundle
@@ -76,6 +78,10 @@ var stepVerdicts = []struct {
 
 // classify maps an error from sigstore-go's Verify to the verdict for the step that failed.
 func classify(err error) error {
+	var nm *verify.ErrNoMatchingCertificateIdentity
+	if errors.As(err, &nm) {
+		return verdict(ErrIdentityMismatch, identityError{nm})
+	}
 	msg := err.Error()
 	for _, s := range stepVerdicts {
 		if strings.HasPrefix(msg, s.prefix) {
@@ -84,3 +90,16 @@ func classify(err error) error {
 	}
 	return verdict(ErrInvalidBundle, err)
 }
+
+// identityError says what the certificate holds that the policy did not accept, without sigstore-go's framing.
+type identityError struct{ e *verify.ErrNoMatchingCertificateIdentity }
+
+func (i identityError) Error() string {
+	errs := i.e.Unwrap()
+	if len(errs) == 0 {
+		return i.e.Error()
+	}
+	return errs[len(errs)-1].Error()
+}
+
+func (i identityError) Unwrap() error { return i.e }
