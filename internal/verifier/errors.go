@@ -92,7 +92,9 @@ func classify(err error) error {
 }
 
 // identityError says what the certificate holds that the policy did not accept, without sigstore-go's framing.
-type identityError struct{ e *verify.ErrNoMatchingCertificateIdentity }
+type identityError struct {
+	e *verify.ErrNoMatchingCertificateIdentity
+}
 
 func (i identityError) Error() string {
 	errs := i.e.Unwrap()
