@@ -183,3 +183,5 @@ func TestConformanceVerdicts(t *testing.T) {
 		})
 	}
 }
+
+func rootFromPath(path string) (*root.TrustedRoot, error) { return root.NewTrustedRootFromPath(path) }
