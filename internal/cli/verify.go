@@ -143,7 +143,9 @@ func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
 			if !npmSpecPattern.MatchString(p) {
 				return nil, usagef("verify: %q is not npm:NAME@VERSION (an exact version, e.g. npm:@scope/pkg@1.2.3)", p)
 			}
-			if rel == nil && f.bundle == "" {
+			hasSig := f.bundle != "" || f.noSignature
+			hasProv := f.provenance != "" || f.noProvenance
+			if rel == nil && (!hasSig || !hasProv) {
 				return nil, usagef("verify: %s needs the bundles to check it against: pass --release OWNER/REPO@TAG (or --bundle and --provenance)", p)
 			}
 		}

@@ -58,6 +58,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"bundle for two tarballs", []string{"verify", "a.tgz", "b.tgz", "--repository", "o/r", "--bundle", "a.json"}, "exactly one"},
 		{"nothing left", []string{"verify", "a.tgz", "--repository", "o/r", "--no-signature", "--no-provenance"}, "nothing to verify"},
 		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
+		{"npm with one bundle", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r", "--bundle", "b.json"}, "--release OWNER/REPO@TAG"},
 		{"npm range", []string{"verify", "npm:left-pad@^1", "--repository", "o/r", "--release", "o/r@v1"}, "not npm:NAME@VERSION"},
 		{"bad release", []string{"verify", "--release", "o/r"}, "not OWNER/REPO@TAG"},
 		{"staging and root", []string{"verify", "x.tgz", "--repository", "o/r", "--staging", "--trusted-root", "x.json"}, "contradict"},
