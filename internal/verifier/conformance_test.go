@@ -8,6 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
@@ -185,3 +188,38 @@ func TestConformanceVerdicts(t *testing.T) {
 }
 
 func rootFromPath(path string) (*root.TrustedRoot, error) { return root.NewTrustedRootFromPath(path) }
+
+// TestResultRekorV2 checks what a Rekor v2 verification reports: no integrated time, so the signing time and its
+// source come from the RFC 3161 timestamp.
+func TestResultRekorV2(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(conformanceDir, "assets/bundle-verify/rekor2-happy-path")
+	tm, err := rootFromPath(filepath.Join(dir, "trusted_root.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const san = "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main"
+	v, err := verifier.New(tm, verifier.Identity{SAN: san, Issuer: "https://token.actions.githubusercontent.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := v.LoadBundle(filepath.Join(dir, "bundle.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := v.VerifyArtifact(b, artifactDigest(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := verifier.Result{
+		SAN: san, Issuer: "https://token.actions.githubusercontent.com",
+		Repository: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon",
+		Workflow:   ".github/workflows/extremely-dangerous-oidc-beacon.yml", Ref: "refs/heads/main",
+		Commit: "9739798945b2a848e911bcf1dddb97298cade0b1", RunnerEnvironment: "github-hosted", LogIndex: 735,
+		LogTime:         time.Date(2025, 6, 12, 12, 2, 20, 0, time.UTC),
+		TimestampSource: "timestamp authority (https://timestamp.sigstage.dev/api/v1/timestamp)",
+	}
+	if diff := cmp.Diff(want, *got); diff != "" {
+		t.Errorf("result (-want +got):\n%s", diff)
+	}
+}
