@@ -112,7 +112,9 @@ func TestActionE2E(t *testing.T) {
 			home := t.TempDir()
 			ws := filepath.Join(home, "workspace")
 			files := filepath.Join(home, "file_commands")
-			os.MkdirAll(files, 0o755)
+			if err := os.MkdirAll(files, 0o755); err != nil {
+				t.Fatal(err)
+			}
 			tarballs := []string{
 				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "@waxseal-e2e/action-scoped", "1.2.3"),
 				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "waxseal-e2e-action", "0.4.0"),
@@ -121,7 +123,9 @@ func TestActionE2E(t *testing.T) {
 			copyFile(t, stackVar(t, profile.signingConfig), filepath.Join(ws, ".sigstore", "signing_config.json"))
 			event := filepath.Join(home, "workflow", "event.json")
 			copyFile(t, os.DevNull, event)
-			os.WriteFile(event, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"waxseal/waxseal"}}`), 0o644)
+			if err := os.WriteFile(event, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"waxseal/waxseal"}}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
 
 			claims := ghoidc.DefaultClaims()
 			env := runnerInputs(readActionYML(t), token)

@@ -51,7 +51,7 @@ func runnerEnv(t *testing.T, fake *githubfake.Server) (map[string]string, string
 			http.Error(w, "bad request token", http.StatusUnauthorized)
 			return
 		}
-		fmt.Fprintf(w, `{"value":%q}`, oidcToken)
+		_, _ = fmt.Fprintf(w, `{"value":%q}`, oidcToken)
 	}))
 	t.Cleanup(idp.Close)
 	env := map[string]string{

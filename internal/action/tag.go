@@ -37,7 +37,7 @@ func eventReleaseTag(path string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("reading the event payload GITHUB_EVENT_PATH %q: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	var ev struct {
 		Release struct {
 			TagName string `json:"tag_name"`

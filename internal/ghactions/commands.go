@@ -93,11 +93,11 @@ func (c *Commands) Notice(an Annotation) {
 func (c *Commands) Infof(format string, args ...any) {
 	line := strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(fmt.Sprintf(format, args...))
 	if !strings.Contains(line, "::") {
-		fmt.Fprintln(c.w, line)
+		_, _ = fmt.Fprintln(c.w, line) // like go-githubactions, a broken stdout is not worth failing the step
 		return
 	}
 	token := c.token()
-	fmt.Fprintf(c.w, "::stop-commands::%s\n%s\n::%s::\n", token, line, token)
+	_, _ = fmt.Fprintf(c.w, "::stop-commands::%s\n%s\n::%s::\n", token, line, token)
 }
 
 func (c *Commands) token() string {

@@ -44,7 +44,7 @@ func (o *OutputFile) Set(name, value string) error {
 		return fmt.Errorf("opening output file %q: %w", o.path, err)
 	}
 	if _, err := f.WriteString(msg); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return fmt.Errorf("writing output %q: %w", name, err)
 	}
 	if err := f.Close(); err != nil {

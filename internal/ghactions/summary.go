@@ -27,7 +27,7 @@ func AppendSummary(path, markdown string) error {
 		return fmt.Errorf("opening step summary %q: %w", path, err)
 	}
 	if _, err := f.WriteString(markdown); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return fmt.Errorf("writing step summary %q: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

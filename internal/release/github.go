@@ -92,7 +92,7 @@ func (c *Client) sendWith(ctx context.Context, hc *http.Client, build func() (*h
 				io.Closer
 			}{io.LimitReader(resp.Body, maxAPIBody), resp.Body}
 			failure = github.CheckResponse(resp)
-			resp.Body.Close()
+			_ = resp.Body.Close() // fully read by CheckResponse
 		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -118,7 +118,7 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAPIBody)).Decode(v); err != nil {
 		return fmt.Errorf("decoding %s: %w", path, err)
 	}
@@ -223,12 +223,12 @@ func (c *Client) UploadAsset(ctx context.Context, rel *Release, name, path strin
 	var f *os.File
 	defer func() {
 		if f != nil {
-			f.Close()
+			_ = f.Close() // read-only
 		}
 	}()
 	resp, err := c.send(ctx, func() (*http.Request, error) {
 		if f != nil {
-			f.Close()
+			_ = f.Close() // the previous try's file, read-only
 		}
 		var err error
 		if f, err = os.Open(path); err != nil {
@@ -243,7 +243,7 @@ func (c *Client) UploadAsset(ctx context.Context, rel *Release, name, path strin
 	if err != nil {
 		return nil, classifyUpload(name, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	var a apiAsset
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAPIBody)).Decode(&a); err != nil {
 		return nil, fmt.Errorf("decoding the uploaded asset %q: %w", name, err)

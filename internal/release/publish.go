@@ -140,7 +140,7 @@ func sameContent(ctx context.Context, svc Service, a Asset, path string) (bool, 
 	if err != nil {
 		return false, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only
 	h := sha256.New()
 	n, err := io.Copy(h, io.LimitReader(rc, a.Size+1))
 	if err != nil {
@@ -154,7 +154,7 @@ func fileSHA256(path string) (int64, []byte, error) {
 	if err != nil {
 		return 0, nil, fmt.Errorf("reading %q: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {

@@ -127,7 +127,7 @@ func (s *Server) Requests() []string {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // the client may have gone; nothing to tell it
 }
 
 func writeError(w http.ResponseWriter, status int, msg, doc string, errs ...map[string]string) {
@@ -152,10 +152,10 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool
 			if f.Times--; f.Times == 0 {
 				s.faults = slices.Delete(s.faults, i, i+1)
 			}
-			io.Copy(io.Discard, r.Body)
+			_, _ = io.Copy(io.Discard, r.Body)
 			if f.Status == 0 { // a connection reset: hang up without answering
 				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-					conn.Close()
+					_ = conn.Close()
 				}
 				return false
 			}
@@ -163,7 +163,7 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool
 				w.Header()[k] = v
 			}
 			w.WriteHeader(f.Status)
-			io.WriteString(w, f.Body)
+			_, _ = io.WriteString(w, f.Body)
 			return false
 		}
 	}

@@ -180,7 +180,10 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var id int64
-	fmt.Sscanf(r.URL.Path, "/download/%d/", &id)
+	if _, err := fmt.Sscanf(r.URL.Path, "/download/%d/", &id); err != nil {
+		http.NotFound(w, r)
+		return
+	}
 	s.mu.Lock()
 	a, ok := s.assets[id]
 	s.mu.Unlock()
@@ -189,7 +192,7 @@ func (s *Server) download(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")
-	w.Write(a.Data)
+	_, _ = w.Write(a.Data)
 }
 
 // Publish turns a draft into a published release.
