@@ -5,8 +5,11 @@ package action
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strings"
+
+	"github.com/sethvargo/go-githubactions"
 )
 
 // Upload modes of the `upload` input.
@@ -59,9 +62,10 @@ func (e *InputError) Error() string {
 	return fmt.Sprintf("input `%s`: %q is not allowed: use %s", e.Input, e.Value, e.Want)
 }
 
-// input reads an input the way the runner passes it: INPUT_<NAME> upper-cased, hyphens kept, trimmed.
+// input reads an input the way the runner passes it, through go-githubactions: INPUT_<NAME> upper-cased,
+// spaces as underscores, hyphens kept, trimmed.
 func input(getenv func(string) string, name string) string {
-	return strings.TrimSpace(getenv("INPUT_" + strings.ToUpper(strings.ReplaceAll(name, " ", "_"))))
+	return githubactions.New(githubactions.WithGetenv(getenv), githubactions.WithWriter(io.Discard)).GetInput(name)
 }
 
 // boolInput accepts the YAML 1.2 core schema booleans, as @actions/core's getBooleanInput does.

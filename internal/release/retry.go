@@ -91,8 +91,8 @@ func (r Retry) retryWait(resp *http.Response, err error, attempt int, now time.T
 		// is present, you should not retry your request until after that many seconds has elapsed. ... If the
 		// x-ratelimit-remaining header is 0, you should not retry your request until after the time specified by
 		// the x-ratelimit-reset header."
-		if s, ok := headerInt(resp, "Retry-After"); ok {
-			return time.Duration(s) * time.Second, true, true
+		if d, ok := retryAfter(resp, now); ok {
+			return d, true, true
 		}
 		if rem, ok := headerInt(resp, "X-Ratelimit-Remaining"); ok && rem == 0 {
 			if reset, ok := headerInt(resp, "X-Ratelimit-Reset"); ok {
@@ -108,6 +108,17 @@ func (r Retry) retryWait(resp *http.Response, err error, attempt int, now time.T
 		return backoff, false, true
 	}
 	return 0, false, false
+}
+
+// retryAfter reads Retry-After in either of its RFC 9110 forms: delay-seconds or an HTTP-date.
+func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
+	if s, ok := headerInt(resp, "Retry-After"); ok {
+		return time.Duration(s) * time.Second, true
+	}
+	if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
+		return max(t.Sub(now), 0), true
+	}
+	return 0, false
 }
 
 func headerInt(resp *http.Response, name string) (int64, bool) {
