@@ -86,7 +86,13 @@ func place(ctx context.Context, svc Service, rel *Release, f File, byName map[st
 		}
 		for _, old := range assets {
 			if old.Name == f.Name {
-				return settle(ctx, svc, rel, f, old, opts)
+				res, err := settle(ctx, svc, rel, f, old, opts)
+				if err == nil && res.Outcome == Kept {
+					// It was not there when the run began: most likely our own upload whose answer was lost
+					// before a retry, so it is this run's to take back on failure.
+					res.Outcome = Uploaded
+				}
+				return res, err
 			}
 		}
 	}

@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -164,4 +165,39 @@ func (n noDigest) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
 		as[i].Digest = ""
 	}
 	return as, err
+}
+
+// lostAnswer uploads for real but reports the first upload as a duplicate, as a retried upload does when the
+// first try's answer was lost after GitHub had stored the asset.
+type lostAnswer struct {
+	*Client
+	lost bool
+}
+
+func (l *lostAnswer) UploadAsset(ctx context.Context, rel *Release, name, path string) (*Asset, error) {
+	a, err := l.Client.UploadAsset(ctx, rel, name, path)
+	if err == nil && !l.lost {
+		l.lost = true
+		return nil, fmt.Errorf("uploading %q: %w", name, ErrAssetExists)
+	}
+	return a, err
+}
+
+func TestPublishTakesBackAnUploadWhoseAnswerWasLost(t *testing.T) {
+	t.Parallel()
+	c, fake, _ := newTestClient(t)
+	relID := fake.AddRelease("v1", true, false)
+	fake.AddAsset(relID, "a.tgz.provenance.sigstore.json", []byte("older"), "")
+	rel, err := c.FindRelease(t.Context(), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := writeFiles(t, map[string]string{"a.tgz.sigstore.json": "bundle", "a.tgz.provenance.sigstore.json": "provenance"})
+	_, err = Publish(t.Context(), &lostAnswer{Client: c}, rel, files, PublishOptions{})
+	if !errors.Is(err, ErrAssetConflict) || !strings.Contains(err.Error(), "deleted the 1 asset(s) this run had uploaded (a.tgz.sigstore.json)") {
+		t.Fatalf("err = %v, want a conflict that took back the first upload", err)
+	}
+	if _, ok := fake.Assets(relID)["a.tgz.sigstore.json"]; ok {
+		t.Error("the upload whose answer was lost was left on the release")
+	}
 }
