@@ -99,7 +99,7 @@ func (c *Client) sendWith(ctx context.Context, hc *http.Client, build func() (*h
 		}
 		wait, limited, retry := r.retryWait(resp, err, attempt, r.Clock.Now())
 		if !retry || attempt+1 >= r.Attempts {
-			return nil, failure
+			return nil, withHint(failure, resp)
 		}
 		if r.Clock.Now().Add(wait).After(deadline) {
 			if limited {
@@ -123,6 +123,22 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 		return fmt.Errorf("decoding %s: %w", path, err)
 	}
 	return nil
+}
+
+// withHint adds what to do about a final failure a user can act on.
+func withHint(err error, resp *http.Response) error {
+	if resp == nil {
+		return fmt.Errorf("%w (the connection to GitHub kept failing: re-run the job)", err)
+	}
+	switch code := resp.StatusCode; {
+	case code == http.StatusUnauthorized:
+		return fmt.Errorf("%w (GitHub refused the token: check the `github-token` input)", err)
+	case code == http.StatusForbidden:
+		return fmt.Errorf("%w (the token may not change releases: grant the job `permissions: contents: write`)", err)
+	case code >= 500:
+		return fmt.Errorf("%w (GitHub kept failing: re-run the job; see githubstatus.com)", err)
+	}
+	return err
 }
 
 func statusOf(err error) int {

@@ -100,6 +100,7 @@ func TestRetries(t *testing.T) {
 		wantSlept []time.Duration
 		wantErr   bool
 		wantLimit bool
+		wantText  string
 	}{
 		{name: "5xx backs off", faults: []githubfake.Fault{{Status: 502, Times: 2}}, wantSlept: []time.Duration{time.Second, 2 * time.Second}},
 		{name: "connection reset", faults: []githubfake.Fault{{Status: 0}}, wantSlept: []time.Duration{time.Second}},
@@ -114,9 +115,12 @@ func TestRetries(t *testing.T) {
 			wantErr: true, wantLimit: true},
 		{name: "Retry-After past the job's deadline fails at once", ctxWait: time.Minute,
 			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Retry-After": {"120"}}}}, wantErr: true, wantLimit: true},
-		{name: "plain 403 is not retried", faults: []githubfake.Fault{{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}}, wantErr: true},
+		{name: "plain 403 is not retried", faults: []githubfake.Fault{{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}}, wantErr: true,
+			wantText: "grant the job `permissions: contents: write`"},
+		{name: "401 names the token input", faults: []githubfake.Fault{{Status: 401, Body: `{"message":"Bad credentials"}`}}, wantErr: true,
+			wantText: "check the `github-token` input"},
 		{name: "404 is not retried", faults: []githubfake.Fault{{Status: 404, Body: `{"message":"Not Found"}`}}, wantErr: true},
-		{name: "gives up after the attempts", faults: []githubfake.Fault{{Status: 500, Times: 6}}, wantErr: true,
+		{name: "gives up after the attempts", faults: []githubfake.Fault{{Status: 500, Times: 6}}, wantErr: true, wantText: "re-run the job",
 			wantSlept: []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}},
 	}
 	for _, tc := range tests {
@@ -141,6 +145,9 @@ func TestRetries(t *testing.T) {
 			var rl *RateLimitError
 			if errors.As(err, &rl) != tc.wantLimit {
 				t.Errorf("err = %v, want a RateLimitError: %v", err, tc.wantLimit)
+			}
+			if tc.wantText != "" && (err == nil || !strings.Contains(err.Error(), tc.wantText)) {
+				t.Errorf("err = %v, want it to say %q", err, tc.wantText)
 			}
 			if err != nil && strings.Contains(err.Error(), testToken) {
 				t.Errorf("the error shows the token: %v", err)
