@@ -43,9 +43,9 @@ func githubClaims(now time.Time) map[string]any {
 		"iss": GitHubIssuer, "sub": "repo:octo/pkg:ref:refs/heads/main", "aud": "sigstore",
 		"exp": now.Add(5 * time.Minute).Unix(), "iat": now.Unix(),
 		"repository": "octo/pkg", "repository_id": "123", "repository_owner": "octo", "repository_owner_id": 456,
-		"workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/heads/main",
+		"workflow_ref":     "octo/pkg/.github/workflows/release.yml@refs/heads/main",
 		"job_workflow_ref": "octo/pkg/.github/workflows/release.yml@refs/heads/main",
-		"sha": "abc", "ref": "refs/heads/main", "event_name": "push", "run_id": "7", "run_attempt": "1",
+		"sha":              "abc", "ref": "refs/heads/main", "event_name": "push", "run_id": "7", "run_attempt": "1",
 		"runner_environment": "github-hosted",
 	}
 }

@@ -35,17 +35,17 @@ var ErrSubject = errors.New("invalid subject")
 // GitHub is the build's GitHub Actions context, as in the GITHUB_* variables and the identity
 // token's claims of the same names.
 type GitHub struct {
-	ServerURL         string // GITHUB_SERVER_URL, e.g. https://github.com
-	Repository        string // GITHUB_REPOSITORY: owner/repo
-	RepositoryID      string // GITHUB_REPOSITORY_ID (omitted from the statement when empty, as npm omits an unset variable)
-	RepositoryOwnerID string // GITHUB_REPOSITORY_OWNER_ID (omitted when empty)
-	WorkflowRef       string // GITHUB_WORKFLOW_REF: owner/repo/path/to/workflow.yml@ref
-	SHA               string // GITHUB_SHA: the commit built
-	Ref               string // GITHUB_REF, e.g. refs/heads/main
-	EventName         string // GITHUB_EVENT_NAME (omitted when empty)
-	RunID             string // GITHUB_RUN_ID
-	RunAttempt        string // GITHUB_RUN_ATTEMPT
-	RunnerEnvironment string // RUNNER_ENVIRONMENT: github-hosted or self-hosted
+	ServerURL         string `json:"serverUrl"`         // GITHUB_SERVER_URL, e.g. https://github.com
+	Repository        string `json:"repository"`        // GITHUB_REPOSITORY: owner/repo
+	RepositoryID      string `json:"repositoryId"`      // GITHUB_REPOSITORY_ID (omitted from the statement when empty, as npm omits an unset variable)
+	RepositoryOwnerID string `json:"repositoryOwnerId"` // GITHUB_REPOSITORY_OWNER_ID (omitted when empty)
+	WorkflowRef       string `json:"workflowRef"`       // GITHUB_WORKFLOW_REF: owner/repo/path/to/workflow.yml@ref
+	SHA               string `json:"sha"`               // GITHUB_SHA: the commit built
+	Ref               string `json:"ref"`               // GITHUB_REF, e.g. refs/heads/main
+	EventName         string `json:"eventName"`         // GITHUB_EVENT_NAME (omitted when empty)
+	RunID             string `json:"runId"`             // GITHUB_RUN_ID
+	RunAttempt        string `json:"runAttempt"`        // GITHUB_RUN_ATTEMPT
+	RunnerEnvironment string `json:"runnerEnvironment"` // RUNNER_ENVIRONMENT: github-hosted or self-hosted
 }
 
 // Subject is one artifact the statement is about.
