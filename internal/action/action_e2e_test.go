@@ -26,19 +26,11 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/release/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/stacktest"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
-// stackVar returns a variable from the local stack's stack.env: e2e tests run through test/stack/run.sh, so a
-// missing one is a failure, never a skip.
-func stackVar(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		t.Fatalf("%s is not set: run e2e tests through test/stack/run.sh", name)
-	}
-	return v
-}
+func stackVar(t *testing.T, name string) string { return stacktest.Var(t, name) }
 
 func copyFile(t *testing.T, src, dst string) {
 	t.Helper()

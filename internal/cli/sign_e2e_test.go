@@ -24,19 +24,11 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/stacktest"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
-// stackVar returns a variable the local stack's stack.env exports. The e2e tests run only through
-// test/stack/run.sh (or with stack.env sourced): a missing variable is a failure, never a skip.
-func stackVar(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		t.Fatalf("%s is not set: run e2e tests through test/stack/run.sh", name)
-	}
-	return v
-}
+func stackVar(t *testing.T, name string) string { return stacktest.Var(t, name) }
 
 // stackGetenv is the environment of a GitHub Actions job whose ID token comes from the stack's issuer.
 func stackGetenv(t *testing.T, extra map[string]string) func(string) string {

@@ -34,18 +34,10 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/stacktest"
 )
 
-// env returns a variable that stack.env exports, failing the test when the
-// stack is not running.
-func env(t *testing.T, name string) string {
-	t.Helper()
-	v := os.Getenv(name)
-	if v == "" {
-		t.Fatalf("%s is not set: run the test through test/stack/run.sh, or source $WAXSEAL_STACK_DIR/stack.env", name)
-	}
-	return v
-}
+func env(t *testing.T, name string) string { return stacktest.Var(t, name) }
 
 // The default claims of the stack's issuer, which Fulcio turns into the
 // certificate's identity and GitHub extensions.
