@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"runtime/debug"
-	"strings"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Env is what a subcommand may touch of the outside world. Tests build their own.
@@ -23,13 +25,8 @@ type Env struct {
 	HTTPClient *http.Client
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-}
-
-func (e *Env) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
-	}
-	return time.Now()
+	// Interactive reports whether a person is at a terminal (for the browser sign-in); nil means no.
+	Interactive func() bool
 }
 
 // UsageError is an error in how waxseal was called; it exits 2.
@@ -63,10 +60,11 @@ Run 'waxseal COMMAND -h' for a command's flags.
 // Run runs waxseal with args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	env := &Env{
-		Stdout:     stdout,
-		Stderr:     stderr,
-		Getenv:     getenv,
-		HTTPClient: &http.Client{Timeout: 2 * time.Minute},
+		Stdout:      stdout,
+		Stderr:      stderr,
+		Getenv:      getenv,
+		HTTPClient:  &http.Client{Timeout: 2 * time.Minute},
+		Interactive: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 	}
 	return env.Run(ctx, args)
 }
@@ -140,14 +138,4 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		positional = append(positional, rest[0])
 		args = rest[1:]
 	}
-}
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (s *stringList) String() string { return strings.Join(*s, ",") }
-
-func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
-	return nil
 }

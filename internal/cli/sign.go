@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 
-	"golang.org/x/term"
-
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/signer"
@@ -74,7 +72,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if issuer == "" {
 		issuer = map[trust.Instance]string{trust.PublicGood: "https://oauth2.sigstore.dev/auth", trust.Staging: "https://oauth2.sigstage.dev/auth"}[topts.Instance()]
 	}
-	tokens, err := oidc.Select(e.Getenv, *token, term.IsTerminal(int(os.Stdin.Fd())), issuer, e.HTTPClient)
+	tokens, err := oidc.Select(e.Getenv, *token, e.Interactive != nil && e.Interactive(), issuer, e.HTTPClient)
 	if err != nil {
 		return err
 	}

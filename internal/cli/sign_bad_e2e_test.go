@@ -40,6 +40,8 @@ func TestSignRefusesE2E(t *testing.T) {
 	unreachable := filepath.Join(t.TempDir(), "unreachable.json")
 	raw, _ := os.ReadFile(sc)
 	os.WriteFile(unreachable, []byte(strings.Replace(string(raw), stackVar(t, "WAXSEAL_STACK_FULCIO_URL"), "http://127.0.0.1:1", 1)), 0o600)
+	noRekor := filepath.Join(t.TempDir(), "no-rekor.json")
+	os.WriteFile(noRekor, []byte(strings.Replace(string(raw), stackVar(t, "WAXSEAL_STACK_REKOR_V2_URL"), "http://127.0.0.1:2", 1)), 0o600)
 
 	for _, tc := range []struct {
 		name   string
@@ -54,6 +56,7 @@ func TestSignRefusesE2E(t *testing.T) {
 		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "GitHub-hosted runner"},
 		{name: "environment contradicts token", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"GITHUB_SHA": "0000"}, want: "GITHUB_SHA"},
 		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable, want: "check the service is reachable"},
+		{name: "rekor unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: noRekor, want: "writing the entry to Rekor at http://127.0.0.1:2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tarballs := copyPackages(t)[:2]

@@ -1,0 +1,72 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/waxseal/waxseal/internal/oidc"
+)
+
+func TestSignRefusesBadInvocations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		env      map[string]string
+		want     string
+		wantErr  error
+		wantCode int
+	}{
+		{name: "no tarballs", args: []string{"sign"}, want: "no tarballs given", wantCode: 2},
+		{name: "bad concurrency", args: []string{"sign", "--concurrency", "0", "x.tgz"}, want: "--concurrency", wantCode: 2},
+		{name: "staging and trusted root", args: []string{"sign", "--staging", "--trusted-root", "r.json", "x.tgz"}, want: "contradict", wantCode: 2},
+		{name: "unknown flag", args: []string{"sign", "--nope", "x.tgz"}, want: "waxseal sign -h", wantCode: 2},
+		{name: "no identity", args: []string{"sign", "x.tgz"}, wantErr: oidc.ErrNoToken, wantCode: 1},
+		{name: "actions without id-token permission", args: []string{"sign", "x.tgz"}, env: map[string]string{"GITHUB_ACTIONS": "true"},
+			wantErr: oidc.ErrNoIDTokenPermission, wantCode: 1},
+		{name: "glob matches nothing", args: []string{"sign", filepath.Join(dir, "*.tgz")}, env: map[string]string{"SIGSTORE_ID_TOKEN": "a.b.c"},
+			want: "run `npm pack` first", wantCode: 1},
+		{name: "unknown command", args: []string{"sing"}, want: "unknown command", wantCode: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var stdout, stderr bytes.Buffer
+			// No terminal: a person at one would be offered a browser sign-in instead of ErrNoToken.
+			env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return tc.env[k] }, HTTPClient: http.DefaultClient}
+			err := env.Run(t.Context(), tc.args)
+			if err == nil {
+				t.Fatal("Run succeeded, want an error")
+			}
+			if tc.want != "" && !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error = %q, want it to contain %q", err, tc.want)
+			}
+			if tc.wantErr != nil && !errors.Is(err, tc.wantErr) {
+				t.Errorf("error = %v, want %v", err, tc.wantErr)
+			}
+			if got := ExitCode(err); got != tc.wantCode {
+				t.Errorf("ExitCode = %d, want %d", got, tc.wantCode)
+			}
+		})
+	}
+}
+
+func TestSignHelpAndVersion(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if err := Run(t.Context(), []string{"sign", "-h"}, &stdout, &stderr, os.Getenv); err != nil {
+		t.Fatalf("sign -h: %v", err)
+	}
+	if !strings.Contains(stderr.String(), "-skip-npm-checks") || !strings.Contains(stderr.String(), "UNSAFE") {
+		t.Errorf("sign -h does not document --skip-npm-checks as unsafe:\n%s", stderr.String())
+	}
+	stdout.Reset()
+	if err := Run(t.Context(), []string{"version"}, &stdout, &stderr, os.Getenv); err != nil || !strings.HasPrefix(stdout.String(), "waxseal ") {
+		t.Errorf("version printed %q, %v", stdout.String(), err)
+	}
+}
