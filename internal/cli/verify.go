@@ -101,7 +101,7 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("creating a download directory: %w", err)
 	}
-	defer os.RemoveAll(dir)
+	defer func() { _ = os.RemoveAll(dir) }() // best-effort cleanup of a temporary directory
 	targets, err := e.targets(ctx, &f, rel, pos, dir)
 	if err != nil {
 		return err

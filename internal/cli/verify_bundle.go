@@ -97,7 +97,7 @@ func artifactSHA256(arg string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading artifact %q: %w (pass the signed file, or its digest as sha256:<hex>)", arg, describeOpenErr(err))
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, fmt.Errorf("reading artifact %q: %w", arg, err)

@@ -88,7 +88,7 @@ func (e *Env) downloadAsset(ctx context.Context, gh *github.Client, rel *release
 	if err != nil {
 		return fmt.Errorf("downloading %s from release %s: %w", a.GetName(), rel, describeGitHubErr(err))
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // response body, read-only
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", a.GetName(), err)

@@ -310,13 +310,13 @@ func TestVerifyRelease(t *testing.T) {
 	gh.AddAsset(swapped, "sigstore-1.3.0.tgz.provenance.sigstore.json", read("sigstore-2.0.0.tgz.provenance.sigstore.json"), "uploaded")
 
 	envVars := map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL}
-	run := func(tag string) (error, string) {
+	run := func(tag string) (string, error) {
 		env, out, _ := testEnv(http.DefaultTransport, envVars)
 		err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@" + tag, "--no-signature", "--trusted-root", publicGoodRoot})
-		return err, out.String()
+		return out.String(), err
 	}
 
-	if err, out := run("v2.0.0"); err != nil || !strings.Contains(out, "VERIFIED sigstore-2.0.0.tgz (pkg:npm/sigstore@2.0.0)") {
+	if out, err := run("v2.0.0"); err != nil || !strings.Contains(out, "VERIFIED sigstore-2.0.0.tgz (pkg:npm/sigstore@2.0.0)") {
 		t.Fatalf("release v2.0.0: %v\n%s", err, out)
 	}
 	var downloads []string
@@ -331,7 +331,7 @@ func TestVerifyRelease(t *testing.T) {
 	if len(downloads) != 2 {
 		t.Errorf("downloaded %q, want the tarball and its provenance only", downloads)
 	}
-	if err, out := run("v1.3.0"); !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out, "REJECTED sigstore-1.3.0.tgz") {
+	if out, err := run("v1.3.0"); !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out, "REJECTED sigstore-1.3.0.tgz") {
 		t.Errorf("release with another version's provenance: %v\n%s", err, out)
 	}
 	env, _, _ := testEnv(http.DefaultTransport, envVars)
@@ -344,7 +344,7 @@ func TestVerifyRelease(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `has no tarball asset "other-1.0.0.tgz"`) {
 		t.Errorf("asset the release lacks: got %v", err)
 	}
-	if err, _ := run("v9.9.9"); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "check OWNER/REPO and the tag") {
+	if _, err := run("v9.9.9"); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "check OWNER/REPO and the tag") {
 		t.Errorf("missing release: got %v, want a 404 that says what to check", err)
 	}
 }

@@ -78,7 +78,7 @@ func (w *walker) entry(hdr *tar.Header, body io.Reader) error {
 		return err
 	}
 	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeXGlobalHeader:
+	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader: // tar.Reader reports the legacy '\x00' (TypeRegA) as TypeReg or TypeDir
 	case tar.TypeSymlink, tar.TypeLink:
 		return &TarballError{Entry: hdr.Name, Problem: "is a link to " + quote(hdr.Linkname),
 			Fix: "npm pack never stores links: re-create the tarball with `npm pack`", Err: ErrLink}

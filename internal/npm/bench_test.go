@@ -41,7 +41,7 @@ func writeBenchTarball(b *testing.B, p string, size int64, text bool) {
 	}
 	defer f.Close()
 	level := gzip.NoCompression
-	var src io.Reader = io.LimitReader(rand.Reader, size)
+	src := io.LimitReader(rand.Reader, size)
 	if text {
 		level = gzip.DefaultCompression
 		src = io.LimitReader(&lorem{}, size)

@@ -161,7 +161,7 @@ func hashStage(r *ring, in <-chan *chunk, h interface {
 	Sum([]byte) []byte
 }, sum []byte) {
 	for c := range in {
-		h.Write(c.buf[:c.n]) // hash.Hash.Write never fails
+		_, _ = h.Write(c.buf[:c.n]) // hash.Hash.Write never fails
 		r.release(c)
 	}
 	copy(sum, h.Sum(nil))

@@ -40,7 +40,7 @@ func ReadTarball(ctx context.Context, path string, lim Limits) (*Tarball, error)
 	if err != nil {
 		return nil, ioError(path, "opening", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	if fi, err := f.Stat(); err != nil {
 		return nil, ioError(path, "inspecting", err)
 	} else if !fi.Mode().IsRegular() {

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -101,6 +102,51 @@ func TestReadTarballDigestsLarge(t *testing.T) {
 		if got.SHA512 != sha512.Sum512(raw) || got.SHA256 != sha256.Sum256(raw) || got.Size != int64(len(raw)) {
 			t.Errorf("n=%d: digests or size differ from the file's: size %d want %d", n, got.Size, len(raw))
 		}
+	}
+}
+
+// TestReadTarballLegacyTypeflag: pre-POSIX tars mark regular files with type '\x00' (tar.TypeRegA), which
+// archive/tar's reader reports as TypeReg, so such entries are read like any other file.
+func TestReadTarballLegacyTypeflag(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	var offsets []int
+	for _, e := range []entry{file("package/package.json", goodManifest), file("package/index.js", "x")} {
+		offsets = append(offsets, buf.Len())
+		hdr := &tar.Header{Name: e.name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(e.body)), Format: tar.FormatUSTAR}
+		if err := tw.WriteHeader(hdr); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tw.Write(e.body); err != nil {
+			t.Fatal(err)
+		}
+		if err := tw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw := buf.Bytes()
+	for _, off := range offsets {
+		// tar.Writer never writes '\x00', so set the typeflag (byte 156) by hand and redo the header checksum
+		// (bytes 148-155, summed as spaces).
+		hdr := raw[off : off+512]
+		hdr[156] = '\x00'
+		copy(hdr[148:156], "        ")
+		sum := 0
+		for _, b := range hdr {
+			sum += int(b)
+		}
+		copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	}
+	got, err := ReadTarball(t.Context(), writeTemp(t, "legacy.tgz", gz(t, raw)), DefaultLimits())
+	if err != nil {
+		t.Fatalf("ReadTarball: %v", err)
+	}
+	if got.Manifest.Name != "@waxseal-example/hello" || got.Manifest.Version != "1.0.0" {
+		t.Errorf("Manifest = %s@%s, want @waxseal-example/hello@1.0.0", got.Manifest.Name, got.Manifest.Version)
 	}
 }
 

@@ -146,9 +146,10 @@ func (c *Client) get(ctx context.Context, rawURL string, limit int64) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	if resp.StatusCode/100 != 2 {
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+		// Drained only so the connection can be reused; the status is the error to report.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		return nil, &HTTPError{URL: rawURL, Status: resp.StatusCode}
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
@@ -197,7 +198,7 @@ func npmrcValue(path, key string, getenv func(string) string) string {
 	if err != nil {
 		return ""
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())

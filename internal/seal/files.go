@@ -49,8 +49,10 @@ func writeAtomic(path string, data []byte) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			// Cleanup after a failure: err is the one to report. f may already be closed, and the temporary file
+			// may already be gone.
+			_ = f.Close()
+			_ = os.Remove(f.Name())
 		}
 	}()
 	if _, err = f.Write(data); err != nil {

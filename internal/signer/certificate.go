@@ -3,14 +3,12 @@ package signer
 import (
 	"context"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
-	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
 	"github.com/waxseal/waxseal/internal/oidc"
 )
@@ -76,18 +74,9 @@ func explainFulcio(err error) error {
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "returned 401"), strings.Contains(msg, "returned 403"):
-		return fmt.Errorf("Fulcio refused the identity token: %w (the token must be fresh, for audience \"sigstore\", from an issuer this Fulcio trusts)", err)
+		return fmt.Errorf("the Fulcio server refused the identity token: %w (the token must be fresh, for audience \"sigstore\", from an issuer this Fulcio trusts)", err)
 	case strings.Contains(msg, "returned 400"):
-		return fmt.Errorf("Fulcio rejected the certificate request: %w (check the token's claims and that the signing config names the right Fulcio)", err)
+		return fmt.Errorf("the Fulcio server rejected the certificate request: %w (check the token's claims and that the signing config names the right Fulcio)", err)
 	}
 	return err
-}
-
-// certificateIdentity reads the SAN of a Fulcio certificate.
-func certificateIdentity(cert *x509.Certificate) (string, error) {
-	sans := cryptoutils.GetSubjectAlternateNames(cert)
-	if len(sans) != 1 {
-		return "", errors.New("the signing certificate does not carry exactly one subject alternative name")
-	}
-	return sans[0], nil
 }

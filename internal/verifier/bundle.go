@@ -156,7 +156,7 @@ func loadBundle(path string, isAnchor func(*x509.Certificate) bool) (*bundle.Bun
 		}
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read-only
 	data, err := io.ReadAll(io.LimitReader(f, MaxBundleBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("reading bundle %q: %w", path, err)

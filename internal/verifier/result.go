@@ -51,7 +51,7 @@ func describeTimestamp(ts verify.TimestampVerificationResult) string {
 // Fulcio issued before March 2023 (1.3.6.1.4.1.57264.1.2-6) for old bundles.
 func fillIdentity(r *Result, c *certificate.Summary) {
 	r.SAN = c.SubjectAlternativeName
-	r.Issuer = c.Extensions.Issuer
+	r.Issuer = c.Issuer
 	r.Repository = certRepository(c)
 	r.Ref = firstNonEmpty(c.SourceRepositoryRef, c.GithubWorkflowRef)
 	r.Commit = firstNonEmpty(c.SourceRepositoryDigest, c.GithubWorkflowSHA)

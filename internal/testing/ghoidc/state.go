@@ -103,13 +103,13 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("creating %q: %w", path, err)
 	}
-	defer os.Remove(f.Name())
+	defer func() { _ = os.Remove(f.Name()) }() // cleanup: after the rename there is nothing left to remove
 	if err := f.Chmod(0o600); err != nil {
-		f.Close()
+		_ = f.Close() // the chmod error is the one to report
 		return fmt.Errorf("setting mode of %q: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
-		f.Close()
+		_ = f.Close() // the write error is the one to report
 		return fmt.Errorf("writing %q: %w", path, err)
 	}
 	if err := f.Close(); err != nil {

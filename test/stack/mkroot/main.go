@@ -281,7 +281,7 @@ func get(ctx context.Context, hc *http.Client, url string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("requesting %s: %w: is the stack running?", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", url, err)
