@@ -305,7 +305,7 @@ func TestRealPacksPassRegistryChecks(t *testing.T) {
 		{"../../testdata/npm/real/sigstore-2.0.0.tgz", "https://github.com/sigstore/sigstore-js"},
 		{"../../testdata/npm/waxseal-example-1.0.0.tgz", "https://github.com/waxseal/example"},
 		{"../../testdata/npm/waxseal-example-hello-1.0.0.tgz", "https://github.com/waxseal/example"},
-		{"../../testdata/example/waxseal-example-1.0.0.tgz", "https://github.com/waxseal/example"},
+		{"../../testdata/example/waxseal-example-1.0.0.tgz", "https://github.com/waxseal/waxseal"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
