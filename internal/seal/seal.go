@@ -242,23 +242,21 @@ func (r *reusingSource) Token(ctx context.Context, audience string) (string, err
 }
 
 func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub, withProvenance bool, p *PackageResult) error {
+	// The two signatures are independent Rekor submissions: make them at once, so a package costs one log
+	// round trip rather than two.
+	var prov *signer.Signed
+	var provErr error
+	var wg sync.WaitGroup
+	if withProvenance {
+		wg.Go(func() { prov, provErr = signProvenance(ctx, s, t, gh) })
+	}
 	art, err := s.SignArtifact(ctx, t.SHA256[:])
+	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("signing %s: %w", t.Path, err)
 	}
-	var prov *signer.Signed
-	if withProvenance {
-		st, err := provenance.Statement(gh, provenance.Subject{Name: t.Purl(), SHA512: t.SHA512Hex()})
-		if err != nil {
-			return fmt.Errorf("building provenance for %s: %w", t.Path, err)
-		}
-		payload, err := provenance.Marshal(st)
-		if err != nil {
-			return fmt.Errorf("encoding provenance for %s: %w", t.Path, err)
-		}
-		if prov, err = s.SignProvenance(ctx, provenance.PayloadType, payload, t.Purl(), t.SHA512[:]); err != nil {
-			return fmt.Errorf("signing provenance for %s: %w", t.Path, err)
-		}
+	if provErr != nil {
+		return provErr
 	}
 	// Both bundles are signed and verified before either is written.
 	p.Bundle, p.RekorLogIndex = t.Path+".sigstore.json", art.LogIndex
@@ -272,6 +270,22 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenanc
 		}
 	}
 	return nil
+}
+
+func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub) (*signer.Signed, error) {
+	st, err := provenance.Statement(gh, provenance.Subject{Name: t.Purl(), SHA512: t.SHA512Hex()})
+	if err != nil {
+		return nil, fmt.Errorf("building provenance for %s: %w", t.Path, err)
+	}
+	payload, err := provenance.Marshal(st)
+	if err != nil {
+		return nil, fmt.Errorf("encoding provenance for %s: %w", t.Path, err)
+	}
+	prov, err := s.SignProvenance(ctx, provenance.PayloadType, payload, t.Purl(), t.SHA512[:])
+	if err != nil {
+		return nil, fmt.Errorf("signing provenance for %s: %w", t.Path, err)
+	}
+	return prov, nil
 }
 
 func entryURL(tm *trustInfo, index int64, publicGood bool) string {
