@@ -16,7 +16,9 @@ func main() {
 	err := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 	stop()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "waxseal: %v\n", err)
+		if cli.ShouldPrint(err) {
+			fmt.Fprintf(os.Stderr, "waxseal: %v\n", err)
+		}
 		os.Exit(cli.ExitCode(err))
 	}
 }

@@ -36,6 +36,20 @@ func (e *UsageError) Error() string { return e.Msg }
 
 func usagef(format string, a ...any) error { return &UsageError{Msg: fmt.Sprintf(format, a...)} }
 
+// ReportedError is a failure the subcommand has already shown to the user; main exits non-zero without
+// printing it again.
+type ReportedError struct{ Err error }
+
+func (e *ReportedError) Error() string { return e.Err.Error() }
+
+func (e *ReportedError) Unwrap() error { return e.Err }
+
+// ShouldPrint reports whether main still has to print err.
+func ShouldPrint(err error) bool {
+	var re *ReportedError
+	return !errors.As(err, &re)
+}
+
 // ExitCode maps an error returned by Run to the process exit code: 2 for usage errors, 1 for the rest.
 func ExitCode(err error) int {
 	var ue *UsageError

@@ -70,3 +70,23 @@ func TestSignHelpAndVersion(t *testing.T) {
 		t.Errorf("version printed %q, %v", stdout.String(), err)
 	}
 }
+
+func TestActionFailureIsReportedOnce(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	// An Actions job with a bad boolean input: the runner annotates it; main must not print it again.
+	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": t.TempDir(), "INPUT_PROVENANCE": "maybe"}
+	err := (&Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, HTTPClient: http.DefaultClient}).Run(t.Context(), []string{"action"})
+	if err == nil {
+		t.Fatal("action with an invalid input succeeded")
+	}
+	if ShouldPrint(err) {
+		t.Errorf("ShouldPrint(%v) = true, want false: the action already reported it", err)
+	}
+	if !strings.Contains(stdout.String(), "::error") || !strings.Contains(stdout.String(), "maybe") {
+		t.Errorf("the action did not annotate the bad input:\n%s", stdout.String())
+	}
+	if !ShouldPrint(errors.New("x")) {
+		t.Error("ShouldPrint(plain error) = false")
+	}
+}
