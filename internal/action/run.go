@@ -102,7 +102,7 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 	}
 
 	rep, signErr := r.Sign(ctx, seal.Options{
-		Paths: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
+		Files: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
 		Tokens:   &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, HTTPClient: r.HTTPClient}, cmds: cmds},
 		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient,
 	})

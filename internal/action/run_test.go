@@ -76,7 +76,7 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 		rep := &seal.Report{CertificateIdentity: identity, CertificateIssuer: "https://token.actions.githubusercontent.com",
 			Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", SHA: "0123456789abcdef0123456789abcdef01234567",
 				Ref: "refs/tags/v1.0.0", WorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/tags/v1.0.0"}, PublicGood: true}
-		for i, p := range o.Paths {
+		for i, p := range o.Files {
 			r := seal.PackageResult{Tarball: p, Name: "pkg", Version: "1.0.0", SHA512: strings.Repeat("ab", 64),
 				Bundle: p + ".sigstore.json", RekorLogIndex: int64(42 + i), RekorEntryURL: fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", 42+i)}
 			// Like real keyless signing, every run makes new bytes.
@@ -269,7 +269,7 @@ func TestRunAnnotatesFailedPackages(t *testing.T) {
 	relID := fake.AddRelease("v1.0.0", true, false)
 	env, _ := runnerEnv(t, fake)
 	sign := func(ctx context.Context, o seal.Options) (*seal.Report, error) {
-		return &seal.Report{Packages: []seal.PackageResult{{Tarball: o.Paths[0], Name: "pkg", Version: "1.0.0",
+		return &seal.Report{Packages: []seal.PackageResult{{Tarball: o.Files[0], Name: "pkg", Version: "1.0.0",
 				Error: "package.json has no repository.url: set it to https://github.com/octo/pkg"}}},
 			fmt.Errorf("%w: nothing was signed", seal.ErrPackagesFailed)
 	}

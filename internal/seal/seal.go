@@ -19,8 +19,12 @@ import (
 
 // Options configure a signing run. Zero values take the documented defaults.
 type Options struct {
-	// Paths are tarball files or globs. Required.
+	// Paths are tarball files or globs. Required unless Files is set.
 	Paths []string
+	// Files are tarball files taken exactly as named, never as patterns: for callers that resolved their own
+	// patterns (the Action confines them to the workspace), so that a name holding glob characters cannot
+	// select another file. Excludes Paths.
+	Files []string
 	// Provenance also signs SLSA v1 build provenance for each tarball (needs a GitHub Actions token).
 	Provenance bool
 	// SkipNPMChecksUnsafe turns off the checks npm's registry applies to provenance (repository.url, runner,
@@ -55,7 +59,7 @@ var ErrPackagesFailed = errors.New("some packages were not signed")
 // ErrPackagesFailed when the report holds failures.
 func Sign(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
-	files, err := expand(o.Paths)
+	files, err := o.tarballs()
 	if err != nil {
 		return nil, err
 	}
@@ -118,6 +122,18 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
+// tarballs lists the files to sign, in order.
+func (o Options) tarballs() ([]string, error) {
+	switch {
+	case len(o.Files) > 0 && len(o.Paths) > 0:
+		return nil, errors.New("seal: set Paths or Files, not both")
+	case len(o.Files) > 0:
+		return o.Files, nil
+	default:
+		return expand(o.Paths)
+	}
+}
+
 func (o Options) withDefaults() Options {
 	if o.Audience == "" {
 		o.Audience = oidc.DefaultAudience
@@ -172,23 +188,40 @@ func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) [
 // npmChecks applies the npm registry's provenance checks to every readable tarball.
 func npmChecks(tarballs []*npm.Tarball, rep *Report) {
 	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
-	var ok []*npm.Tarball
+	index := make(map[string]int, len(tarballs))
 	for i, t := range tarballs {
 		if t == nil {
 			continue
 		}
-		ok = append(ok, t)
+		index[t.Path] = i
 		if err := npm.CheckPublishable(t.Manifest, src); err != nil {
 			rep.Packages[i].Error = oneLine(err)
 		}
 	}
-	if err := npm.CheckUnique(ok); err != nil {
-		for i, t := range tarballs {
-			if t != nil && strings.Contains(err.Error(), t.Path) && rep.Packages[i].Error == "" {
-				rep.Packages[i].Error = oneLine(err)
+	// CheckUnique skips unreadable (nil) tarballs and names both files of each duplicate.
+	err := npm.CheckUnique(tarballs)
+	for _, e := range unjoin(err) {
+		var dup *npm.DuplicateError
+		if !errors.As(e, &dup) {
+			continue
+		}
+		for _, path := range []string{dup.First, dup.Again} {
+			if p := &rep.Packages[index[path]]; p.Error == "" {
+				p.Error = oneLine(dup)
 			}
 		}
 	}
+}
+
+// unjoin returns the errors an errors.Join holds, or err alone.
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/provenance"
 )
@@ -101,5 +102,51 @@ func TestGitHubContext(t *testing.T) {
 	env["GITHUB_SHA"] = "def"
 	if _, err := githubContext(claims, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "GITHUB_SHA") {
 		t.Errorf("githubContext with a contradicting GITHUB_SHA = %v, want a refusal naming GITHUB_SHA", err)
+	}
+}
+
+func TestNPMChecksMarksBothDuplicates(t *testing.T) {
+	t.Parallel()
+	tb := func(path, name string) *npm.Tarball {
+		return &npm.Tarball{Path: path, Manifest: npm.Manifest{Name: name, Version: "1.0.0",
+			Repository: npm.Repository{Type: "git", URL: "git+https://github.com/octo/pkg.git"}}}
+	}
+	tarballs := []*npm.Tarball{tb("/w/a.tgz", "a"), nil, tb("/w/b.tgz", "b"), tb("/w/a-copy.tgz", "a")}
+	rep := &Report{
+		Source:   provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", RunnerEnvironment: "github-hosted"},
+		Packages: make([]PackageResult, len(tarballs)),
+	}
+	rep.Packages[1].Error = "unreadable"
+	npmChecks(tarballs, rep)
+	for i, want := range []string{"is also in", "unreadable", "", "is also in"} {
+		got := rep.Packages[i].Error
+		if (want == "") != (got == "") || !strings.Contains(got, want) {
+			t.Errorf("package %d error = %q, want one containing %q", i, got, want)
+		}
+	}
+	if got := rep.Packages[0].Error; !strings.Contains(got, "/w/a.tgz") || !strings.Contains(got, "/w/a-copy.tgz") {
+		t.Errorf("duplicate error %q does not name both files", got)
+	}
+}
+
+func TestFilesAreNeverPatterns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	touch(t, dir, "pkg[1].tgz", "pkg1.tgz")
+	literal := filepath.Join(dir, "pkg[1].tgz")
+	got, err := Options{Files: []string{literal}}.tarballs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{literal}, got); diff != "" {
+		t.Errorf("tarballs() (-want +got):\n%s", diff)
+	}
+	// The same name as a pattern selects the other file: why the Action passes Files.
+	got, _ = Options{Paths: []string{literal}}.tarballs()
+	if diff := cmp.Diff([]string{filepath.Join(dir, "pkg1.tgz")}, got); diff != "" {
+		t.Errorf("tarballs() of a pattern (-want +got):\n%s", diff)
+	}
+	if _, err := (Options{Files: []string{literal}, Paths: []string{literal}}).tarballs(); err == nil {
+		t.Error("tarballs() accepted both Files and Paths")
 	}
 }
