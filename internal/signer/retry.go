@@ -56,7 +56,7 @@ func transient(err error) bool {
 	}
 	msg := err.Error()
 	for _, s := range []string{"connection refused", "connection reset", "EOF", "returned 5", "returned 429",
-		"status 5", "status 429", "(status 5", "Unavailable", "Service Unavailable", "Bad Gateway", "Gateway Timeout", "Too Many Requests"} {
+		"status 5", "status 429", "Unavailable", "Bad Gateway", "Gateway Timeout", "Too Many Requests"} {
 		if strings.Contains(msg, s) {
 			return true
 		}
