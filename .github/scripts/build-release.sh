@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 goos=${GOOS:-linux} goarch=${GOARCH:-amd64}
 out=${1:-.cache/bin/waxseal-$goos-$goarch}
-CGO_ENABLED=0 GOTOOLCHAIN=local GOOS=$goos GOARCH=$goarch \
+CGO_ENABLED=0 GOTOOLCHAIN=go1.27.3 GOOS=$goos GOARCH=$goarch \
   go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o "$out" ./cmd/waxseal
 size=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)

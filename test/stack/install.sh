@@ -22,7 +22,8 @@ for t in "${STACK_TOOLS[@]}"; do
 	log "$name $ver: go install $pkg@$ver"
 	start=$SECONDS
 	tmp=$(mktemp -d "$STACK_BIN/.tmp-$name-XXXXXX")
-	if ! GOBIN=$tmp GOFLAGS='' go install "$pkg@$ver"; then
+	# The machine's own Go (GOTOOLCHAIN=local): these pinned releases are known to build with Go 1.26.
+	if ! GOBIN=$tmp GOFLAGS='' GOTOOLCHAIN=local go install "$pkg@$ver"; then
 		rm -rf "$tmp"
 		log "$name $ver: go install failed: check the Go module proxy is reachable and Go is $(go env GOVERSION)"
 		exit 1
