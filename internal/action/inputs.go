@@ -8,8 +8,11 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // Upload modes of the `upload` input.
@@ -44,6 +47,9 @@ type Config struct {
 	TrustedRoot, SigningConfig string
 	// NPMChecks is the `npm-checks` input: apply the npm registry's provenance checks before signing; default true.
 	NPMChecks bool
+	// RetryFor is the `retry-for` input: how long one request to a failing service is retried; default
+	// retry.DefaultFor (5m).
+	RetryFor time.Duration
 
 	// Workspace is GITHUB_WORKSPACE, where paths are resolved and which they may not leave.
 	Workspace string
@@ -80,6 +86,18 @@ func boolInput(getenv func(string) string, name string, def bool) (bool, error) 
 	default:
 		return false, &InputError{Input: name, Value: v, Want: "one of true, false (or True/TRUE, False/FALSE)"}
 	}
+}
+
+func durationInput(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := input(getenv, name)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, &InputError{Input: name, Value: v, Want: "a positive duration such as 5m, 90s or 1h"}
+	}
+	return d, nil
 }
 
 func enumInput(getenv func(string) string, name, def string, allowed ...string) (string, error) {
@@ -134,6 +152,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	var err error
 	c.Upload, err = enumInput(getenv, "upload", UploadAuto, UploadAuto, UploadTrue, UploadFalse)
+	errs = appendErr(errs, err)
+	c.RetryFor, err = durationInput(getenv, "retry-for", retry.DefaultFor)
 	errs = appendErr(errs, err)
 	if c.Workspace == "" {
 		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE is not set: waxseal's action runs as a step of a GitHub Actions job"))

@@ -9,11 +9,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"time"
+	"sync"
 
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/trust"
 )
@@ -22,29 +23,30 @@ import (
 type Runner struct {
 	Getenv func(string) string
 	Stdout io.Writer // workflow commands and log lines
-	// HTTPClient carries every request (ID token, TUF, Fulcio, Rekor, GitHub); it must have a timeout.
+	// HTTPClient's transport carries every request (ID token, TUF, Fulcio, Rekor, GitHub).
 	HTTPClient *http.Client
 	// Sign is seal.Sign.
 	Sign func(context.Context, seal.Options) (*seal.Report, error)
-	// Retry tunes GitHub API retries (and carries their clock).
-	Retry release.Retry
+	// Retry is the base of the run's retry policy: tests set its Clock. The `retry-for` input sets For, and a nil
+	// Log means one log line per wait.
+	Retry retry.Policy
 }
 
 // Run runs the action as the runner starts it: inputs and context from getenv, workflow commands on stdout.
 // stderr is not used: the runner shows stdout, and errors are reported as annotations.
 func Run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	r := &Runner{Getenv: getenv, Stdout: stdout, HTTPClient: &http.Client{Timeout: 2 * time.Minute}}
+	r := &Runner{Getenv: getenv, Stdout: stdout}
 	return r.Run(ctx)
 }
 
-// Run runs the action. A nil Sign means seal.Sign, a nil HTTPClient one with a two-minute timeout.
+// Run runs the action. A nil Sign means seal.Sign, a nil HTTPClient http.DefaultTransport's.
 func (r *Runner) Run(ctx context.Context) error {
 	rr := *r // never mutate the caller's Runner
 	if rr.Sign == nil {
 		rr.Sign = seal.Sign
 	}
 	if rr.HTTPClient == nil {
-		rr.HTTPClient = &http.Client{Timeout: 2 * time.Minute}
+		rr.HTTPClient = &http.Client{} // the retry policy bounds each try and each request
 	}
 	return rr.runLogged(ctx)
 }
@@ -75,6 +77,15 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 	if err != nil {
 		return err
 	}
+	r.Retry.For = cfg.RetryFor
+	if r.Retry.Log == nil {
+		var mu sync.Mutex // requests wait concurrently; keep their lines whole
+		r.Retry.Log = func(w retry.Wait) {
+			mu.Lock()
+			defer mu.Unlock()
+			cmds.Infof("%s", w)
+		}
+	}
 	ws, err := NewWorkspace(cfg.Workspace)
 	if err != nil {
 		return err
@@ -103,8 +114,9 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 
 	rep, signErr := r.Sign(ctx, seal.Options{
 		Files: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
-		Tokens:   &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, HTTPClient: r.HTTPClient}, cmds: cmds},
-		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient,
+		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.HTTPClient.Transport, Retry: r.Retry},
+			cmds: cmds},
+		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient, Retry: r.Retry,
 	})
 	if rep == nil {
 		return signErr
@@ -140,7 +152,7 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 }
 
 func (r *Runner) trustOptions(cfg *Config, ws *Workspace) (trust.Options, error) {
-	o := trust.Options{Staging: cfg.Staging, Transport: r.HTTPClient.Transport}
+	o := trust.Options{Staging: cfg.Staging, Transport: r.HTTPClient.Transport, Retry: r.Retry}
 	var err error
 	if cfg.TrustedRoot != "" {
 		if o.TrustedRootPath, err = ws.File("trusted-root", cfg.TrustedRoot); err != nil {

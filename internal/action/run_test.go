@@ -18,6 +18,8 @@ import (
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/retry/retrytest"
 	"github.com/waxseal/waxseal/internal/seal"
 )
 
@@ -99,15 +101,11 @@ func runAction(t *testing.T, env map[string]string, sign func(context.Context, s
 	t.Helper()
 	var stdout bytes.Buffer
 	r := &Runner{Getenv: envFunc(env), Stdout: &stdout, HTTPClient: &http.Client{Timeout: 10 * time.Second}, Sign: sign,
-		Retry: release.Retry{Clock: noSleep{}}}
+		Retry: retry.Policy{Clock: &retrytest.Clock{}}}
 	err := r.Run(t.Context())
 	return stdout.String(), err
 }
 
-type noSleep struct{}
-
-func (noSleep) Now() time.Time                                   { return time.Now() }
-func (noSleep) Sleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 func outputs(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/seal"
@@ -43,10 +42,7 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if cfg.GitHubToken == "" {
 		return nil, "", fmt.Errorf("uploading to the release %q needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`, or set `upload: false`", tag)
 	}
-	// Uploads (tarballs can be hundreds of megabytes) get more time than the signing services' calls.
-	hc := *r.HTTPClient
-	hc.Timeout = max(hc.Timeout, uploadTimeout)
-	svc, err := release.NewClient(&hc, cfg.APIURL, cfg.Repository, cfg.GitHubToken, r.Retry)
+	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -102,9 +98,6 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 	return fmt.Errorf("release %q already has %s, probably from an earlier run: each run signs afresh, so the new bundles cannot match; set `overwrite: true` to replace them, or delete them from the release (%w)",
 		rel.TagName, strings.Join(clash, ", "), release.ErrAssetConflict)
 }
-
-// uploadTimeout bounds one GitHub request, uploads included.
-const uploadTimeout = 15 * time.Minute
 
 const immutableHelp = `Change the workflow so the release is a draft while waxseal runs, and publish it afterwards:
   - run: gh release create "$TAG" --draft --verify-tag

@@ -11,9 +11,12 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // Env is what a subcommand may touch of the outside world. Tests build their own.
@@ -27,6 +30,44 @@ type Env struct {
 	Now func() time.Time
 	// Interactive reports whether a person is at a terminal (for the browser sign-in); nil means no.
 	Interactive func() bool
+	// Retry is the base of every command's retry policy: tests set its Clock. --retry-for sets For, and a nil Log
+	// means one line on Stderr per wait.
+	Retry retry.Policy
+}
+
+// retryPolicy is the policy of one command: the base with --retry-for, logging each wait on Stderr.
+func (e *Env) retryPolicy(retryFor time.Duration) retry.Policy {
+	p := e.Retry
+	p.For = retryFor
+	if p.Log == nil {
+		var mu sync.Mutex // requests wait concurrently; keep their lines whole
+		p.Log = func(w retry.Wait) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(e.Stderr, "waxseal: %s\n", w)
+		}
+	}
+	return p
+}
+
+// transport is the base transport every request goes over.
+func (e *Env) transport() http.RoundTripper {
+	if e.HTTPClient == nil {
+		return nil
+	}
+	return e.HTTPClient.Transport
+}
+
+// registerRetryFor registers --retry-for on fs.
+func registerRetryFor(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("retry-for", retry.DefaultFor, "how long to keep retrying a request to a failing service (Sigstore, GitHub, the npm registry) before giving up, e.g. 10m")
+}
+
+func checkRetryFor(cmd string, d time.Duration) error {
+	if d <= 0 {
+		return usagef("%s: --retry-for must be positive, e.g. 5m", cmd)
+	}
+	return nil
 }
 
 // UsageError is an error in how waxseal was called; it exits 2.
@@ -77,7 +118,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		Stdout:      stdout,
 		Stderr:      stderr,
 		Getenv:      getenv,
-		HTTPClient:  &http.Client{Timeout: 2 * time.Minute},
+		HTTPClient:  &http.Client{}, // the retry policy bounds each try and each request
 		Interactive: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 	}
 	return env.Run(ctx, args)

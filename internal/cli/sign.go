@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/signer"
 	"github.com/waxseal/waxseal/internal/trust"
@@ -31,12 +32,9 @@ func (t *trustFlags) register(fs *flag.FlagSet, signing bool) {
 	}
 }
 
-func (t *trustFlags) options(e *Env) trust.Options {
-	o := trust.Options{TrustedRootPath: t.trustedRoot, SigningConfigPath: t.signingConfig, Staging: t.staging}
-	if e.HTTPClient != nil {
-		o.Transport = e.HTTPClient.Transport
-	}
-	return o
+func (t *trustFlags) options(e *Env, policy retry.Policy) trust.Options {
+	return trust.Options{TrustedRootPath: t.trustedRoot, SigningConfigPath: t.signingConfig, Staging: t.staging,
+		Transport: e.transport(), Retry: policy}
 }
 
 func (e *Env) runSign(ctx context.Context, args []string) error {
@@ -50,6 +48,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		concurrency = fs.Int("concurrency", signer.DefaultConcurrency, "Rekor submissions in flight at once")
 		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
 		oidcIssuer  = fs.String("oidc-issuer", "", "issuer for the interactive browser sign-in (default: the instance's)")
+		retryFor    = registerRetryFor(fs)
 	)
 	tf.register(fs, true)
 	paths, err := parseInterspersed(fs, args)
@@ -64,7 +63,11 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if *concurrency < 1 {
 		return usagef("sign: --concurrency must be at least 1")
 	}
-	topts := tf.options(e)
+	if err := checkRetryFor("sign", *retryFor); err != nil {
+		return err
+	}
+	policy := e.retryPolicy(*retryFor)
+	topts := tf.options(e, policy)
 	if err := topts.Validate(); err != nil {
 		return usagef("sign: %v", err)
 	}
@@ -72,13 +75,13 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if issuer == "" {
 		issuer = map[trust.Instance]string{trust.PublicGood: "https://oauth2.sigstore.dev/auth", trust.Staging: "https://oauth2.sigstage.dev/auth"}[topts.Instance()]
 	}
-	tokens, err := oidc.Select(e.Getenv, *token, e.Interactive != nil && e.Interactive(), issuer, e.HTTPClient)
+	tokens, err := oidc.Select(e.Getenv, *token, e.Interactive != nil && e.Interactive(), issuer, e.transport(), policy)
 	if err != nil {
 		return err
 	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
 		Paths: paths, Provenance: *provenance, SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
-		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient,
+		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient, Retry: policy,
 		Progress: e.Stderr, Now: e.Now,
 	})
 	if rep != nil && *outputJSON != "" {

@@ -9,11 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/trust"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
@@ -36,6 +38,8 @@ type verifyFlags struct {
 	release                           string
 	githubAPI, registryURL            string
 	asJSON                            bool
+	retryFor                          *time.Duration
+	net                               retry.Policy // the retry policy, from --retry-for
 }
 
 func (f *verifyFlags) register(fs *flag.FlagSet) {
@@ -53,6 +57,7 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.githubAPI, "github-api-url", "", "GitHub REST API base URL (default: $GITHUB_API_URL or https://api.github.com)")
 	fs.StringVar(&f.registryURL, "registry", "", "npm registry for npm:NAME@VERSION (default: npm's setting: npm_config_registry, .npmrc, then registry.npmjs.org)")
 	fs.BoolVar(&f.asJSON, "json", false, "print the verdicts as JSON")
+	f.retryFor = registerRetryFor(fs)
 }
 
 var (
@@ -85,7 +90,11 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	topts := f.tf.options(e)
+	if err := checkRetryFor("verify", *f.retryFor); err != nil {
+		return err
+	}
+	f.net = e.retryPolicy(*f.retryFor)
+	topts := f.tf.options(e, f.net)
 	if err := topts.Validate(); err != nil {
 		return usagef("verify: %v", err)
 	}
@@ -201,7 +210,7 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 	var relAssets map[string]string // asset name -> downloaded path
 	if rel != nil {
 		var err error
-		relAssets, err = e.downloadRelease(ctx, f.githubAPI, rel, dir)
+		relAssets, err = e.downloadRelease(ctx, f.githubAPI, f.net, rel, dir)
 		if err != nil {
 			return nil, err
 		}
@@ -253,7 +262,7 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 		cwd, _ := os.Getwd()
 		base = registry.URLFor(name, cwd, e.Getenv)
 	}
-	rc, err := registry.New(e.HTTPClient, base)
+	rc, err := registry.New(e.transport(), f.net, base)
 	if err != nil {
 		return target{}, err
 	}

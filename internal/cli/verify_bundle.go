@@ -29,6 +29,7 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 		bundlePath = fs.String("bundle", "", "the Sigstore bundle to verify")
 		keyPath    = fs.String("key", "", "PEM public key the bundle was signed with (instead of a certificate identity)")
 		asJSON     = fs.Bool("json", false, "print the result as JSON")
+		retryFor   = registerRetryFor(fs)
 	)
 	tf.register(fs, false)
 	idf.register(fs)
@@ -51,7 +52,10 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	if *keyPath == "" && (idf.san == "" && idf.sanRegexp == "" || idf.issuer == "" && idf.issuerRegexp == "") {
 		return usagef("verify-bundle: no identity, no verification: pass --certificate-identity and --certificate-oidc-issuer, or --key")
 	}
-	topts := tf.options(e)
+	if err := checkRetryFor("verify-bundle", *retryFor); err != nil {
+		return err
+	}
+	topts := tf.options(e, e.retryPolicy(*retryFor))
 	if err := topts.Validate(); err != nil {
 		return usagef("verify-bundle: %v", err)
 	}

@@ -15,6 +15,8 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // releaseRef is OWNER/REPO@TAG.
@@ -42,8 +44,8 @@ func releaseAsset(name string) bool {
 
 // downloadRelease downloads the release's tarballs and bundles into dir; it returns asset name -> path. No token
 // is needed for a public repository; $GITHUB_TOKEN (or $GH_TOKEN) is sent when set.
-func (e *Env) downloadRelease(ctx context.Context, apiURL string, rel *releaseRef, dir string) (map[string]string, error) {
-	gh, err := e.githubClient(apiURL)
+func (e *Env) downloadRelease(ctx context.Context, apiURL string, policy retry.Policy, rel *releaseRef, dir string) (map[string]string, error) {
+	gh, err := e.githubClient(apiURL, policy)
 	if err != nil {
 		return nil, err
 	}
@@ -74,7 +76,7 @@ func (e *Env) downloadRelease(ctx context.Context, apiURL string, rel *releaseRe
 			return nil, fmt.Errorf("release %s has an asset named %q, which is not a plain file name", rel, name)
 		}
 		path := filepath.Join(dir, name)
-		if err := e.downloadAsset(ctx, gh, rel, a, path); err != nil {
+		if err := downloadAsset(ctx, gh, policy.Client(e.transport(), release.DownloadService()), rel, a, path); err != nil {
 			return nil, err
 		}
 		out[name] = path
@@ -82,9 +84,10 @@ func (e *Env) downloadRelease(ctx context.Context, apiURL string, rel *releaseRe
 	return out, nil
 }
 
-func (e *Env) downloadAsset(ctx context.Context, gh *github.Client, rel *releaseRef, a *github.ReleaseAsset, path string) error {
-	// GitHub answers the asset URL with a redirect to its storage host, which go-github follows with this client.
-	rc, _, err := gh.Repositories.DownloadReleaseAsset(ctx, rel.owner, rel.repo, a.GetID(), e.HTTPClient)
+func downloadAsset(ctx context.Context, gh *github.Client, storage *http.Client, rel *releaseRef, a *github.ReleaseAsset, path string) error {
+	// GitHub answers the asset URL with a redirect to its storage host, which go-github follows with storage: a
+	// client that never sends the token.
+	rc, _, err := gh.Repositories.DownloadReleaseAsset(ctx, rel.owner, rel.repo, a.GetID(), storage)
 	if err != nil {
 		return fmt.Errorf("downloading %s from release %s: %w", a.GetName(), rel, describeGitHubErr(err))
 	}
@@ -106,26 +109,41 @@ func (e *Env) downloadAsset(ctx context.Context, gh *github.Client, rel *release
 	return nil
 }
 
-func (e *Env) githubClient(apiURL string) (*github.Client, error) {
-	hc := e.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	gh := github.NewClient(hc)
-	if tok := firstNonEmptyEnv(e.Getenv, "GITHUB_TOKEN", "GH_TOKEN"); tok != "" {
-		gh = gh.WithAuthToken(tok)
-	}
+func (e *Env) githubClient(apiURL string, policy retry.Policy) (*github.Client, error) {
 	if apiURL == "" {
 		apiURL = e.Getenv("GITHUB_API_URL")
 	}
-	if apiURL != "" {
-		u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
-		if err != nil || u.Host == "" {
-			return nil, usagef("verify: GitHub API URL %q is not a URL", apiURL)
-		}
-		gh.BaseURL = u
+	if apiURL == "" {
+		apiURL = "https://api.github.com/"
 	}
+	u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
+	if err != nil || u.Host == "" {
+		return nil, usagef("verify: GitHub API URL %q is not a URL", apiURL)
+	}
+	var rt http.RoundTripper = policy.Transport(e.transport(), release.APIService())
+	if tok := firstNonEmptyEnv(e.Getenv, "GITHUB_TOKEN", "GH_TOKEN"); tok != "" {
+		rt = &apiAuth{base: rt, scheme: u.Scheme, host: u.Host, token: tok}
+	}
+	gh := github.NewClient(&http.Client{Transport: rt})
+	gh.BaseURL = u
 	return gh, nil
+}
+
+// apiAuth adds the token to requests for the API's own scheme and host, and to nothing else: not to a redirect
+// to another host (go-github's WithAuthToken adds it to every request, redirects included).
+type apiAuth struct {
+	base         http.RoundTripper
+	scheme, host string
+	token        string
+}
+
+func (a *apiAuth) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != a.scheme || req.URL.Host != a.host {
+		return a.base.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+a.token)
+	return a.base.RoundTrip(req)
 }
 
 func firstNonEmptyEnv(getenv func(string) string, keys ...string) string {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,9 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/retry/retrytest"
 )
 
 // mint signs a token with a throwaway key; ParseClaims does not verify signatures (Fulcio does).
@@ -148,7 +152,7 @@ func TestActionsSource(t *testing.T) {
 	t.Parallel()
 	srv := fakeRuntime(t, "request-secret", "the.id.token")
 	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-secret"}
-	src := &ActionsSource{Getenv: func(k string) string { return env[k] }, HTTPClient: srv.Client()}
+	src := &ActionsSource{Getenv: func(k string) string { return env[k] }, Transport: srv.Client().Transport}
 	got, err := src.Token(t.Context(), "sigstore")
 	if err != nil || got != "the.id.token" {
 		t.Fatalf("Token() = %q, %v; want the.id.token", got, err)
@@ -158,6 +162,57 @@ func TestActionsSource(t *testing.T) {
 	_, err = src.Token(t.Context(), "sigstore")
 	if err == nil || strings.Contains(err.Error(), "wrong") {
 		t.Fatalf("Token() with a refused request token = %v; want an error that does not echo the request token", err)
+	}
+}
+
+func TestActionsSourceRetries(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	ok := fakeRuntime(t, "request-secret", "the.id.token")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch calls.Add(1) {
+		case 1:
+			http.Error(w, "<html>503 Service Unavailable</html>", http.StatusServiceUnavailable)
+		case 2:
+			w.WriteHeader(http.StatusOK)
+			_, _ = w.Write([]byte(`{"value":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.cut`)) // cut short: not JSON
+		default:
+			ok.Config.Handler.ServeHTTP(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token?api-version=2.0", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-secret"}
+	var waits []string
+	src := &ActionsSource{Getenv: func(k string) string { return env[k] },
+		Retry: retry.Policy{Clock: &retrytest.Clock{}, Log: func(w retry.Wait) { waits = append(waits, w.String()) }}}
+	got, err := src.Token(t.Context(), "sigstore")
+	if err != nil || got != "the.id.token" || calls.Load() != 3 {
+		t.Fatalf("Token() = %q, %v after %d calls; want the.id.token after 3", got, err, calls.Load())
+	}
+	if len(waits) != 2 || !strings.HasPrefix(waits[0], "the GitHub Actions token endpoint (GET http://") ||
+		!strings.Contains(waits[0], "503 Service Unavailable") || !strings.Contains(waits[1], "unreadable answer") {
+		t.Errorf("waits = %q, want one line per wait naming the endpoint and the answer", waits)
+	}
+	for _, w := range waits {
+		if strings.Contains(w, "eyJ") || strings.Contains(w, "request-secret") || strings.Contains(w, "audience=") {
+			t.Errorf("a wait line shows a secret or the query: %q", w)
+		}
+	}
+}
+
+func TestActionsSourceGivesUpNamingTheEndpoint(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"value":"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig`)) // always cut
+	}))
+	t.Cleanup(srv.Close)
+	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-secret"}
+	src := &ActionsSource{Getenv: func(k string) string { return env[k] }, Retry: retry.Policy{Clock: &retrytest.Clock{}, For: time.Minute}}
+	_, err := src.Token(t.Context(), "sigstore")
+	if err == nil || !strings.Contains(err.Error(), "the GitHub Actions token endpoint (GET ") || !strings.Contains(err.Error(), "--retry-for") ||
+		strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "sig") && strings.Contains(err.Error(), "value") {
+		t.Fatalf("err = %v, want the endpoint named, the retry hint, and no token", err)
 	}
 }
 
@@ -180,7 +235,7 @@ func TestSelect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Select(func(k string) string { return tc.env[k] }, tc.explicit, tc.terminal, "https://issuer", nil)
+			got, err := Select(func(k string) string { return tc.env[k] }, tc.explicit, tc.terminal, "https://issuer", nil, retry.Policy{})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Select() error = %v, want %v", err, tc.wantErr)
 			}

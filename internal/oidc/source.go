@@ -10,6 +10,8 @@ import (
 
 	"github.com/sethvargo/go-githubactions"
 	"github.com/sigstore/sigstore/pkg/oauthflow"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // Source produces identity tokens. Token may be called more than once in a run (to renew a certificate).
@@ -25,9 +27,17 @@ var ErrNoToken = errors.New("no identity token: run in GitHub Actions with `perm
 
 // ActionsSource requests tokens from the GitHub Actions runtime (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN).
 type ActionsSource struct {
-	Getenv     func(string) string
-	HTTPClient *http.Client
+	Getenv func(string) string
+	// Transport carries the request; default http.DefaultTransport.
+	Transport http.RoundTripper
+	// Retry is the run's retry policy.
+	Retry retry.Policy
 }
+
+// actionsTokenService is the Actions runtime's token endpoint as the retry policy sees it. Its answers hold the
+// token, so no excerpt of a successful answer is ever kept.
+var actionsTokenService = retry.Service{Name: "the GitHub Actions token endpoint", Valid: retry.JSON, Secret: true,
+	Hint: "check https://www.githubstatus.com"}
 
 var _ Source = (*ActionsSource)(nil)
 
@@ -36,13 +46,14 @@ func (s *ActionsSource) Token(ctx context.Context, audience string) (string, err
 	if s.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" || s.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN") == "" {
 		return "", ErrNoIDTokenPermission
 	}
-	opts := []githubactions.Option{githubactions.WithGetenv(s.Getenv)}
-	if s.HTTPClient != nil {
-		opts = append(opts, githubactions.WithHTTPClient(s.HTTPClient))
-	}
-	tok, err := githubactions.New(opts...).GetIDToken(ctx, audience)
+	gh := githubactions.New(githubactions.WithGetenv(s.Getenv),
+		githubactions.WithHTTPClient(s.Retry.Client(s.Transport, actionsTokenService)))
+	tok, err := gh.GetIDToken(ctx, audience)
 	if err != nil {
-		return "", fmt.Errorf("requesting an identity token from the GitHub Actions runtime: %w (re-run the job; if it persists, check GitHub's status)", err)
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("requesting an identity token: %w", context.Cause(ctx))
+		}
+		return "", fmt.Errorf("requesting an identity token from the GitHub Actions runtime: %w", retry.Cause(err))
 	}
 	if tok == "" {
 		return "", errors.New("requesting an identity token from the GitHub Actions runtime: the answer held no token (re-run the job)")
@@ -92,7 +103,7 @@ func (s *InteractiveSource) Token(context.Context, string) (string, error) {
 
 // Select picks the token source: an explicit token, then SIGSTORE_ID_TOKEN, then the GitHub Actions runtime,
 // then (on a terminal) the interactive flow against issuer.
-func Select(getenv func(string) string, explicit string, terminal bool, issuer string, hc *http.Client) (Source, error) {
+func Select(getenv func(string) string, explicit string, terminal bool, issuer string, transport http.RoundTripper, policy retry.Policy) (Source, error) {
 	switch {
 	case explicit != "":
 		return &StaticSource{Value: explicit}, nil
@@ -102,7 +113,7 @@ func Select(getenv func(string) string, explicit string, terminal bool, issuer s
 		if getenv("ACTIONS_ID_TOKEN_REQUEST_URL") == "" {
 			return nil, ErrNoIDTokenPermission
 		}
-		return &ActionsSource{Getenv: getenv, HTTPClient: hc}, nil
+		return &ActionsSource{Getenv: getenv, Transport: transport, Retry: policy}, nil
 	case terminal && issuer != "":
 		return &InteractiveSource{Issuer: issuer, ClientID: "sigstore"}, nil
 	default:

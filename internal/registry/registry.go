@@ -16,6 +16,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // DefaultURL is the public npm registry.
@@ -46,15 +48,25 @@ func (e *HTTPError) Error() string {
 
 // Client talks to one npm registry.
 type Client struct {
-	base *url.URL
-	hc   *http.Client
+	base     *url.URL
+	metadata *http.Client // JSON answers, read whole
+	download *http.Client // tarballs, streamed
 }
 
-// New returns a client for the registry at baseURL; hc carries every request (it should have a timeout).
-func New(hc *http.Client, baseURL string) (*Client, error) {
-	if hc == nil {
-		return nil, errors.New("creating npm registry client: nil http.Client")
-	}
+// The registry as the retry policy sees it. Final 4xx answers (a 404 for a version that does not exist) come back
+// to the client, which explains them.
+var (
+	metadataService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: clientError,
+		Hint: "check https://status.npmjs.org (or your registry's status)"}
+	downloadService = retry.Service{Name: "the npm registry", Stream: true, Pass: clientError,
+		Hint: "check https://status.npmjs.org (or your registry's status)"}
+)
+
+func clientError(status int) bool { return status >= 400 && status < 500 }
+
+// New returns a client for the registry at baseURL. Every request goes over transport (nil means
+// http.DefaultTransport) under the retry policy.
+func New(transport http.RoundTripper, policy retry.Policy, baseURL string) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("creating npm registry client: registry %q is not an http(s) URL: fix the registry setting in .npmrc or npm_config_registry", baseURL)
@@ -62,7 +74,7 @@ func New(hc *http.Client, baseURL string) (*Client, error) {
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	return &Client{base: u, hc: hc}, nil
+	return &Client{base: u, metadata: policy.Client(transport, metadataService), download: policy.Client(transport, downloadService)}, nil
 }
 
 // Version is a package version's registry metadata, as much as verification needs.
@@ -81,7 +93,7 @@ func (c *Client) Version(ctx context.Context, name, version string) (*Version, e
 		return nil, fmt.Errorf("fetching npm metadata: %q@%q is not NAME@VERSION", name, version)
 	}
 	// The registry wants a scoped name's slash escaped: /@scope%2Fname/1.2.3.
-	body, err := c.get(ctx, c.base.String()+url.PathEscape(name)+"/"+url.PathEscape(version), maxMetadataBytes)
+	body, err := c.get(ctx, c.metadata, c.base.String()+url.PathEscape(name)+"/"+url.PathEscape(version), maxMetadataBytes)
 	if err != nil {
 		return nil, fmt.Errorf("fetching npm metadata for %s@%s: %w", name, version, err)
 	}
@@ -104,7 +116,7 @@ func (c *Client) Tarball(ctx context.Context, v *Version) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checking %s@%s: %w", v.Name, v.Version, err)
 	}
-	data, err := c.get(ctx, v.Dist.Tarball, MaxTarballBytes)
+	data, err := c.get(ctx, c.download, v.Dist.Tarball, MaxTarballBytes)
 	if err != nil {
 		return nil, fmt.Errorf("downloading %s@%s: %w", v.Name, v.Version, err)
 	}
@@ -135,16 +147,16 @@ func parseIntegrity(sri string) ([64]byte, error) {
 	return out, fmt.Errorf("dist.integrity %q has no sha512: the package predates sha512 integrity and cannot carry npm provenance", sri)
 }
 
-func (c *Client) get(ctx context.Context, rawURL string, limit int64) ([]byte, error) {
+func (c *Client) get(ctx context.Context, hc *http.Client, rawURL string, limit int64) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "waxseal")
-	resp, err := c.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, err
+		return nil, retry.Cause(err)
 	}
 	defer func() { _ = resp.Body.Close() }() // read-only
 	if resp.StatusCode/100 != 2 {

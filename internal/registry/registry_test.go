@@ -11,8 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/retry/retrytest"
 )
 
 func TestURLFor(t *testing.T) {
@@ -79,7 +83,7 @@ func TestVersionAndTarball(t *testing.T) {
 		}
 	}))
 	t.Cleanup(srv.Close)
-	c, err := New(srv.Client(), srv.URL)
+	c, err := New(srv.Client().Transport, retry.Policy{Clock: &retrytest.Clock{}}, srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +128,7 @@ func TestVersionAndTarball(t *testing.T) {
 func TestNewRefusesNonHTTPRegistry(t *testing.T) {
 	t.Parallel()
 	for _, u := range []string{"", "ftp://registry.example/", "registry.npmjs.org", "https://"} {
-		if _, err := New(http.DefaultClient, u); err == nil {
+		if _, err := New(nil, retry.Policy{}, u); err == nil {
 			t.Errorf("New(%q) accepted it", u)
 		}
 	}
@@ -145,4 +149,40 @@ func FuzzParseIntegrity(f *testing.F) {
 			t.Errorf("parseIntegrity(%q) = %x, not in the input", sri, d)
 		}
 	})
+}
+
+func TestRegistryRetriesAndNamesItself(t *testing.T) {
+	t.Parallel()
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		switch {
+		case calls == 1:
+			http.Error(w, "<html>502 Bad Gateway</html>", http.StatusBadGateway)
+		case calls == 2:
+			w.Header().Set("Retry-After", "2")
+			w.WriteHeader(http.StatusTooManyRequests)
+		case r.URL.Path == "/down/1.0.0":
+			w.WriteHeader(http.StatusServiceUnavailable)
+		default:
+			json.NewEncoder(w).Encode(map[string]any{"name": "pkg", "version": "1.0.0", "dist": map[string]string{"tarball": "x", "integrity": "sha512-x"}})
+		}
+	}))
+	t.Cleanup(srv.Close)
+	clock := &retrytest.Clock{}
+	c, err := New(srv.Client().Transport, retry.Policy{Clock: clock, For: time.Minute}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Version(t.Context(), "pkg", "1.0.0"); err != nil || calls != 3 {
+		t.Fatalf("Version after a 502 and a 429: %v (%d calls), want success on the third", err, calls)
+	}
+	if slept := clock.Slept(); len(slept) != 2 || slept[1] != 2*time.Second {
+		t.Errorf("slept %v, want a backoff then the 2s Retry-After", slept)
+	}
+	_, err = c.Version(t.Context(), "down", "1.0.0")
+	var re *retry.Error
+	if !errors.As(err, &re) || re.Status != 503 || !strings.Contains(err.Error(), "the npm registry (GET ") || !strings.Contains(err.Error(), "status.npmjs.org") {
+		t.Errorf("err = %v, want the registry named with its 503 and where to look", err)
+	}
 }

@@ -11,30 +11,37 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // maxAPIBody bounds what is read of one API response (JSON listings and error bodies).
 const maxAPIBody = 8 << 20
 
 // Client is the GitHub REST implementation of [Service] for one repository. go-github builds the requests and
-// decodes GitHub's errors; Client sends them itself so retries wait on the injected Clock (go-github's own
-// rate-limit bookkeeping reads the wall clock).
+// decodes GitHub's answers; every request goes through the run's retry policy (internal/retry) with GitHub's
+// rate-limit rules (githubService).
 type Client struct {
 	gh          *github.Client
-	hc          *http.Client
-	download    *http.Client // hc, but redirects (to GitHub's storage) never carry the token
+	api         *http.Client // JSON calls
+	upload      *http.Client // asset uploads: a long timeout per try
+	download    *http.Client // asset downloads: streamed, and redirects to storage never carry the token
 	token       string
 	owner, repo string
-	retry       Retry
 }
 
 var _ Service = (*Client)(nil)
 
+// uploadTimeout bounds one try of an asset upload (tarballs can be hundreds of megabytes).
+const uploadTimeout = 15 * time.Minute
+
 // NewClient returns a Client for repository ("owner/name") on the API at apiURL (GITHUB_API_URL; empty means
-// https://api.github.com), authenticated with token. hc must carry a timeout.
-func NewClient(hc *http.Client, apiURL, repository, token string, retry Retry) (*Client, error) {
+// https://api.github.com), authenticated with token. Requests go over transport (nil means
+// http.DefaultTransport) under the retry policy.
+func NewClient(transport http.RoundTripper, policy retry.Policy, apiURL, repository, token string) (*Client, error) {
 	owner, repo, ok := strings.Cut(repository, "/")
 	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") {
 		return nil, fmt.Errorf("repository %q is not owner/name: set GITHUB_REPOSITORY", repository)
@@ -42,7 +49,8 @@ func NewClient(hc *http.Client, apiURL, repository, token string, retry Retry) (
 	if token == "" {
 		return nil, errors.New("no GitHub token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`")
 	}
-	gh := github.NewClient(hc)
+	api := policy.Client(transport, githubService)
+	gh := github.NewClient(api)
 	if apiURL != "" {
 		u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
 		if err != nil {
@@ -51,7 +59,9 @@ func NewClient(hc *http.Client, apiURL, repository, token string, retry Retry) (
 		gh.BaseURL = u
 	}
 	gh.UserAgent = "waxseal"
-	dl := *hc
+	up := policy
+	up.AttemptTimeout = max(up.AttemptTimeout, uploadTimeout)
+	dl := policy.Client(transport, githubDownload)
 	dl.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("stopped after 10 redirects")
@@ -59,62 +69,40 @@ func NewClient(hc *http.Client, apiURL, repository, token string, retry Retry) (
 		req.Header.Del("Authorization")
 		return nil
 	}
-	return &Client{gh: gh, hc: hc, download: &dl, token: token, owner: owner, repo: repo, retry: retry.withDefaults()}, nil
+	return &Client{gh: gh, api: api, upload: up.Client(transport, githubService), download: dl, token: token, owner: owner, repo: repo}, nil
 }
 
-// send performs one logical request, building a fresh request for every try, and returns a 2xx response whose
-// body the caller closes. Failures come back as go-github's typed errors (*github.ErrorResponse and friends).
-func (c *Client) send(ctx context.Context, build func() (*http.Request, error)) (*http.Response, error) {
-	return c.sendWith(ctx, c.hc, build)
-}
-
-func (c *Client) sendWith(ctx context.Context, hc *http.Client, build func() (*http.Request, error)) (*http.Response, error) {
-	r := c.retry
-	deadline := r.Clock.Now().Add(r.Budget)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	for attempt := 0; ; attempt++ {
-		req, err := build()
-		if err != nil {
-			return nil, err
-		}
-		req = req.WithContext(ctx)
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		resp, err := hc.Do(req)
-		if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			return resp, nil
-		}
-		failure := err
-		if err == nil {
-			resp.Body = struct {
-				io.Reader
-				io.Closer
-			}{io.LimitReader(resp.Body, maxAPIBody), resp.Body}
-			failure = github.CheckResponse(resp)
-			_ = resp.Body.Close() // fully read by CheckResponse
-		}
+// send performs one logical request (the retry policy makes its tries) and returns a 2xx response whose body the
+// caller closes. Failures come back as go-github's typed errors (*github.ErrorResponse and friends), or as a
+// *retry.Error when GitHub kept failing.
+func (c *Client) send(ctx context.Context, hc *http.Client, req *http.Request) (*http.Response, error) {
+	req = req.WithContext(ctx)
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := hc.Do(req)
+	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, context.Cause(ctx)
 		}
-		wait, limited, retry := r.retryWait(resp, err, attempt, r.Clock.Now())
-		if !retry || attempt+1 >= r.Attempts {
-			return nil, withHint(failure, resp)
-		}
-		if r.Clock.Now().Add(wait).After(deadline) {
-			if limited {
-				return nil, &RateLimitError{Until: r.Clock.Now().Add(wait), Status: resp.StatusCode}
-			}
-			return nil, failure
-		}
-		if err := r.Clock.Sleep(ctx, wait); err != nil {
-			return nil, err
-		}
+		return nil, withHint(retry.Cause(err))
 	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, maxAPIBody), resp.Body}
+	failure := github.CheckResponse(resp)
+	_ = resp.Body.Close() // read whole by the retry policy
+	return nil, withHint(failure)
 }
 
 func (c *Client) getJSON(ctx context.Context, path string, v any) error {
-	resp, err := c.send(ctx, func() (*http.Request, error) { return c.gh.NewRequest(http.MethodGet, path, nil) })
+	req, err := c.gh.NewRequest(http.MethodGet, path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, c.api, req)
 	if err != nil {
 		return err
 	}
@@ -126,17 +114,16 @@ func (c *Client) getJSON(ctx context.Context, path string, v any) error {
 }
 
 // withHint adds what to do about a final failure a user can act on.
-func withHint(err error, resp *http.Response) error {
-	if resp == nil {
-		return fmt.Errorf("%w (the connection to GitHub kept failing: re-run the job)", err)
+func withHint(err error) error {
+	var re *retry.Error
+	if errors.As(err, &re) {
+		return err // names GitHub, what it answered and for how long it was tried
 	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusUnauthorized:
+	switch statusOf(err) {
+	case http.StatusUnauthorized:
 		return fmt.Errorf("%w (GitHub refused the token: check the `github-token` input)", err)
-	case code == http.StatusForbidden:
+	case http.StatusForbidden:
 		return fmt.Errorf("%w (the token may not change releases: grant the job `permissions: contents: write`)", err)
-	case code >= 500:
-		return fmt.Errorf("%w (GitHub kept failing: re-run the job; see githubstatus.com)", err)
 	}
 	return err
 }
@@ -236,26 +223,24 @@ func (c *Client) UploadAsset(ctx context.Context, rel *Release, name, path strin
 		return nil, fmt.Errorf("release %d has no upload URL", rel.ID)
 	}
 	u := rel.UploadURL + "?" + url.Values{"name": {name}}.Encode()
-	var f *os.File
-	defer func() {
-		if f != nil {
-			_ = f.Close() // read-only
-		}
-	}()
-	resp, err := c.send(ctx, func() (*http.Request, error) {
-		if f != nil {
-			_ = f.Close() // the previous try's file, read-only
-		}
-		var err error
-		if f, err = os.Open(path); err != nil {
-			return nil, fmt.Errorf("opening %q: %w", path, err)
-		}
-		st, err := f.Stat()
-		if err != nil {
-			return nil, fmt.Errorf("reading %q: %w", path, err)
-		}
-		return c.gh.NewUploadRequest(u, f, st.Size(), mediaType(filepath.Base(name)))
-	})
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("opening %q: %w", path, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		_ = f.Close() // read-only
+		return nil, fmt.Errorf("reading %q: %w", path, err)
+	}
+	req, err := c.gh.NewUploadRequest(u, f, st.Size(), mediaType(filepath.Base(name)))
+	if err != nil {
+		_ = f.Close() // read-only
+		return nil, err
+	}
+	// Each try re-reads the file from the start; the transport closes each body it sends.
+	req.Body = f
+	req.GetBody = func() (io.ReadCloser, error) { return os.Open(path) }
+	resp, err := c.send(ctx, c.upload, req)
 	if err != nil {
 		return nil, classifyUpload(name, err)
 	}
@@ -286,9 +271,11 @@ func classifyUpload(name string, err error) error {
 
 // DeleteAsset deletes an asset; one already gone counts as deleted.
 func (c *Client) DeleteAsset(ctx context.Context, assetID int64) error {
-	resp, err := c.send(ctx, func() (*http.Request, error) {
-		return c.gh.NewRequest(http.MethodDelete, fmt.Sprintf("repos/%s/%s/releases/assets/%d", c.owner, c.repo, assetID), nil)
-	})
+	req, err := c.gh.NewRequest(http.MethodDelete, fmt.Sprintf("repos/%s/%s/releases/assets/%d", c.owner, c.repo, assetID), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.send(ctx, c.api, req)
 	if statusOf(err) == http.StatusNotFound {
 		return nil
 	}
@@ -301,13 +288,12 @@ func (c *Client) DeleteAsset(ctx context.Context, assetID int64) error {
 // OpenAsset downloads an asset through the API. GitHub redirects to its storage, which takes pre-signed URLs
 // and refuses an Authorization header, so the redirect is followed without the token.
 func (c *Client) OpenAsset(ctx context.Context, assetID int64) (io.ReadCloser, error) {
-	resp, err := c.sendWith(ctx, c.download, func() (*http.Request, error) {
-		req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/releases/assets/%d", c.owner, c.repo, assetID), nil)
-		if err == nil {
-			req.Header.Set("Accept", "application/octet-stream")
-		}
-		return req, err
-	})
+	req, err := c.gh.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/releases/assets/%d", c.owner, c.repo, assetID), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/octet-stream")
+	resp, err := c.send(ctx, c.download, req)
 	if err != nil {
 		return nil, fmt.Errorf("downloading release asset %d: %w", assetID, err)
 	}

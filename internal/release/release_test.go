@@ -9,35 +9,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-cmp/cmp"
 	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/retry/retrytest"
 )
 
 const testToken = "ghs_testtoken123"
 
-// fakeClock never sleeps: it records each wait and moves its time forward.
-type fakeClock struct {
-	now   time.Time
-	slept []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time { return c.now }
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.slept = append(c.slept, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func newTestClient(t *testing.T) (*Client, *githubfake.Server, *fakeClock) {
+func newTestClient(t *testing.T) (*Client, *githubfake.Server, *retrytest.Clock) {
 	t.Helper()
 	fake := githubfake.New("octo", "pkg", testToken)
 	t.Cleanup(fake.Close)
-	clock := &fakeClock{now: time.Now()}
-	c, err := NewClient(&http.Client{Timeout: 10 * time.Second}, fake.API.URL, "octo/pkg", testToken, Retry{Clock: clock})
+	clock := &retrytest.Clock{}
+	c, err := NewClient(nil, retry.Policy{Clock: clock}, fake.API.URL, "octo/pkg", testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,36 +76,44 @@ func TestFindRelease(t *testing.T) {
 
 func TestRetries(t *testing.T) {
 	t.Parallel()
-	reset := time.Now().Add(42 * time.Second).Unix()
+	secondary := `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`
+	start := (&retrytest.Clock{}).Now() // every test clock starts here
+	type span struct{ lo, hi time.Duration }
+	exactly := func(d time.Duration) span { return span{d, d} }
 	tests := []struct {
 		name      string
 		faults    []githubfake.Fault
 		ctxWait   time.Duration // a deadline for the call; 0 for none
-		wantSlept []time.Duration
+		wantSlept []span
 		wantErr   bool
-		wantLimit bool
+		wantSpent bool // the retry budget (or the deadline) ended it
 		wantText  string
 	}{
-		{name: "5xx backs off", faults: []githubfake.Fault{{Status: 502, Times: 2}}, wantSlept: []time.Duration{time.Second, 2 * time.Second}},
-		{name: "connection reset", faults: []githubfake.Fault{{Status: 0}}, wantSlept: []time.Duration{time.Second}},
-		{name: "secondary rate limit 403 Retry-After", wantSlept: []time.Duration{7 * time.Second}, faults: []githubfake.Fault{{Status: 403,
-			Header: http.Header{"Retry-After": {"7"}, "Content-Type": {"application/json"}},
-			Body:   `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`}}},
-		{name: "429 Retry-After", faults: []githubfake.Fault{{Status: 429, Header: http.Header{"Retry-After": {"3"}}}}, wantSlept: []time.Duration{3 * time.Second}},
+		{name: "5xx backs off", faults: []githubfake.Fault{{Status: 502, Times: 2}},
+			wantSlept: []span{exactly(time.Second), {time.Second, 2 * time.Second}}},
+		{name: "connection reset", faults: []githubfake.Fault{{Status: 0}}, wantSlept: []span{exactly(time.Second)}},
+		{name: "secondary rate limit 403 Retry-After", wantSlept: []span{exactly(7 * time.Second)}, faults: []githubfake.Fault{{Status: 403,
+			Header: http.Header{"Retry-After": {"7"}, "Content-Type": {"application/json"}}, Body: secondary}}},
+		{name: "secondary rate limit 403 without headers waits a minute", wantSlept: []span{{time.Minute, 66 * time.Second}},
+			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Content-Type": {"application/json"}}, Body: secondary}}},
+		{name: "secondary rate limit twice waits longer", wantSlept: []span{{time.Minute, 66 * time.Second}, {2 * time.Minute, 132 * time.Second}},
+			faults: []githubfake.Fault{{Status: 403, Times: 2, Header: http.Header{"Content-Type": {"application/json"}}, Body: secondary}}},
+		{name: "429 Retry-After", faults: []githubfake.Fault{{Status: 429, Header: http.Header{"Retry-After": {"3"}}}}, wantSlept: []span{exactly(3 * time.Second)}},
+		{name: "429 without headers waits a minute", faults: []githubfake.Fault{{Status: 429}}, wantSlept: []span{{time.Minute, 66 * time.Second}}},
 		{name: "primary rate limit waits for x-ratelimit-reset", faults: []githubfake.Fault{{Status: 403, Header: http.Header{
-			"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(reset, 10)}}, Body: `{"message":"API rate limit exceeded"}`}},
-			wantSlept: []time.Duration{time.Until(time.Unix(reset, 0)).Round(time.Second) + time.Second}},
+			"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(start.Add(42*time.Second).Unix(), 10)}}, Body: `{"message":"API rate limit exceeded"}`}},
+			wantSlept: []span{exactly(43 * time.Second)}},
 		{name: "Retry-After past the budget fails at once", faults: []githubfake.Fault{{Status: 429, Header: http.Header{"Retry-After": {"3600"}}}},
-			wantErr: true, wantLimit: true},
+			wantErr: true, wantSpent: true, wantText: "GitHub (GET "},
 		{name: "Retry-After past the job's deadline fails at once", ctxWait: time.Minute,
-			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Retry-After": {"120"}}}}, wantErr: true, wantLimit: true},
+			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Retry-After": {"120"}}}}, wantErr: true, wantSpent: true},
 		{name: "plain 403 is not retried", faults: []githubfake.Fault{{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}}, wantErr: true,
 			wantText: "grant the job `permissions: contents: write`"},
 		{name: "401 names the token input", faults: []githubfake.Fault{{Status: 401, Body: `{"message":"Bad credentials"}`}}, wantErr: true,
 			wantText: "check the `github-token` input"},
 		{name: "404 is not retried", faults: []githubfake.Fault{{Status: 404, Body: `{"message":"Not Found"}`}}, wantErr: true},
-		{name: "gives up after the attempts", faults: []githubfake.Fault{{Status: 500, Times: 6}}, wantErr: true, wantText: "re-run the job",
-			wantSlept: []time.Duration{1 * time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 16 * time.Second}},
+		{name: "an outage longer than the budget", faults: []githubfake.Fault{{Status: 500, Times: 1000}}, wantErr: true, wantSpent: true,
+			wantText: "githubstatus.com, then re-run"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,9 +134,9 @@ func TestRetries(t *testing.T) {
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("ListAssets err = %v, want error: %v", err, tc.wantErr)
 			}
-			var rl *RateLimitError
-			if errors.As(err, &rl) != tc.wantLimit {
-				t.Errorf("err = %v, want a RateLimitError: %v", err, tc.wantLimit)
+			var re *retry.Error
+			if spent := errors.As(err, &re) && re.Budget > 0; spent != tc.wantSpent {
+				t.Errorf("err = %v, want the retry budget to end it: %v", err, tc.wantSpent)
 			}
 			if tc.wantText != "" && (err == nil || !strings.Contains(err.Error(), tc.wantText)) {
 				t.Errorf("err = %v, want it to say %q", err, tc.wantText)
@@ -152,12 +144,20 @@ func TestRetries(t *testing.T) {
 			if err != nil && strings.Contains(err.Error(), testToken) {
 				t.Errorf("the error shows the token: %v", err)
 			}
-			got := clock.slept
-			for i := range got {
-				got[i] = got[i].Round(time.Second)
+			got := clock.Slept()
+			if tc.wantSpent {
+				if clock.Total() > retry.DefaultFor {
+					t.Errorf("waited %v, past the %v budget", clock.Total(), retry.DefaultFor)
+				}
+				return
 			}
-			if diff := cmp.Diff(tc.wantSlept, got); diff != "" {
-				t.Errorf("waits (-want +got):\n%s", diff)
+			if len(got) != len(tc.wantSlept) {
+				t.Fatalf("waits = %v, want %d", got, len(tc.wantSlept))
+			}
+			for i, w := range tc.wantSlept {
+				if got[i] < w.lo || got[i] > w.hi {
+					t.Errorf("wait %d = %v, want within [%v, %v]", i, got[i], w.lo, w.hi)
+				}
 			}
 		})
 	}
@@ -165,10 +165,10 @@ func TestRetries(t *testing.T) {
 
 func TestNewClientRefusesMissingInputs(t *testing.T) {
 	t.Parallel()
-	if _, err := NewClient(http.DefaultClient, "", "octo/pkg", "", Retry{}); err == nil || !strings.Contains(err.Error(), "github-token") {
+	if _, err := NewClient(nil, retry.Policy{}, "", "octo/pkg", ""); err == nil || !strings.Contains(err.Error(), "github-token") {
 		t.Errorf("no token: err = %v, want one naming the github-token input", err)
 	}
-	if _, err := NewClient(http.DefaultClient, "", "octo", "t", Retry{}); err == nil {
+	if _, err := NewClient(nil, retry.Policy{}, "", "octo", "t"); err == nil {
 		t.Error("repository without owner: want an error")
 	}
 }

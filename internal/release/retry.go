@@ -1,131 +1,75 @@
 package release
 
 import (
-	"context"
+	"bytes"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
-// Clock is the time source retries wait on. Tests inject one that never sleeps.
-type Clock interface {
-	Now() time.Time
-	// Sleep waits d or until ctx is done, whichever is first, and returns ctx's error in the second case.
-	Sleep(ctx context.Context, d time.Duration) error
-}
+// GitHub's REST API as the retry policy sees it. Final 4xx answers go back to go-github, which decodes them into
+// its typed errors (a 404 for a missing release, a 422 already_exists).
+var (
+	githubService = retry.Service{Name: "GitHub", Classify: classifyGitHub, Valid: jsonOrEmpty, Pass: clientError,
+		Hint: "check https://www.githubstatus.com"}
+	githubDownload = retry.Service{Name: "GitHub", Classify: classifyGitHub, Pass: clientError, Stream: true,
+		Hint: "check https://www.githubstatus.com"}
+)
 
-type realClock struct{}
+// APIService is GitHub's REST API as the retry policy sees it, for other GitHub clients of waxseal's.
+func APIService() retry.Service { return githubService }
 
-func (realClock) Now() time.Time { return time.Now() }
+// DownloadService is GitHub's asset downloads (the API's redirect to storage) as the retry policy sees them.
+func DownloadService() retry.Service { return githubDownload }
 
-func (realClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
+func clientError(status int) bool { return status >= 400 && status < 500 }
+
+// jsonOrEmpty accepts GitHub's JSON answers and its empty ones (204 No Content for a delete).
+func jsonOrEmpty(a retry.Answer) error {
+	if len(bytes.TrimSpace(a.Body)) == 0 {
 		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
+	return retry.JSON(a)
 }
 
-// Retry says how a Client retries. The zero value means the defaults documented on each field.
-type Retry struct {
-	// Attempts is the number of tries per request; default 6.
-	Attempts int
-	// Backoff is the first wait after a 5xx or a broken connection, doubled each time; default 1s.
-	Backoff time.Duration
-	// MaxBackoff caps the doubling; default 30s.
-	MaxBackoff time.Duration
-	// Budget is the most a single request may spend waiting in total; default 10m. A wait that would pass the
-	// budget or the context's deadline (the job's remaining time) is not started: the request fails at once.
-	Budget time.Duration
-	// Clock is the time source; default the real clock.
-	Clock Clock
-}
+// secondaryMinWait is the least GitHub asks to wait after a secondary rate limit that names no time.
+const secondaryMinWait = time.Minute
 
-func (r Retry) withDefaults() Retry {
-	if r.Attempts <= 0 {
-		r.Attempts = 6
+// classifyGitHub applies GitHub's documented rate-limit rules on top of the default policy
+// (docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api, "Exceeding the rate limit"):
+//   - "If the retry-after response header is present, you should not retry your request until after that many
+//     seconds has elapsed."
+//   - "If the x-ratelimit-remaining header is 0, you should not retry your request until after the time, in UTC
+//     epoch seconds, specified by the x-ratelimit-reset header."
+//   - "Otherwise, wait for at least one minute before retrying. If your request continues to fail due to a
+//     secondary rate limit, wait for an exponentially increasing amount of time between retries."
+//
+// A secondary rate limit comes as 403 or 429; a 403 that is neither kind of rate limit is a permission problem
+// and final. go-github tells the kinds apart by type (*github.RateLimitError, *github.AbuseRateLimitError).
+func classifyGitHub(a retry.Answer) retry.Verdict {
+	if a.Err != nil || (a.Response.StatusCode != http.StatusForbidden && a.Response.StatusCode != http.StatusTooManyRequests) {
+		return retry.Default(a)
 	}
-	if r.Backoff <= 0 {
-		r.Backoff = time.Second
+	h := a.Response.Header
+	if d, ok := retry.RetryAfter(h, a.Now); ok {
+		return retry.Verdict{Retry: true, Wait: max(d, time.Second)}
 	}
-	if r.MaxBackoff <= 0 {
-		r.MaxBackoff = 30 * time.Second
-	}
-	if r.Budget <= 0 {
-		r.Budget = 10 * time.Minute
-	}
-	if r.Clock == nil {
-		r.Clock = realClock{}
-	}
-	return r
-}
-
-// RateLimitError is returned when GitHub asks to wait longer than the run can.
-type RateLimitError struct {
-	// Until is when GitHub allows the next request.
-	Until time.Time
-	// Status is the HTTP status of the refusal (403 or 429).
-	Status int
-}
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("GitHub rate-limited the request (HTTP %d) until %s, later than this job can wait: re-run the job after that time", e.Status, e.Until.UTC().Format(time.RFC3339))
-}
-
-// retryWait decides whether a response (or transport error) is worth another try, and after how long. Rate
-// limits name their own wait; other transient failures back off exponentially from the attempt number.
-func (r Retry) retryWait(resp *http.Response, err error, attempt int, now time.Time) (wait time.Duration, rateLimited, retry bool) {
-	backoff := min(r.Backoff<<attempt, r.MaxBackoff)
-	if err != nil {
-		// Connection resets, EOFs and timeouts: the request may not have arrived.
-		return backoff, false, !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
-	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusTooManyRequests || code == http.StatusForbidden:
-		// docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api: "If the retry-after response header
-		// is present, you should not retry your request until after that many seconds has elapsed. ... If the
-		// x-ratelimit-remaining header is 0, you should not retry your request until after the time specified by
-		// the x-ratelimit-reset header."
-		if d, ok := retryAfter(resp, now); ok {
-			return d, true, true
+	if h.Get("X-Ratelimit-Remaining") == "0" {
+		if reset, err := strconv.ParseInt(h.Get("X-Ratelimit-Reset"), 10, 64); err == nil {
+			return retry.Verdict{Retry: true, Wait: max(time.Unix(reset, 0).Sub(a.Now), 0) + time.Second}
 		}
-		if rem, ok := headerInt(resp, "X-Ratelimit-Remaining"); ok && rem == 0 {
-			if reset, ok := headerInt(resp, "X-Ratelimit-Reset"); ok {
-				return max(time.Unix(reset, 0).Sub(now), 0) + time.Second, true, true
-			}
-		}
-		if code == http.StatusTooManyRequests {
-			// "Otherwise, wait for at least one minute before retrying."
-			return max(backoff, time.Minute), true, true
-		}
-		return 0, false, false // a plain 403 is a permission problem
-	case code >= 500:
-		return backoff, false, true
 	}
-	return 0, false, false
-}
-
-// retryAfter reads Retry-After in either of its RFC 9110 forms: delay-seconds or an HTTP-date.
-func retryAfter(resp *http.Response, now time.Time) (time.Duration, bool) {
-	if s, ok := headerInt(resp, "Retry-After"); ok {
-		return time.Duration(s) * time.Second, true
+	resp := *a.Response
+	resp.Body = io.NopCloser(bytes.NewReader(a.Body))
+	var abuse *github.AbuseRateLimitError
+	if a.Response.StatusCode == http.StatusTooManyRequests || errors.As(github.CheckResponse(&resp), &abuse) {
+		return retry.Verdict{Retry: true, MinWait: secondaryMinWait}
 	}
-	if t, err := http.ParseTime(resp.Header.Get("Retry-After")); err == nil {
-		return max(t.Sub(now), 0), true
-	}
-	return 0, false
-}
-
-func headerInt(resp *http.Response, name string) (int64, bool) {
-	v := resp.Header.Get(name)
-	if v == "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	return n, err == nil && n >= 0
+	return retry.Verdict{}
 }

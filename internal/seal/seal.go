@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/signer"
 	"github.com/waxseal/waxseal/internal/trust"
 )
@@ -40,8 +42,10 @@ type Options struct {
 	Audience string
 	// Getenv reads the job's environment (GITHUB_*); default: an empty environment.
 	Getenv func(string) string
-	// HTTPClient's transport carries TUF, Fulcio and TSA requests; default http.DefaultClient.
+	// HTTPClient's transport carries TUF, Fulcio, Rekor and TSA requests; default http.DefaultClient.
 	HTTPClient *http.Client
+	// Retry is the retry policy of every request the run makes; its zero value means the defaults (retry.DefaultFor).
+	Retry retry.Policy
 	// Progress receives one line per package; default io.Discard.
 	Progress io.Writer
 	// Limits bound what is read from each tarball; default npm.DefaultLimits().
@@ -157,6 +161,7 @@ func (o Options) withDefaults() Options {
 	if o.Trust.Transport == nil {
 		o.Trust.Transport = o.HTTPClient.Transport
 	}
+	o.Trust.Retry = o.Retry
 	return o
 }
 
@@ -246,6 +251,8 @@ func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *
 		Tokens:          &reusingSource{first: token, next: o.Tokens},
 		Audience:        o.Audience,
 		Transport:       o.HTTPClient.Transport,
+		Retry:           o.Retry,
+		OutageHint:      outageHint(o.Trust.Instance()),
 		Concurrency:     o.Concurrency,
 		Now:             o.Now,
 	})
@@ -253,6 +260,14 @@ func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *
 		return nil, nil, err
 	}
 	return s, &trustInfo{rekorURL: svcs.Rekor[0].URL, rekorVersion: svcs.Rekor[0].MajorAPIVersion}, nil
+}
+
+// outageHint is where to look when a Sigstore service keeps failing.
+func outageHint(i trust.Instance) string {
+	if i == trust.Custom {
+		return "check that the services your signing config names are up"
+	}
+	return "check https://status.sigstore.dev"
 }
 
 // reusingSource hands out the token already read for the first certificate, and asks the source again for
@@ -291,16 +306,24 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenanc
 	if provErr != nil {
 		return provErr
 	}
-	// Both bundles are signed and verified before either is written.
-	p.Bundle, p.RekorLogIndex = t.Path+".sigstore.json", art.LogIndex
-	if err := writeAtomic(p.Bundle, art.JSON); err != nil {
+	// Both bundles are signed and verified before either is written, and a package's bundles are written
+	// together or not at all: a run cancelled by then writes nothing for it.
+	if err := context.Cause(ctx); err != nil {
+		return fmt.Errorf("signing %s: stopped before writing its bundles: %w", t.Path, err)
+	}
+	bundle := t.Path + ".sigstore.json"
+	if err := writeAtomic(bundle, art.JSON); err != nil {
 		return err
 	}
+	p.Bundle, p.RekorLogIndex = bundle, art.LogIndex
 	if prov != nil {
-		p.ProvenanceBundle, p.ProvenanceRekorLogIndex = t.Path+".provenance.sigstore.json", prov.LogIndex
-		if err := writeAtomic(p.ProvenanceBundle, prov.JSON); err != nil {
+		provBundle := t.Path + ".provenance.sigstore.json"
+		if err := writeAtomic(provBundle, prov.JSON); err != nil {
+			_ = os.Remove(bundle) // best effort: keep the pair whole
+			p.Bundle = ""
 			return err
 		}
+		p.ProvenanceBundle, p.ProvenanceRekorLogIndex = provBundle, prov.LogIndex
 	}
 	return nil
 }

@@ -3,14 +3,16 @@ package signer
 import (
 	"context"
 	"crypto/x509"
+	"errors"
 	"fmt"
-	"strings"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // certificates hands out the run's one Fulcio certificate, fetching a new one (for the same key) only when the
@@ -22,7 +24,6 @@ type certificates struct {
 	audience    string
 	renewBefore time.Duration
 	now         func() time.Time
-	retry       retryPolicy
 
 	mu      sync.Mutex
 	der     []byte
@@ -44,12 +45,7 @@ func (c *certificates) GetCertificate(ctx context.Context, _ sign.Keypair, _ *si
 	if err != nil {
 		return nil, err
 	}
-	var der []byte
-	err = c.retry.do(ctx, "requesting a signing certificate from Fulcio", func() error {
-		var err error
-		der, err = c.fulcio.GetCertificate(ctx, c.key, &sign.CertificateProviderOptions{IDToken: token})
-		return err
-	})
+	der, err := c.fulcio.GetCertificate(ctx, c.key, &sign.CertificateProviderOptions{IDToken: token})
 	if err != nil {
 		return nil, explainFulcio(err)
 	}
@@ -71,12 +67,15 @@ func (c *certificates) current() (*x509.Certificate, int) {
 
 // explainFulcio turns Fulcio's refusals into what to do next.
 func explainFulcio(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "returned 401"), strings.Contains(msg, "returned 403"):
-		return fmt.Errorf("the Fulcio server refused the identity token: %w (the token must be fresh, for audience \"sigstore\", from an issuer this Fulcio trusts)", err)
-	case strings.Contains(msg, "returned 400"):
-		return fmt.Errorf("the Fulcio server rejected the certificate request: %w (check the token's claims and that the signing config names the right Fulcio)", err)
+	var re *retry.Error
+	if !errors.As(err, &re) {
+		return fmt.Errorf("requesting a signing certificate from Fulcio: %w", err)
 	}
-	return err
+	switch re.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("Fulcio refused the identity token: %w (the token must be fresh, for audience \"sigstore\", from an issuer this Fulcio trusts)", re)
+	case http.StatusBadRequest:
+		return fmt.Errorf("Fulcio rejected the certificate request: %w (check the token's claims and that the signing config names the right Fulcio)", re)
+	}
+	return fmt.Errorf("requesting a signing certificate: %w", re)
 }

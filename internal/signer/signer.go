@@ -13,15 +13,13 @@ import (
 	"time"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
-	tilesclient "github.com/sigstore/rekor-tiles/v2/pkg/client"
-	"github.com/sigstore/rekor-tiles/v2/pkg/client/write"
-	rekorclient "github.com/sigstore/rekor/pkg/client"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	fulciocert "github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/trust"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
@@ -36,14 +34,13 @@ type Config struct {
 	Tokens oidc.Source
 	// Audience of the tokens; default "sigstore".
 	Audience string
-	// Transport carries Fulcio and timestamp requests; default http.DefaultTransport.
+	// Transport carries Fulcio, Rekor and timestamp requests; default http.DefaultTransport.
 	Transport http.RoundTripper
-	// Timeout bounds each request; default 30s.
-	Timeout time.Duration
-	// Attempts is how often a transient failure is tried; default 4 (waits 1s, 2s, 4s).
-	Attempts int
-	// RetryWait is the first wait between attempts; default 1s.
-	RetryWait time.Duration
+	// Retry is how long and how often each request is retried (one policy for every service); its zero value
+	// means the documented defaults.
+	Retry retry.Policy
+	// OutageHint is what to do when a service keeps failing, e.g. "check https://status.sigstore.dev"; optional.
+	OutageHint string
 	// Concurrency bounds signatures in flight (each is a Rekor submission); default DefaultConcurrency.
 	Concurrency int
 	// RenewBefore renews the certificate when it would expire within this margin; default 3m.
@@ -56,8 +53,11 @@ type Config struct {
 // concurrency.sh, 100 packages = 200 entries, local stack): Rekor v2 integrates whatever is pending about once a
 // second, so wall time falls with submissions in flight (8: 33.7 s, 16: 18.0 s, 32: 11.0 s, 64: 6.1 s, 128: 3.2 s);
 // Rekor v1 levels off from 32 (3.8 s). 128 puts a 100-package monorepo through Rekor v2 in two batches. A service
-// that answers 429 or 5xx is backed off exponentially (transient errors, see retryPolicy).
+// that answers 429 or 5xx is backed off exponentially within the run's retry budget (internal/retry).
 const DefaultConcurrency = 128
+
+// userAgent prefixes sigstore-go's own User-Agent on every Sigstore request.
+const userAgent = "waxseal"
 
 // Signer signs artifacts and provenance with one key and certificate. It is safe for concurrent use.
 type Signer struct {
@@ -92,20 +92,22 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	retry := retryPolicy{attempts: cfg.Attempts, base: cfg.RetryWait, max: 30 * time.Second}
 	s := &Signer{key: key, sem: make(chan struct{}, cfg.Concurrency)}
+	svc := services{policy: cfg.Retry, base: cfg.Transport, hint: cfg.OutageHint}
 	s.certs = &certificates{
+		// Retries 0: the policy's transport is the one retry layer. Timeout -1: the policy bounds each try and the
+		// whole request; a client timeout would cut its retries short.
 		fulcio: sign.NewFulcio(&sign.FulcioOptions{
-			BaseURL: cfg.Services.FulcioURL, Timeout: cfg.Timeout, Retries: uint(cfg.Attempts - 1), Transport: cfg.Transport,
+			BaseURL: cfg.Services.FulcioURL, Timeout: -1, Transport: svc.transport(fulcioService), UserAgent: userAgent,
 		}),
-		key: key, tokens: cfg.Tokens, audience: cfg.Audience, renewBefore: cfg.RenewBefore, now: cfg.Now, retry: retry,
+		key: key, tokens: cfg.Tokens, audience: cfg.Audience, renewBefore: cfg.RenewBefore, now: cfg.Now,
 	}
-	if s.tlogs, err = transparencyLogs(cfg.Services.Rekor, cfg.Timeout, retry); err != nil {
+	if s.tlogs, err = svc.transparencyLogs(cfg.Services.Rekor); err != nil {
 		return nil, err
 	}
 	for _, t := range cfg.Services.TSA {
 		s.tsas = append(s.tsas, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
-			URL: t.URL, Timeout: cfg.Timeout, Retries: uint(cfg.Attempts - 1), Transport: cfg.Transport,
+			URL: t.URL, Timeout: -1, Transport: svc.transport(tsaService), UserAgent: userAgent,
 		}))
 	}
 	if _, err := s.certs.GetCertificate(ctx, key, nil); err != nil {
@@ -124,15 +126,6 @@ func withDefaults(cfg Config) Config {
 	if cfg.Audience == "" {
 		cfg.Audience = oidc.DefaultAudience
 	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second
-	}
-	if cfg.Attempts == 0 {
-		cfg.Attempts = 4
-	}
-	if cfg.RetryWait == 0 {
-		cfg.RetryWait = time.Second
-	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
 	}
@@ -143,46 +136,6 @@ func withDefaults(cfg Config) Config {
 		cfg.Now = time.Now
 	}
 	return cfg
-}
-
-// transparencyLogs builds one client per selected log, fully configured up front so that sigstore-go never
-// initialises them lazily (which would race when bundles are signed concurrently).
-func transparencyLogs(services []root.Service, timeout time.Duration, retry retryPolicy) ([]sign.Transparency, error) {
-	var out []sign.Transparency
-	for _, svc := range services {
-		opts := &sign.RekorOptions{BaseURL: svc.URL, Timeout: timeout, Version: svc.MajorAPIVersion}
-		switch svc.MajorAPIVersion {
-		case 1:
-			c, err := rekorclient.GetRekorClient(svc.URL, rekorclient.WithUserAgent("waxseal"), rekorclient.WithRetryCount(0))
-			if err != nil {
-				return nil, fmt.Errorf("creating the Rekor client for %s: %w (check rekorTlogUrls in the signing config)", svc.URL, err)
-			}
-			opts.Client = c.Entries
-		case 2:
-			w, err := write.NewWriter(svc.URL, tilesclient.WithUserAgent("waxseal"), tilesclient.WithTimeout(timeout))
-			if err != nil {
-				return nil, fmt.Errorf("creating the Rekor v2 client for %s: %w (check rekorTlogUrls in the signing config)", svc.URL, err)
-			}
-			opts.ClientV2 = w
-		default:
-			return nil, fmt.Errorf("the signing config names Rekor %s with API version %d: waxseal speaks versions 1 and 2", svc.URL, svc.MajorAPIVersion)
-		}
-		out = append(out, &retryingLog{log: sign.NewRekor(opts), url: svc.URL, retry: retry})
-	}
-	return out, nil
-}
-
-// retryingLog retries transient failures of one log submission; sigstore-go appends the entry only on success.
-type retryingLog struct {
-	log   sign.Transparency
-	url   string
-	retry retryPolicy
-}
-
-func (r *retryingLog) GetTransparencyLogEntry(ctx context.Context, pem []byte, b *protobundle.Bundle) error {
-	return r.retry.do(ctx, "writing the entry to Rekor at "+r.url, func() error {
-		return r.log.GetTransparencyLogEntry(ctx, pem, b)
-	})
 }
 
 func (s *Signer) certIdentity() (verifier.Identity, error) {
@@ -233,17 +186,31 @@ func (s *Signer) bundle(ctx context.Context, content sign.Content, key sign.Keyp
 		return nil, ctx.Err()
 	}
 	defer func() { <-s.sem }()
-	pb, err := sign.Bundle(content, key, sign.BundleOptions{
-		CertificateProvider:  s.certs,
-		TimestampAuthorities: s.tsas,
-		TransparencyLogs:     s.tlogs,
-		Context:              ctx,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+	for try := 1; ; try++ {
+		pb, err := sign.Bundle(content, key, sign.BundleOptions{
+			CertificateProvider:  s.certs,
+			TimestampAuthorities: s.tsas,
+			TransparencyLogs:     s.tlogs,
+			Context:              ctx,
+		})
+		if err == nil {
+			return pb, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("signing: %w", context.Cause(ctx))
+		}
+		// Rekor v2 answers 409 when a retried submission's first try was logged but its answer was lost. The
+		// entry cannot be fetched back without the log's tiles, so sign afresh: ECDSA signatures are randomised,
+		// so the new submission is a new entry (the orphan is harmless: it logs a signature nobody will use).
+		if re := (*retry.Error)(nil); errors.As(err, &re) && re.Service == rekorV2Service.Name && re.Status == http.StatusConflict && try < maxResign {
+			continue
+		}
+		return nil, fmt.Errorf("signing: %w", retry.Cause(err))
 	}
-	return pb, nil
 }
+
+// maxResign bounds how often one bundle is signed afresh after Rekor v2 reports its entry already exists.
+const maxResign = 3
 
 func (s *Signer) check(pb *protobundle.Bundle, verify func(*bundle.Bundle) (*verifier.Result, error)) (*Signed, error) {
 	b, err := bundle.NewBundle(pb)

@@ -14,12 +14,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"testing/synctest"
 	"time"
 
+	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/sign"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 func TestKeypairDigestSigner(t *testing.T) {
@@ -86,8 +87,7 @@ func TestCertificatesOneForTheRunRenewedNearExpiry(t *testing.T) {
 	k, _ := newKeypair()
 	f := &fakeFulcio{now: now}
 	tokens := &countingTokens{}
-	c := &certificates{fulcio: f, key: k, tokens: tokens, audience: "sigstore", renewBefore: 3 * time.Minute, now: now,
-		retry: retryPolicy{attempts: 1}}
+	c := &certificates{fulcio: f, key: k, tokens: tokens, audience: "sigstore", renewBefore: 3 * time.Minute, now: now}
 
 	var wg sync.WaitGroup
 	for range 50 {
@@ -117,59 +117,96 @@ func TestCertificatesOneForTheRunRenewedNearExpiry(t *testing.T) {
 	}
 }
 
-func TestRetryPolicy(t *testing.T) {
+// recordingLog is a transparency log that fails its first answers and records the signatures it was sent.
+type recordingLog struct {
+	mu   sync.Mutex
+	fail []error
+	sigs []string
+}
+
+func (l *recordingLog) GetTransparencyLogEntry(_ context.Context, _ []byte, b *protobundle.Bundle) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sigs = append(l.sigs, string(b.GetMessageSignature().GetSignature()))
+	if len(l.fail) > 0 {
+		err := l.fail[0]
+		l.fail = l.fail[1:]
+		return err
+	}
+	return nil
+}
+
+func TestRekorV2ConflictSignsAfresh(t *testing.T) {
 	t.Parallel()
-	refused := fmt.Errorf("dial tcp 127.0.0.1:1: %w", syscall.ECONNREFUSED)
+	conflict := &retry.Error{Service: rekorV2Service.Name, Method: "POST", URL: "http://rekor/api/v2/log/entries", Status: 409}
 	for _, tc := range []struct {
 		name      string
-		errs      []error
+		fail      []error
 		wantCalls int
 		wantErr   string
-		wantWait  time.Duration
 	}{
 		{name: "success", wantCalls: 1},
-		{name: "transient then success", errs: []error{refused, errors.New("Fulcio returned 503: busy")}, wantCalls: 3, wantWait: 3 * time.Second},
-		{name: "permanent", errs: []error{errors.New("Fulcio returned 401: bad token")}, wantCalls: 1, wantErr: "returned 401"},
-		{name: "gives up", errs: []error{refused, refused, refused, refused}, wantCalls: 4, wantErr: "tried 4 times", wantWait: 7 * time.Second},
+		{name: "409 after a lost answer", fail: []error{fmt.Errorf("adding rekor v2 entry: %w", conflict)}, wantCalls: 2},
+		{name: "409 every time stops", fail: []error{conflict, conflict, conflict, conflict}, wantCalls: maxResign, wantErr: "answered 409 Conflict"},
+		{name: "Rekor v1 409 is not re-signed", fail: []error{&retry.Error{Service: rekorV1Service.Name, Status: 409}}, wantCalls: 1, wantErr: "Rekor"},
+		{name: "503 is not re-signed", fail: []error{&retry.Error{Service: rekorV2Service.Name, Status: 503, Transient: true}}, wantCalls: 1, wantErr: "503"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			synctest.Test(t, func(t *testing.T) {
-				start := time.Now()
-				calls := 0
-				err := retryPolicy{attempts: 4, base: time.Second, max: 30 * time.Second}.do(t.Context(), "doing it", func() error {
-					calls++
-					if calls <= len(tc.errs) {
-						return tc.errs[calls-1]
-					}
-					return nil
-				})
-				if calls != tc.wantCalls {
-					t.Errorf("calls = %d, want %d", calls, tc.wantCalls)
+			now := func() time.Time { return time.Now() }
+			k, _ := newKeypair()
+			log := &recordingLog{fail: tc.fail}
+			s := &Signer{key: k, sem: make(chan struct{}, 1), tlogs: []sign.Transparency{log},
+				certs: &certificates{fulcio: &fakeFulcio{now: now}, key: k, tokens: &countingTokens{}, renewBefore: time.Minute, now: now}}
+			sum := sha256.Sum256([]byte("tarball"))
+			_, err := s.bundle(t.Context(), &digestContent{sha256: sum[:]}, k.digestSigner())
+			if len(log.sigs) != tc.wantCalls {
+				t.Errorf("log saw %d submissions, want %d", len(log.sigs), tc.wantCalls)
+			}
+			for i := 1; i < len(log.sigs); i++ {
+				if log.sigs[i] == log.sigs[i-1] {
+					t.Error("a re-signed submission repeated the signature, so Rekor would refuse it again")
 				}
-				if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
-					t.Errorf("err = %v, want containing %q", err, tc.wantErr)
-				}
-				if waited := time.Since(start); waited != tc.wantWait {
-					t.Errorf("waited %v, want %v (exponential backoff)", waited, tc.wantWait)
-				}
-			})
+			}
+			if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Errorf("err = %v, want containing %q", err, tc.wantErr)
+			}
 		})
 	}
 }
 
-func TestRetryStopsOnCancel(t *testing.T) {
+func TestExplainFulcio(t *testing.T) {
 	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		ctx, cancel := context.WithCancel(t.Context())
-		calls := 0
-		err := retryPolicy{attempts: 10, base: time.Minute, max: time.Hour}.do(ctx, "doing it", func() error {
-			calls++
-			cancel()
-			return syscall.ECONNRESET
-		})
-		if calls != 1 || !errors.Is(err, syscall.ECONNRESET) || !strings.Contains(err.Error(), "canceled") {
-			t.Fatalf("after cancel: calls = %d, err = %v; want 1 call and an error naming the cancellation", calls, err)
+	for _, tc := range []struct {
+		status int
+		want   string
+	}{
+		{401, "Fulcio refused the identity token"},
+		{403, "Fulcio refused the identity token"},
+		{400, "Fulcio rejected the certificate request"},
+		{503, "requesting a signing certificate: Fulcio (POST"},
+	} {
+		err := explainFulcio(fmt.Errorf("wrapped: %w", &retry.Error{Service: "Fulcio", Method: "POST", URL: "https://fulcio/api/v2/signingCert", Status: tc.status}))
+		if !strings.HasPrefix(err.Error(), tc.want) || strings.Contains(err.Error(), "wrapped") {
+			t.Errorf("%d: %q, want it to start with %q and drop the library's wrapping", tc.status, err, tc.want)
 		}
-	})
+	}
+}
+
+func TestTimestampReplyRefusesWhatIsNotDER(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		body string
+		ok   bool
+	}{
+		{"\x30\x03\x02\x01\x00", true},
+		{"<html>502 Bad Gateway</html>", false},
+		{"\x30\x05\x02\x01", false}, // cut
+		{"\x30\x03\x02\x01\x00trailing", false},
+		{"\x02\x01\x00", false}, // not a SEQUENCE
+	} {
+		if err := timestampReply(retry.Answer{Body: []byte(tc.body)}); (err == nil) != tc.ok {
+			t.Errorf("%q: err = %v, want ok=%v", tc.body, err, tc.ok)
+		}
+	}
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 	"github.com/sigstore/sigstore-go/pkg/tuf"
 	"github.com/theupdateframework/go-tuf/v2/metadata/fetcher"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // Instance names a Sigstore deployment.
@@ -42,7 +44,14 @@ type Options struct {
 	CachePath string
 	// Transport carries TUF requests; default http.DefaultTransport.
 	Transport http.RoundTripper
+	// Retry is the run's retry policy for TUF requests.
+	Retry retry.Policy
 }
+
+// tufService is a TUF mirror as the retry policy sees it. go-tuf reads a 404 (or 403) for the next root version
+// as "no newer root", so final 4xx answers go back to it as they are.
+var tufService = retry.Service{Name: "the TUF mirror", Pass: func(status int) bool { return status < 500 },
+	Hint: "check https://status.sigstore.dev, or pass --trusted-root FILE to work offline"}
 
 // Validate rejects contradictory options.
 func (o Options) Validate() error {
@@ -75,10 +84,8 @@ func (o Options) tufOptions(ctx context.Context) (*tuf.Options, error) {
 	}
 	f := fetcher.NewDefaultFetcher()
 	f.SetHTTPUserAgent("waxseal")
-	if o.Transport != nil {
-		if err := f.SetTransport(o.Transport); err != nil {
-			return nil, fmt.Errorf("configuring TUF transport: %w", err)
-		}
+	if err := f.SetTransport(o.Retry.Transport(o.Transport, tufService)); err != nil {
+		return nil, fmt.Errorf("configuring TUF transport: %w", err)
 	}
 	opts = opts.WithFetcher(f).WithContext(ctx)
 	return opts, nil
@@ -105,7 +112,7 @@ func TrustedRoot(ctx context.Context, o Options) (*root.TrustedRoot, error) {
 	}
 	tr, err := root.GetTrustedRoot(client)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access, or pass --trusted-root FILE to work offline)", o.Instance(), err)
+		return nil, fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access, or pass --trusted-root FILE to work offline)", o.Instance(), retry.Cause(err))
 	}
 	return tr, nil
 }
@@ -117,7 +124,7 @@ func (o Options) tufClient(ctx context.Context) (*tuf.Client, error) {
 	}
 	client, err := tuf.New(opts)
 	if err != nil {
-		return nil, fmt.Errorf("updating the %s TUF metadata: %w (check network access to the TUF mirror, or pass --trusted-root FILE)", o.Instance(), err)
+		return nil, fmt.Errorf("updating the %s TUF metadata: %w (check network access to the TUF mirror, or pass --trusted-root FILE)", o.Instance(), retry.Cause(err))
 	}
 	return client, nil
 }
@@ -168,7 +175,7 @@ func signingConfig(ctx context.Context, o Options) (*root.SigningConfig, error) 
 	}
 	sc, err := root.GetSigningConfig(client)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the %s signing config through TUF: %w (check network access, or pass --signing-config FILE)", o.Instance(), err)
+		return nil, fmt.Errorf("fetching the %s signing config through TUF: %w (check network access, or pass --signing-config FILE)", o.Instance(), retry.Cause(err))
 	}
 	return sc, nil
 }
