@@ -106,7 +106,6 @@ func runAction(t *testing.T, env map[string]string, sign func(context.Context, s
 	return stdout.String(), err
 }
 
-
 func outputs(t *testing.T, env map[string]string) map[string]string {
 	t.Helper()
 	b, err := os.ReadFile(env["GITHUB_OUTPUT"])
