@@ -55,8 +55,10 @@ func TestSignRefusesE2E(t *testing.T) {
 		{name: "other repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository": "mallory/fork"}}, want: "https://github.com/mallory/fork"},
 		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "GitHub-hosted runner"},
 		{name: "environment contradicts token", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"GITHUB_SHA": "0000"}, want: "GITHUB_SHA"},
-		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable, want: "check the service is reachable"},
-		{name: "rekor unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: noRekor, want: "writing the entry to Rekor at http://127.0.0.1:2"},
+		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable,
+			want: "Fulcio (POST http://127.0.0.1:1/api/v2/signingCert) could not be reached"},
+		{name: "rekor unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: noRekor,
+			want: "Rekor v2 (POST http://127.0.0.1:2/api/v2/log/entries) could not be reached"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tarballs := copyPackages(t)[:2]
@@ -68,7 +70,7 @@ func TestSignRefusesE2E(t *testing.T) {
 			for k, v := range tc.env {
 				env[k] = v
 			}
-			_, stderr, err := runCLI(t, func(k string) string { return env[k] }, append([]string{"sign", "--trusted-root", trustedRoot, "--signing-config", config}, tarballs...)...)
+			_, stderr, err := runCLI(t, func(k string) string { return env[k] }, append([]string{"sign", "--retry-for", "2s", "--trusted-root", trustedRoot, "--signing-config", config}, tarballs...)...)
 			if err == nil {
 				t.Fatalf("waxseal sign succeeded, want a refusal containing %q", tc.want)
 			}

@@ -71,6 +71,12 @@ func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.steps[i](w, r)
 }
 
+func (s *script) sent() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.bodies...)
+}
+
 func (s *script) count() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -130,6 +136,7 @@ func TestTransport(t *testing.T) {
 			status(503, "", "Retry-After", time.Date(2026, 12, 2, 12, 1, 30, 0, time.UTC).Format(http.TimeFormat)), status(200, ok)},
 			wantCalls: 2, wantSlept: []time.Duration{90 * time.Second}},
 		{name: "408 is retried", steps: []http.HandlerFunc{status(408, ""), status(200, ok)}, wantCalls: 2},
+		{name: "499 from a cancelled server-side call is retried", steps: []http.HandlerFunc{status(499, `{"code":1,"message":"add entry: await: context canceled"}`), status(201, ok)}, wantCalls: 2},
 		{name: "HTML error page with 502", steps: []http.HandlerFunc{status(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"), status(200, ok)},
 			wantCalls: 2},
 		{name: "HTML page with 200 is unreadable", svc: Service{Valid: JSON},
@@ -146,6 +153,7 @@ func TestTransport(t *testing.T) {
 		{name: "Retry-After past the budget stops at once", steps: []http.HandlerFunc{status(429, "", "Retry-After", "3600")},
 			wantCalls: 1, wantErr: "its retry budget is 5m0s", transient: true, status: 429},
 		{name: "hung try times out and is retried", steps: []http.HandlerFunc{hang, status(200, ok)}, wantCalls: 2},
+		{name: "hung every time names the limit", steps: []http.HandlerFunc{hang}, wantErr: "could not be reached: no answer within 200ms", transient: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -181,7 +189,7 @@ func TestTransport(t *testing.T) {
 			if len(waits) != len(clock.slept) {
 				t.Errorf("logged %d waits, slept %d times", len(waits), len(clock.slept))
 			}
-			for _, b := range s.bodies {
+			for _, b := range s.sent() {
 				if b != "payload" {
 					t.Errorf("a try sent body %q, want the same payload every time", b)
 				}

@@ -61,13 +61,15 @@ type Verdict struct {
 
 // Default classifies failures the way every Sigstore service, GitHub and the npm registry document them:
 // connection failures, timeouts of a try, 408, 429 and 5xx (but 501 and 505, which will not change) are
-// retried, honouring Retry-After; other statuses are final.
+// retried, honouring Retry-After; other statuses are final. 499 ("client closed request") is retried too: a
+// server answers it when the work it was doing was cancelled under it (rekor-tiles does, when a retried
+// submission joins an earlier try that timed out), which says nothing about the request itself.
 func Default(a Answer) Verdict {
 	if a.Err != nil {
 		return Verdict{Retry: transientErr(a.Request.Context(), a.Err)}
 	}
 	switch code := a.Response.StatusCode; {
-	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests,
+	case code == http.StatusRequestTimeout, code == http.StatusTooManyRequests, code == statusClientClosedRequest,
 		code >= 500 && code != http.StatusNotImplemented && code != http.StatusHTTPVersionNotSupported:
 		w, _ := RetryAfter(a.Response.Header, a.Now)
 		return Verdict{Retry: true, Wait: w}
@@ -76,6 +78,9 @@ func Default(a Answer) Verdict {
 	}
 	return Verdict{}
 }
+
+// statusClientClosedRequest is nginx's 499, which gRPC gateways (rekor-tiles) also send for a cancelled call.
+const statusClientClosedRequest = 499
 
 // transientErr reports whether a transport error may pass: anything but a cancelled request, a certificate
 // that will not verify, a name that does not exist, or a malformed request.

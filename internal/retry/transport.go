@@ -83,11 +83,11 @@ func (r *request) try(req *http.Request) (*http.Response, error) {
 	}
 	ctx, cancel := context.WithTimeout(req.Context(), timeout)
 	resp, err := r.t.base.RoundTrip(req.WithContext(ctx))
-	a := Answer{Request: r.req, Response: resp, Err: err}
+	a := Answer{Request: r.req, Response: resp, Err: timedOut(ctx, req, err, timeout)}
 	if err != nil {
 		cancel()
 		r.record(a, "")
-		return nil, err
+		return nil, a.Err
 	}
 	if r.t.svc.Stream && resp.StatusCode/100 == 2 {
 		resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
@@ -96,6 +96,7 @@ func (r *request) try(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	a.Body, a.Err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	a.Err = timedOut(ctx, req, a.Err, timeout)
 	_ = resp.Body.Close() // read whole
 	cancel()
 	fault := ""
@@ -240,6 +241,23 @@ func (r *request) describe() string {
 		s += " with " + r.fault
 	}
 	return s
+}
+
+// AttemptTimeoutError is a try that got no (whole) answer within the policy's limit per try.
+type AttemptTimeoutError struct{ Limit time.Duration }
+
+func (e *AttemptTimeoutError) Error() string { return fmt.Sprintf("no answer within %s", e.Limit) }
+
+// Timeout reports true, as net.Error timeouts do.
+func (e *AttemptTimeoutError) Timeout() bool { return true }
+
+// timedOut replaces the error of a try whose own deadline passed (its caller's context is fine) with an
+// AttemptTimeoutError.
+func timedOut(ctx context.Context, req *http.Request, err error, limit time.Duration) error {
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && req.Context().Err() == nil {
+		return &AttemptTimeoutError{Limit: limit}
+	}
+	return err
 }
 
 // cancelOnClose ends a streamed try's context when the caller is done with the body.
