@@ -68,6 +68,9 @@ var (
 // target is one tarball to verify with its two bundles.
 type target struct {
 	display, tarball, bundle, provenance string
+	// name and version, when set, are what the tarball must be (npm:NAME@VERSION): a registry or mirror that
+	// serves another package, however validly signed, is refused.
+	name, version string
 }
 
 // runVerify verifies tarballs (local, from a GitHub release, or from the npm registry) against their signature and
@@ -168,6 +171,12 @@ func (f *verifyFlags) policy() (verifier.Identity, certificate.Extensions, error
 	var ext certificate.Extensions
 	if f.repository != "" && !repoPattern.MatchString(f.repository) {
 		return id, ext, usagef("verify: --repository %q is not OWNER/REPO", f.repository)
+	}
+	if f.workflow != "" && (id.SAN != "" || id.SANRegexp != "") {
+		// --workflow narrows the identity --repository builds; next to an identity given outright it would narrow
+		// nothing, and ignoring it silently would let a user believe it was checked.
+		return id, ext, usagef("verify: --workflow narrows the identity --repository builds; --certificate-identity already names the workflow " +
+			"(the part before @): drop --workflow, or drop --certificate-identity and pass --repository OWNER/REPO --workflow %s", f.workflow)
 	}
 	if f.repository == "" && (f.workflow != "" || f.ref != "") && id.SAN == "" && id.SANRegexp == "" {
 		return id, ext, usagef("verify: --workflow and --ref narrow --repository: pass --repository OWNER/REPO too")
@@ -280,7 +289,7 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)
 	}
-	t := target{display: "npm:" + name + "@" + version, tarball: path}
+	t := target{display: "npm:" + name + "@" + version, tarball: path, name: name, version: version}
 	// The release's bundles for the same tarball; one the release lacks is reported missing when needed.
 	for _, b := range []struct {
 		dst    *string
@@ -310,6 +319,11 @@ func verifyTarget(ctx context.Context, v *verifier.Verifier, t target, signature
 		return rep
 	}
 	rep.Purl, rep.SHA512 = tb.Purl(), tb.SHA512Hex()
+	if t.name != "" && (tb.Manifest.Name != t.name || tb.Manifest.Version != t.version) {
+		rep.setError(fmt.Errorf("%w: the registry served %s@%s for %s@%s: do not install it, and report the registry or mirror that served it",
+			verifier.ErrDigestMismatch, tb.Manifest.Name, tb.Manifest.Version, t.name, t.version))
+		return rep
+	}
 	if signature {
 		b, err := v.LoadBundle(t.bundle)
 		if err == nil {

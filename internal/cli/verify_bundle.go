@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -17,7 +18,7 @@ import (
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
-const verifyBundleSynopsis = "verify-bundle --bundle FILE (--certificate-identity SAN --certificate-oidc-issuer URL | --key KEY.pub) [--trusted-root FILE | --staging] FILE_OR_DIGEST"
+const verifyBundleSynopsis = "verify-bundle --bundle FILE (--certificate-identity SAN --certificate-oidc-issuer URL | --key KEY.pub) [--trusted-root FILE | --staging] FILE|sha256:HEX|sha512:HEX"
 
 // runVerifyBundle is the Sigstore client conformance protocol: verify one bundle over one artifact, given as a
 // file or as sha256:<hex>, against an identity or a public key. Exit 0 only on success.
@@ -40,7 +41,7 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("verify-bundle: want one FILE or sha256:DIGEST, got %d arguments", len(pos))
+		return usagef("verify-bundle: want one FILE or sha256:, sha384: or sha512:DIGEST, got %d arguments", len(pos))
 	}
 	if *bundlePath == "" {
 		return usagef("verify-bundle: --bundle FILE is required")
@@ -59,7 +60,7 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	if err := topts.Validate(); err != nil {
 		return usagef("verify-bundle: %v", err)
 	}
-	digest, err := artifactSHA256(pos[0])
+	digests, err := artifactDigests(pos[0])
 	if err != nil {
 		return err
 	}
@@ -82,31 +83,38 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	rep := artifactReport{Artifact: pos[0], Bundle: *bundlePath}
 	b, err := v.LoadBundle(*bundlePath)
 	if err == nil {
-		rep.Signature, err = v.VerifyArtifact(b, digest)
+		rep.Signature, err = v.VerifyArtifactDigests(b, digests)
 	}
 	rep.setError(err)
 	return e.printReports([]artifactReport{rep}, *asJSON)
 }
 
-// artifactSHA256 returns the digest named by sha256:<64 hex>, or that of the file at arg.
-func artifactSHA256(arg string) ([]byte, error) {
-	if h, ok := strings.CutPrefix(arg, "sha256:"); ok {
-		d, err := hex.DecodeString(h)
-		if err != nil || len(d) != sha256.Size {
-			return nil, usagef("verify-bundle: %q is not sha256:<64 hex digits>", arg)
+// digestArgs are the digest forms verify-bundle accepts in place of a file, and their sizes.
+var digestArgs = map[string]int{"sha256": sha256.Size, "sha384": sha512.Size384, "sha512": sha512.Size}
+
+// artifactDigests returns the digest named by sha256:, sha384: or sha512:<hex>, or the file's digests under all
+// three (one read), so that whichever a bundle signs can be checked: npm's provenance names its subject by sha512
+// only, a message signature is usually over sha256.
+func artifactDigests(arg string) (map[string][]byte, error) {
+	if alg, h, ok := strings.Cut(arg, ":"); ok {
+		if size, known := digestArgs[alg]; known {
+			d, err := hex.DecodeString(h)
+			if err != nil || len(d) != size {
+				return nil, usagef("verify-bundle: %q is not %s:<%d hex digits>", arg, alg, 2*size)
+			}
+			return map[string][]byte{alg: d}, nil
 		}
-		return d, nil
 	}
 	f, err := os.Open(arg)
 	if err != nil {
-		return nil, fmt.Errorf("reading artifact %q: %w (pass the signed file, or its digest as sha256:<hex>)", arg, describeOpenErr(err))
+		return nil, fmt.Errorf("reading artifact %q: %w (pass the signed file, or its digest as sha256:<hex> or sha512:<hex>)", arg, describeOpenErr(err))
 	}
 	defer func() { _ = f.Close() }() // read-only
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
+	h256, h384, h512 := sha256.New(), sha512.New384(), sha512.New()
+	if _, err := io.Copy(io.MultiWriter(h256, h384, h512), f); err != nil {
 		return nil, fmt.Errorf("reading artifact %q: %w", arg, err)
 	}
-	return h.Sum(nil), nil
+	return map[string][]byte{"sha256": h256.Sum(nil), "sha384": h384.Sum(nil), "sha512": h512.Sum(nil)}, nil
 }
 
 func readPublicKey(path string) (any, error) {

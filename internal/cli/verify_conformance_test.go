@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"crypto/sha512"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -151,5 +152,61 @@ func TestVerifyBundleConformance(t *testing.T) {
 				right.Add(1)
 			}
 		})
+	}
+}
+
+// TestVerifyBundleNPMDigests runs real npm provenance and npm's publish attestations (keyed with the registry's
+// key) through verify-bundle in file mode and in digest mode. npm names its subjects by sha512 only.
+func TestVerifyBundleNPMDigests(t *testing.T) {
+	t.Parallel()
+	const dir = "../../testdata/npm-real"
+	trustedRoot := filepath.Join(conformanceDir, "public-good.trusted_root.json")
+	sha512Of := func(name string) string {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha512.Sum512(data)
+		return "sha512:" + hex.EncodeToString(sum[:])
+	}
+	sha256Of := func(name string) string {
+		data, _ := os.ReadFile(filepath.Join(dir, name))
+		sum := sha256.Sum256(data)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	sigstoreJS := []string{"--certificate-identity", "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
+		"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"}
+	playwright := []string{"--certificate-identity", "https://github.com/microsoft/playwright-cli/.github/workflows/publish.yml@refs/tags/v0.1.1",
+		"--certificate-oidc-issuer", "https://token.actions.githubusercontent.com"}
+	registryKey := []string{"--key", filepath.Join(dir, "npm-registry-attestations-key.pub")}
+	for _, tc := range []struct {
+		name, tarball, bundle string
+		id                    []string
+		wantFail              bool
+	}{
+		{name: "sigstore 1.3.0 provenance", tarball: "sigstore-1.3.0.tgz", bundle: "sigstore-1.3.0.tgz.provenance.sigstore.json", id: sigstoreJS},
+		{name: "sigstore 2.0.0 provenance", tarball: "sigstore-2.0.0.tgz", bundle: "sigstore-2.0.0.tgz.provenance.sigstore.json", id: sigstoreJS},
+		{name: "playwright-cli provenance", tarball: "playwright-cli-0.1.1.tgz", bundle: "playwright-cli-0.1.1.tgz.provenance.sigstore.json", id: playwright},
+		{name: "playwright-cli publish attestation", tarball: "playwright-cli-0.1.1.tgz", bundle: "playwright-cli-0.1.1.tgz.publish.sigstore.json", id: registryKey},
+		{name: "provenance of another tarball", tarball: "sigstore-2.0.0.tgz", bundle: "sigstore-1.3.0.tgz.provenance.sigstore.json", id: sigstoreJS, wantFail: true},
+		{name: "publish attestation of another tarball", tarball: "sigstore-2.0.0.tgz", bundle: "playwright-cli-0.1.1.tgz.publish.sigstore.json", id: registryKey, wantFail: true},
+	} {
+		for _, mode := range []string{"file", "sha512", "sha256"} {
+			t.Run(tc.name+"/"+mode, func(t *testing.T) {
+				t.Parallel()
+				artifact := map[string]string{"file": filepath.Join(dir, tc.tarball), "sha512": sha512Of(tc.tarball), "sha256": sha256Of(tc.tarball)}[mode]
+				e, out, _ := testEnv(&offlineTransport{}, nil)
+				args := append([]string{"verify-bundle", "--trusted-root", trustedRoot, "--bundle", filepath.Join(dir, tc.bundle)}, tc.id...)
+				err := e.Run(t.Context(), append(args, artifact))
+				// npm's subjects carry sha512 only: a sha256 digest cannot match them, and says so.
+				wantFail := tc.wantFail || mode == "sha256"
+				if (err != nil) != wantFail {
+					t.Fatalf("verify-bundle %s: err = %v, want failure: %v\n%s", mode, err, wantFail, out)
+				}
+				if err != nil && !errors.Is(err, verifier.ErrDigestMismatch) {
+					t.Errorf("err = %v, want ErrDigestMismatch", err)
+				}
+			})
+		}
 	}
 }

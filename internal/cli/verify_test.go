@@ -55,6 +55,10 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"bad repository", []string{"verify", "x.tgz", "--repository", "o"}, "is not OWNER/REPO"},
 		{"short ref", []string{"verify", "x.tgz", "--repository", "o/r", "--ref", "v1"}, "refs/tags/v1"},
 		{"workflow without repository", []string{"verify", "x.tgz", "--workflow", "release.yml"}, "pass --repository"},
+		{"workflow with an identity", []string{"verify", "x.tgz", "--certificate-identity", "https://github.com/o/r/.github/workflows/a.yml@refs/heads/main",
+			"--certificate-oidc-issuer", githubIssuer, "--workflow", "b.yml"}, "--workflow narrows the identity --repository builds"},
+		{"workflow with an identity regexp", []string{"verify", "x.tgz", "--certificate-identity-regexp", "^https://github.com/o/r/",
+			"--certificate-oidc-issuer", githubIssuer, "--repository", "o/r", "--workflow", "b.yml"}, "drop --workflow"},
 		{"bundle for two tarballs", []string{"verify", "a.tgz", "b.tgz", "--repository", "o/r", "--bundle", "a.json"}, "exactly one"},
 		{"nothing left", []string{"verify", "a.tgz", "--repository", "o/r", "--no-signature", "--no-provenance"}, "nothing to verify"},
 		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
@@ -65,6 +69,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"bundle: no identity", []string{"verify-bundle", "--bundle", "b.json", "a.txt"}, "no identity, no verification"},
 		{"bundle: key and identity", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "--certificate-identity", "x", "--certificate-oidc-issuer", "y", "a.txt"}, "contradict"},
 		{"bundle: bad digest", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "sha256:abc"}, "64 hex"},
+		{"bundle: bad sha512 digest", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "sha512:abc"}, "128 hex"},
 		{"bundle: two artifacts", []string{"verify-bundle", "--bundle", "b.json", "--key", "k.pub", "a", "b"}, "want one FILE"},
 	}
 	for _, tt := range tests {
@@ -421,5 +426,32 @@ func TestVerifyNPMAgainstRelease(t *testing.T) {
 				t.Fatalf("got %v\n%s", err, out)
 			}
 		})
+	}
+}
+
+// TestVerifyNPMRefusesAnotherVersion: a registry or mirror that serves another, validly signed version under the
+// requested name@version (here sigstore@1.3.0 for sigstore@2.0.0, with that version's own provenance) is refused:
+// the verdict must name what npm would install.
+func TestVerifyNPMRefusesAnotherVersion(t *testing.T) {
+	t.Parallel()
+	old, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldProv, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz.provenance.sigstore.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	t.Cleanup(gh.Close)
+	rel := gh.AddRelease("v2.0.0", false, true)
+	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", oldProv, "uploaded")
+	reg := fakeRegistry(t, "sigstore", "2.0.0", old, old)
+	env, out, _ := testEnv(http.DefaultTransport, map[string]string{
+		"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/",
+	})
+	err = env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+	if !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out.String(), "the registry served sigstore@1.3.0 for sigstore@2.0.0") {
+		t.Fatalf("got %v\n%s\nwant a refusal naming the version served", err, out)
 	}
 }

@@ -151,6 +151,57 @@ func (v *Verifier) VerifyArtifact(b *bundle.Bundle, sha256 []byte) (*Result, err
 	return newResult(b, res), nil
 }
 
+// VerifyArtifactDigests verifies a bundle over an artifact whose digests under several algorithms are known (a
+// file the caller hashed once with each). It checks the one digest the bundle's signature is made over: the
+// message digest's algorithm for a message signature; for a DSSE statement, the strongest algorithm its subjects
+// name (npm's provenance names sha512 only). Which one is taken from the bundle before verification, so it only
+// selects: the verification itself then holds the artifact to that digest.
+func (v *Verifier) VerifyArtifactDigests(b *bundle.Bundle, digests map[string][]byte) (*Result, error) {
+	alg, err := signedAlgorithm(b, digests)
+	if err != nil {
+		return nil, err
+	}
+	res, err := v.verify(b, alg, digests[alg])
+	if err != nil {
+		return nil, err
+	}
+	return newResult(b, res), nil
+}
+
+// signedAlgorithm picks the digest algorithm b's signature covers among those in digests.
+func signedAlgorithm(b *bundle.Bundle, digests map[string][]byte) (string, error) {
+	if b == nil || b.Bundle == nil {
+		return "", verdict(ErrInvalidBundle, errors.New("empty bundle"))
+	}
+	sc, err := b.SignatureContent()
+	if err != nil {
+		return "", verdict(ErrInvalidBundle, err)
+	}
+	if m := sc.MessageSignatureContent(); m != nil {
+		alg := hashName(m.DigestAlgorithm())
+		if _, ok := digests[alg]; !ok {
+			return "", verdict(ErrDigestMismatch, fmt.Errorf("the bundle signs a %s digest, which waxseal does not compute", alg))
+		}
+		return alg, nil
+	}
+	used := map[string]bool{}
+	if env := sc.EnvelopeContent(); env != nil {
+		if st, err := env.Statement(); err == nil {
+			for _, sub := range st.GetSubject() {
+				for alg := range sub.GetDigest() {
+					used[alg] = true
+				}
+			}
+		}
+	}
+	for _, alg := range []string{"sha512", "sha384", "sha256"} {
+		if _, ok := digests[alg]; ok && used[alg] {
+			return alg, nil
+		}
+	}
+	return "", verdict(ErrDigestMismatch, errors.New("no statement subject has a sha256, sha384 or sha512 digest"))
+}
+
 // verify runs the Sigstore client verification of b over the artifact digest.
 func (v *Verifier) verify(b *bundle.Bundle, alg string, digest []byte) (*verify.VerificationResult, error) {
 	if b == nil || b.Bundle == nil {
