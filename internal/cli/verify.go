@@ -175,7 +175,7 @@ func (f *verifyFlags) policy() (verifier.Identity, certificate.Extensions, error
 	if f.workflow != "" && (id.SAN != "" || id.SANRegexp != "") {
 		// --workflow narrows the identity --repository builds; next to an identity given outright it would narrow
 		// nothing, and ignoring it silently would let a user believe it was checked.
-		return id, ext, usagef("verify: --workflow narrows the identity --repository builds; --certificate-identity already names the workflow " +
+		return id, ext, usagef("verify: --workflow narrows the identity --repository builds; --certificate-identity already names the workflow "+
 			"(the part before @): drop --workflow, or drop --certificate-identity and pass --repository OWNER/REPO --workflow %s", f.workflow)
 	}
 	if f.repository == "" && (f.workflow != "" || f.ref != "") && id.SAN == "" && id.SANRegexp == "" {
