@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/waxseal/waxseal/internal/seal"
 )
 
 // Workspace resolves user-given paths inside GITHUB_WORKSPACE and refuses any that leave it, after following
@@ -62,6 +64,29 @@ func (w *Workspace) File(input, p string) (string, error) {
 	return real, nil
 }
 
+// WriteFile writes data to rel, a path inside the workspace, creating its directories, atomically (a temporary
+// file renamed into place). Every step goes through os.Root, so no symbolic link, wherever it is on the path, can
+// take the write out of the workspace.
+func (w *Workspace) WriteFile(rel string, data []byte) error {
+	root, err := os.OpenRoot(w.root)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = root.Close() }() // a directory handle
+	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
+		return fmt.Errorf("%w (a symbolic link that leaves the workspace is refused: remove it)", err)
+	}
+	tmp := rel + ".tmp"
+	if err := root.WriteFile(tmp, data, 0o644); err != nil {
+		return fmt.Errorf("%w (a symbolic link that leaves the workspace is refused: remove it)", err)
+	}
+	if err := root.Rename(tmp, rel); err != nil {
+		_ = root.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 func (w *Workspace) contains(real string) bool {
 	r, err := filepath.Rel(w.root, real)
 	return err == nil && filepath.IsLocal(r)
@@ -89,6 +114,9 @@ func (w *Workspace) Glob(patterns []string) ([]string, error) {
 		}
 		slices.Sort(matches)
 		for _, m := range matches {
+			if err := seal.CheckPath(w.Rel(m)); err != nil {
+				return nil, fmt.Errorf("input `paths`: %w", err)
+			}
 			real, err := w.File("paths", m)
 			if err != nil {
 				return nil, err

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/waxseal/waxseal/internal/seal"
 )
 
 func TestWorkspaceGlob(t *testing.T) {
@@ -86,5 +88,60 @@ func TestAssetBasesRefusesTwins(t *testing.T) {
 	t.Parallel()
 	if _, err := assetBases([]string{"/w/a/p-1.tgz", "/w/b/p-1.tgz"}); err == nil || !strings.Contains(err.Error(), "rename one") {
 		t.Errorf("err = %v, want a refusal of two tarballs named p-1.tgz", err)
+	}
+}
+
+// TestGlobRefusesControlCharacters: a tarball named with a newline and backticks would close the summary's code
+// block and render markdown of the attacker's choosing; such names are refused before anything else.
+func TestGlobRefusesControlCharacters(t *testing.T) {
+	t.Parallel()
+	ws := t.TempDir()
+	for _, name := range []string{"pkg-1.0.0.tgz\n```\n# pwned [click](www.evil.example)\n```.tgz", "pkg\x1b[31m-1.0.0.tgz", "pkg\u202e-1.0.0.tgz"} {
+		if err := os.WriteFile(filepath.Join(ws, name), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := NewWorkspace(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pattern := range []string{"*.tgz", "pkg*", "pkg\u202e-1.0.0.tgz"} {
+		if _, err := w.Glob([]string{pattern}); err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("Glob(%q) = %v, want a one-line refusal naming the control character", pattern, err)
+		}
+	}
+}
+
+// TestResultsStayInTheWorkspace: a `.waxseal` directory (or a results.json) committed as a symbolic link that
+// leaves the workspace must not redirect the results file.
+func TestResultsStayInTheWorkspace(t *testing.T) {
+	t.Parallel()
+	for _, link := range []string{".waxseal", ".waxseal/results.json"} {
+		t.Run(link, func(t *testing.T) {
+			t.Parallel()
+			ws, outside := t.TempDir(), t.TempDir()
+			if err := os.MkdirAll(filepath.Join(ws, filepath.Dir(link)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			target := outside
+			if filepath.Base(link) == "results.json" {
+				target = filepath.Join(outside, "victim")
+			}
+			if err := os.Symlink(target, filepath.Join(ws, link)); err != nil {
+				t.Fatal(err)
+			}
+			w, err := NewWorkspace(ws)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = writeResults(w, &seal.Report{}, nil)
+			entries, _ := os.ReadDir(outside)
+			if len(entries) != 0 {
+				t.Errorf("wrote %d file(s) outside the workspace through %s", len(entries), link)
+			}
+			if link == ".waxseal" && err == nil {
+				t.Error("writing through a link out of the workspace succeeded")
+			}
+		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 
@@ -211,11 +210,9 @@ type resultFile struct {
 	ReleaseAssets []release.Result `json:"releaseAssets"`
 }
 
+// writeResults writes .waxseal/results.json in the workspace. It goes through os.Root, so a `.waxseal` (or a
+// results.json) committed as a symbolic link that leaves the workspace cannot redirect the write.
 func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (string, error) {
-	dir := filepath.Join(ws.Root(), ".waxseal")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("writing the results file: %w", err)
-	}
 	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}}
 	for _, r := range results {
 		doc.ReleaseAssets = append(doc.ReleaseAssets, r.Result)
@@ -224,11 +221,11 @@ func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (stri
 	if err != nil {
 		return "", fmt.Errorf("encoding the results file: %w", err)
 	}
-	p := filepath.Join(dir, "results.json")
-	if err := os.WriteFile(p, append(b, '\n'), 0o644); err != nil {
+	const dir, name = ".waxseal", "results.json"
+	if err := ws.WriteFile(filepath.Join(dir, name), append(b, '\n')); err != nil {
 		return "", fmt.Errorf("writing the results file: %w", err)
 	}
-	return p, nil
+	return filepath.Join(ws.Root(), dir, name), nil
 }
 
 func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult) error {

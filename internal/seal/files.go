@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"unicode"
+	"unicode/utf8"
 )
 
 // expand resolves each argument as a literal file or a glob, keeping first-seen order and dropping repeats.
@@ -34,10 +36,30 @@ func expand(args []string) ([]string, error) {
 			}
 		}
 	}
+	for _, p := range out {
+		if err := CheckPath(p); err != nil {
+			return nil, err
+		}
+	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no tarballs given: pass the .tgz files `npm pack` wrote, e.g. waxseal sign '*.tgz'")
 	}
 	return out, nil
+}
+
+// CheckPath refuses a tarball path that holds control characters (a newline, an escape), Unicode line
+// separators, bidirectional overrides or invalid UTF-8: such a name would reach log lines, the step summary and
+// release asset names, where it could forge lines, close a code block or show a different name than the file's.
+func CheckPath(p string) error {
+	if !utf8.ValidString(p) {
+		return fmt.Errorf("the path %q is not valid UTF-8: rename the file", p)
+	}
+	for _, r := range p {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+			return fmt.Errorf("the path %q holds the control character %U, which could forge log lines or the job summary: rename the file", p, r)
+		}
+	}
+	return nil
 }
 
 // writeAtomic writes data to path through a temporary file in the same directory and a rename, so a reader sees

@@ -132,6 +132,11 @@ func (o Options) tarballs() ([]string, error) {
 	case len(o.Files) > 0 && len(o.Paths) > 0:
 		return nil, errors.New("seal: set Paths or Files, not both")
 	case len(o.Files) > 0:
+		for _, f := range o.Files {
+			if err := CheckPath(f); err != nil {
+				return nil, err
+			}
+		}
 		return o.Files, nil
 	default:
 		return expand(o.Paths)
