@@ -22,7 +22,7 @@ import (
 // faultStack is the local stack with a fault proxy in front of each service waxseal calls while signing.
 type faultStack struct {
 	fulcio, rekor1, rekor2, tsa, token *faultproxy.Proxy
-	configV1, configV2                 string // signing configs naming the proxies
+	configV1, configV2, configV2Only   string // signing configs naming the proxies
 	tokenURL                           string // ACTIONS_ID_TOKEN_REQUEST_URL through the proxy
 }
 
@@ -63,6 +63,7 @@ func newFaultStack(t *testing.T) *faultStack {
 	}{
 		{&fs.configV1, stackVar(t, "WAXSEAL_STACK_SIGNING_CONFIG_V1")},
 		{&fs.configV2, stackVar(t, "WAXSEAL_STACK_SIGNING_CONFIG_V2")},
+		{&fs.configV2Only, stackVar(t, "WAXSEAL_STACK_SIGNING_CONFIG_V2_ONLY")},
 	} {
 		raw, err := os.ReadFile(c.src)
 		if err != nil {
@@ -101,7 +102,8 @@ func TestFaultsE2E(t *testing.T) {
 		fault    string
 		proxy    *faultproxy.Proxy
 		rules    []faultproxy.Rule
-		v1       bool          // sign with the Rekor v1 profile (default: Rekor v2)
+		v1       bool          // sign with the Rekor v1 profile (default: Rekor v2, then Rekor v1 for provenance)
+		v2Only   bool          // sign with a config that lists no Rekor v1 log
 		retryFor time.Duration // default 60s
 		// wantFail is a substring of the final error; empty means the run must survive.
 		wantFail string
@@ -166,6 +168,8 @@ func TestFaultsE2E(t *testing.T) {
 			wantFail: "the GitHub Actions token endpoint (GET http://"},
 		{service: "Fulcio", fault: "a hung connection (5 s per try)", proxy: fs.fulcio,
 			rules: post(fulcioPath, 1, faultproxy.Fault{Kind: faultproxy.Hang}), wantWait: "failed: no answer within 5s", minHits: 2},
+		{service: "signing config", fault: "lists no Rekor v1 log: refused before anything is logged", proxy: fs.rekor2, v2Only: true,
+			wantFail: "lists no Rekor v1 log"},
 		{service: "Rekor v2", fault: "a slow answer (2 s)", proxy: fs.rekor2,
 			rules: post(rekor2Path, 1, faultproxy.Fault{Kind: faultproxy.Slow, Delay: 2 * time.Second}), minHits: 1},
 	}
@@ -178,8 +182,11 @@ func TestFaultsE2E(t *testing.T) {
 			}
 			r.proxy.Add(r.rules...)
 			config := fs.configV2
-			if r.v1 {
+			switch {
+			case r.v1:
 				config = fs.configV1
+			case r.v2Only:
+				config = fs.configV2Only
 			}
 			retryFor := r.retryFor
 			if retryFor == 0 {
@@ -229,6 +236,13 @@ func TestFaultsE2E(t *testing.T) {
 			}
 			if hits < r.minHits {
 				t.Errorf("the proxy saw %d requests, want at least %d", hits, r.minHits)
+			}
+			if r.v2Only {
+				for _, p := range []*faultproxy.Proxy{fs.fulcio, fs.rekor1, fs.rekor2, fs.tsa} {
+					if n := len(p.Log()); n != 0 {
+						t.Errorf("a refused run sent %d request(s) to %s", n, p.URL())
+					}
+				}
 			}
 			fmt.Fprintf(&table, "| %s | %s | %s | %.1f s | %d |\n", r.service, r.fault, strings.ReplaceAll(outcome, "|", `\|`), took.Seconds(), hits)
 		})

@@ -219,9 +219,14 @@ func checkPackage(t *testing.T, v *verifier.Verifier, p profile, pkg seal.Packag
 		t.Errorf("%s: verifying the provenance bundle: %v", pkg.Tarball, err)
 	}
 	checkStatement(t, prov, pkg)
+	checkNPMShape(t, prov, pkg.ProvenanceBundle)
+	if e := art.GetVerificationMaterial().GetTlogEntries(); p.rekorV2 && (len(e) != 1 || e[0].GetKindVersion().GetVersion() != "0.0.2") {
+		t.Errorf("%s: the signature bundle's log entries are %v, want one Rekor v2 entry (the config's preference)", pkg.Bundle, e)
+	}
 	cosign(t, p, "verify-blob", "--bundle", pkg.Bundle, "--new-bundle-format", "--trusted-root", trustedRoot,
 		"--certificate-identity", san, "--certificate-oidc-issuer", issuer, pkg.Tarball)
-	cosign(t, p, "verify-blob-attestation", "--type", "slsaprovenance1", "--bundle", pkg.ProvenanceBundle, "--new-bundle-format",
+	// Provenance is on Rekor v1 with no RFC 3161 timestamp, whatever the profile.
+	cosign(t, profile{}, "verify-blob-attestation", "--type", "slsaprovenance1", "--bundle", pkg.ProvenanceBundle, "--new-bundle-format",
 		"--trusted-root", trustedRoot, "--certificate-identity", san, "--certificate-oidc-issuer", issuer,
 		"--digest", pkg.SHA512, "--digestAlg", "sha512")
 	var certs []string
@@ -233,6 +238,21 @@ func checkPackage(t *testing.T, v *verifier.Verifier, p profile, pkg seal.Packag
 		certs = append(certs, string(vc.Certificate().Raw))
 	}
 	return certs
+}
+
+// checkNPMShape checks a provenance bundle has npm's own shape: one Rekor v1 dsse entry with an inclusion promise,
+// and no RFC 3161 timestamp.
+func checkNPMShape(t *testing.T, b *bundle.Bundle, path string) {
+	t.Helper()
+	vm := b.GetVerificationMaterial()
+	e := vm.GetTlogEntries()
+	if len(e) != 1 || e[0].GetKindVersion().GetKind() != "dsse" || e[0].GetKindVersion().GetVersion() != "0.0.1" ||
+		e[0].GetInclusionPromise() == nil {
+		t.Errorf("%s: log entries %v, want one Rekor v1 dsse 0.0.1 entry with an inclusion promise", path, e)
+	}
+	if ts := vm.GetTimestampVerificationData().GetRfc3161Timestamps(); len(ts) != 0 {
+		t.Errorf("%s: %d RFC 3161 timestamps, want none (npm's shape)", path, len(ts))
+	}
 }
 
 func cosign(t *testing.T, p profile, args ...string) {

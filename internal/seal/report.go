@@ -12,8 +12,15 @@ type Report struct {
 	CertificateIssuer string `json:"certificateIssuer"`
 	// Source is the GitHub context the provenance was built from.
 	Source provenance.GitHub `json:"source"`
-	// RekorURL is the base URL of the transparency log the entries were written to.
-	RekorURL string `json:"rekorUrl"`
+	// RekorURL is the base URL of the transparency log the signature bundles' entries were written to (the
+	// signing config's preference), and RekorVersion its API version (1 or 2).
+	RekorURL     string `json:"rekorUrl"`
+	RekorVersion uint32 `json:"rekorVersion"`
+	// SignedTimestamps is true when the signature bundles carry an RFC 3161 timestamp (the config names a TSA).
+	SignedTimestamps bool `json:"signedTimestamps"`
+	// ProvenanceRekorURL is the Rekor v1 log the provenance bundles went to, as npm accepts; empty without
+	// provenance. Provenance bundles carry no RFC 3161 timestamp (npm's own shape).
+	ProvenanceRekorURL string `json:"provenanceRekorUrl,omitempty"`
 	// PublicGood is true when signing went to Sigstore's public-good instance (so search.sigstore.dev finds entries).
 	PublicGood bool `json:"publicGood"`
 	// Packages has one result per tarball, in the order the tarballs were given.
@@ -34,8 +41,10 @@ type PackageResult struct {
 	ProvenanceBundle        string `json:"provenanceBundle,omitempty"`
 	RekorLogIndex           int64  `json:"rekorLogIndex"`
 	ProvenanceRekorLogIndex int64  `json:"provenanceRekorLogIndex,omitempty"`
-	// RekorEntryURL is where a person can look at the tarball signature's log entry.
-	RekorEntryURL string `json:"rekorEntryUrl,omitempty"`
+	// RekorEntryURL is where a person can look at the tarball signature's log entry (empty for Rekor v2, which
+	// serves tiles, not entries); ProvenanceRekorEntryURL the same for the provenance entry.
+	RekorEntryURL           string `json:"rekorEntryUrl,omitempty"`
+	ProvenanceRekorEntryURL string `json:"provenanceRekorEntryUrl,omitempty"`
 	// Error says why this package was not signed; empty on success.
 	Error string `json:"error,omitempty"`
 }

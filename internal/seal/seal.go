@@ -103,6 +103,7 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	id := s.Identity()
 	rep.CertificateIdentity, rep.CertificateIssuer = id.SAN, id.Issuer
 	rep.RekorURL, rep.PublicGood = tm.rekorURL, o.Trust.Instance() == trust.PublicGood
+	rep.RekorVersion, rep.SignedTimestamps, rep.ProvenanceRekorURL = tm.rekorVersion, tm.timestamped, tm.npmRekorURL
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex // serialises progress lines
@@ -112,7 +113,10 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 			if err := signOne(ctx, s, t, rep.Source, o.Provenance, p); err != nil {
 				p.Error = err.Error()
 			} else {
-				p.RekorEntryURL = entryURL(tm, p.RekorLogIndex, rep.PublicGood)
+				p.RekorEntryURL = entryURL(tm.rekorURL, tm.rekorVersion, p.RekorLogIndex, rep.PublicGood)
+				if p.ProvenanceBundle != "" {
+					p.ProvenanceRekorEntryURL = entryURL(tm.npmRekorURL, 1, p.ProvenanceRekorLogIndex, rep.PublicGood)
+				}
 			}
 			mu.Lock()
 			progress(o.Progress, p)
@@ -239,6 +243,8 @@ func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", ";
 type trustInfo struct {
 	rekorURL     string
 	rekorVersion uint32
+	timestamped  bool   // signatures carry RFC 3161 timestamps
+	npmRekorURL  string // where provenance went (Rekor v1)
 }
 
 func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *trustInfo, error) {
@@ -249,6 +255,9 @@ func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *
 	svcs, err := trust.SigningServices(ctx, o.Trust, o.Now())
 	if err != nil {
 		return nil, nil, err
+	}
+	if o.Provenance && svcs.NPMRekor == nil {
+		return nil, nil, fmt.Errorf("nothing was signed: %w", signer.ErrNoNPMLog)
 	}
 	s, err := signer.New(ctx, signer.Config{
 		Services:        svcs,
@@ -264,7 +273,11 @@ func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, &trustInfo{rekorURL: svcs.Rekor[0].URL, rekorVersion: svcs.Rekor[0].MajorAPIVersion}, nil
+	ti := &trustInfo{rekorURL: svcs.Rekor[0].URL, rekorVersion: svcs.Rekor[0].MajorAPIVersion, timestamped: len(svcs.TSA) > 0}
+	if o.Provenance {
+		ti.npmRekorURL = svcs.NPMRekor.URL
+	}
+	return s, ti, nil
 }
 
 // outageHint is where to look when a Sigstore service keeps failing.
@@ -349,12 +362,12 @@ func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh pr
 	return prov, nil
 }
 
-func entryURL(tm *trustInfo, index int64, publicGood bool) string {
+func entryURL(rekorURL string, version uint32, index int64, publicGood bool) string {
 	switch {
-	case publicGood:
+	case publicGood && version == 1:
 		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
-	case tm.rekorVersion == 1:
-		return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", strings.TrimSuffix(tm.rekorURL, "/"), index)
+	case version == 1:
+		return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", strings.TrimSuffix(rekorURL, "/"), index)
 	default:
 		return "" // Rekor v2 serves tiles, not entries by index
 	}

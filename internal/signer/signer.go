@@ -63,8 +63,9 @@ const userAgent = "waxseal"
 type Signer struct {
 	key      *keypair
 	certs    *certificates
-	tlogs    []sign.Transparency
+	tlogs    []sign.Transparency // where message signatures go: the signing config's preference
 	tsas     []*sign.TimestampAuthority
+	npmLogs  []sign.Transparency // where provenance goes: a Rekor v1 log, as npm accepts (see trust.Services.NPMRekor)
 	verifier *verifier.Verifier
 	identity verifier.Identity
 	sem      chan struct{}
@@ -104,6 +105,11 @@ func New(ctx context.Context, cfg Config) (*Signer, error) {
 	}
 	if s.tlogs, err = svc.transparencyLogs(cfg.Services.Rekor); err != nil {
 		return nil, err
+	}
+	if npm := cfg.Services.NPMRekor; npm != nil {
+		if s.npmLogs, err = svc.transparencyLogs([]root.Service{*npm}); err != nil {
+			return nil, err
+		}
 	}
 	for _, t := range cfg.Services.TSA {
 		s.tsas = append(s.tsas, sign.NewTimestampAuthority(&sign.TimestampAuthorityOptions{
@@ -162,24 +168,33 @@ func (s *Signer) CertificatesFetched() int {
 // SignArtifact signs an artifact given its SHA-256 digest (a message signature, logged as hashedrekord) and
 // verifies the bundle against that digest.
 func (s *Signer) SignArtifact(ctx context.Context, sha256 []byte) (*Signed, error) {
-	pb, err := s.bundle(ctx, &digestContent{sha256: sha256}, s.key.digestSigner())
+	pb, err := s.bundle(ctx, &digestContent{sha256: sha256}, s.key.digestSigner(), s.tlogs, s.tsas)
 	if err != nil {
 		return nil, err
 	}
 	return s.check(pb, func(b *bundle.Bundle) (*verifier.Result, error) { return s.verifier.VerifyArtifact(b, sha256) })
 }
 
+// ErrNoNPMLog means the signing config lists no Rekor v1 log, so no provenance npm accepts can be made.
+var ErrNoNPMLog = errors.New("the signing config lists no Rekor v1 log: npm 10 and 11 refuse provenance logged to Rekor v2, " +
+	"so waxseal logs provenance to a Rekor v1 log of the config; use a signing config that lists one (public-good's default does), " +
+	"or sign without provenance (--provenance=false, Action input provenance: false)")
+
 // SignProvenance signs an in-toto statement as a DSSE envelope and verifies it as provenance for the npm package
-// purl whose tarball has the given SHA-512 digest.
+// purl whose tarball has the given SHA-512 digest. It is logged in npm's own shape: a Rekor v1 dsse entry (with
+// its inclusion promise) and no RFC 3161 timestamp, the one shape every npm and the registry are known to accept.
 func (s *Signer) SignProvenance(ctx context.Context, payloadType string, statement []byte, purl string, sha512 []byte) (*Signed, error) {
-	pb, err := s.bundle(ctx, &sign.DSSEData{Data: statement, PayloadType: payloadType}, s.key)
+	if len(s.npmLogs) == 0 {
+		return nil, ErrNoNPMLog
+	}
+	pb, err := s.bundle(ctx, &sign.DSSEData{Data: statement, PayloadType: payloadType}, s.key, s.npmLogs, nil)
 	if err != nil {
 		return nil, err
 	}
 	return s.check(pb, func(b *bundle.Bundle) (*verifier.Result, error) { return s.verifier.VerifyProvenance(b, purl, sha512) })
 }
 
-func (s *Signer) bundle(ctx context.Context, content sign.Content, key sign.Keypair) (*protobundle.Bundle, error) {
+func (s *Signer) bundle(ctx context.Context, content sign.Content, key sign.Keypair, tlogs []sign.Transparency, tsas []*sign.TimestampAuthority) (*protobundle.Bundle, error) {
 	select {
 	case s.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -189,8 +204,8 @@ func (s *Signer) bundle(ctx context.Context, content sign.Content, key sign.Keyp
 	for try := 1; ; try++ {
 		pb, err := sign.Bundle(content, key, sign.BundleOptions{
 			CertificateProvider:  s.certs,
-			TimestampAuthorities: s.tsas,
-			TransparencyLogs:     s.tlogs,
+			TimestampAuthorities: tsas,
+			TransparencyLogs:     tlogs,
 			Context:              ctx,
 		})
 		if err == nil {

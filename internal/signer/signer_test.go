@@ -159,7 +159,7 @@ func TestRekorV2ConflictSignsAfresh(t *testing.T) {
 			s := &Signer{key: k, sem: make(chan struct{}, 1), tlogs: []sign.Transparency{log},
 				certs: &certificates{fulcio: &fakeFulcio{now: now}, key: k, tokens: &countingTokens{}, renewBefore: time.Minute, now: now}}
 			sum := sha256.Sum256([]byte("tarball"))
-			_, err := s.bundle(t.Context(), &digestContent{sha256: sum[:]}, k.digestSigner())
+			_, err := s.bundle(t.Context(), &digestContent{sha256: sum[:]}, k.digestSigner(), s.tlogs, nil)
 			if len(log.sigs) != tc.wantCalls {
 				t.Errorf("log saw %d submissions, want %d", len(log.sigs), tc.wantCalls)
 			}

@@ -144,6 +144,11 @@ type Services struct {
 	Rekor []root.Service
 	// TSA are the timestamp authorities to ask for a signed timestamp; may be empty.
 	TSA []root.Service
+	// NPMRekor is the log npm provenance goes to: a Rekor v1 log of the config, chosen whatever the config's
+	// preference, because npm 10 and 11 refuse provenance logged to Rekor v2 (npm 11 with TLOG_BODY_ERROR, npm
+	// 10 with TLOG_INCLUSION_PROOF_ERROR) and npm's own provenance is a Rekor v1 dsse entry with an inclusion
+	// promise. Nil when the config lists no Rekor v1 log valid now.
+	NPMRekor *root.Service
 }
 
 // SigningServices loads the signing config the options select and picks the services to use at time now.
@@ -209,7 +214,11 @@ func SelectServices(sc *root.SigningConfig, now time.Time) (*Services, error) {
 			return nil, fmt.Errorf("the signing config selects Rekor v2 (%s) but no timestamp authority: Rekor v2 gives no signing time, add tsaUrls to the signing config", r.URL)
 		}
 	}
-	return &Services{FulcioURL: fulcio.URL, Rekor: rekor, TSA: tsa}, nil
+	out := &Services{FulcioURL: fulcio.URL, Rekor: rekor, TSA: tsa}
+	if v1, err := root.SelectService(sc.RekorLogURLs(), []uint32{1}, now); err == nil {
+		out.NPMRekor = &v1
+	}
+	return out, nil
 }
 
 func errOrEmpty(err error) any {

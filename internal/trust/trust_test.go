@@ -108,6 +108,7 @@ func TestSelectServices(t *testing.T) {
 		FulcioURL: "https://fulcio.sigstore.dev",
 		Rekor:     []root.Service{{URL: "https://rekor.sigstore.dev", MajorAPIVersion: 1}},
 		TSA:       []root.Service{{URL: "https://timestamp.sigstore.dev/api/v1/timestamp", MajorAPIVersion: 1}},
+		NPMRekor:  &root.Service{URL: "https://rekor.sigstore.dev", MajorAPIVersion: 1},
 	}
 	opt := cmp.Transformer("urlVersion", func(s root.Service) [2]any { return [2]any{s.URL, s.MajorAPIVersion} })
 	if diff := cmp.Diff(want, got, opt); diff != "" {
@@ -136,6 +137,33 @@ func TestSelectServices(t *testing.T) {
 		[]root.Service{service("http://rekor", 1)}, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
 	if _, err := SelectServices(noFulcio, now); err == nil || !strings.Contains(err.Error(), "caUrls") {
 		t.Errorf("SelectServices(no Fulcio) = %v, want an error naming caUrls", err)
+	}
+}
+
+// TestNPMRekorIsAlwaysV1: whatever the config prefers, npm provenance goes to a Rekor v1 log of the config
+// (staging lists Rekor v2 first); a config without one has none.
+func TestNPMRekorIsAlwaysV1(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	staging, err := root.NewSigningConfigFromPath("../../testdata/conformance/staging.signing_config.v0.2.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := SelectServices(staging, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Rekor) != 1 || got.Rekor[0].MajorAPIVersion != 2 {
+		t.Errorf("staging's preferred log = %+v, want its Rekor v2", got.Rekor)
+	}
+	if got.NPMRekor == nil || got.NPMRekor.URL != "https://rekor.sigstage.dev" || got.NPMRekor.MajorAPIVersion != 1 {
+		t.Errorf("staging's npm log = %+v, want https://rekor.sigstage.dev (v1)", got.NPMRekor)
+	}
+	v2only, _ := root.NewSigningConfig(root.SigningConfigMediaType02,
+		[]root.Service{service("http://fulcio", 1)}, nil, []root.Service{service("http://rekor2", 2)},
+		root.ServiceConfiguration{}, []root.Service{service("http://tsa", 1)}, root.ServiceConfiguration{})
+	if got, err := SelectServices(v2only, now); err != nil || got.NPMRekor != nil {
+		t.Errorf("Rekor v2 only: NPMRekor = %+v, %v; want none", got.NPMRekor, err)
 	}
 }
 

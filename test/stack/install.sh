@@ -19,9 +19,27 @@ for t in "${STACK_TOOLS[@]}"; do
 		log "$name $ver: already built"
 		continue
 	fi
-	log "$name $ver: go install $pkg@$ver"
 	start=$SECONDS
 	tmp=$(mktemp -d "$STACK_BIN/.tmp-$name-XXXXXX")
+	sub=""
+	for b in "${BUILD_IN_MODULE[@]}"; do
+		[[ ${b%%|*} == "$name" ]] && sub=${b#*|}
+	done
+	if [[ -n $sub ]]; then
+		log "$name $ver: go build $sub in $pkg@$ver"
+		moddir=$(cd / && GOFLAGS='' GOTOOLCHAIN=local go mod download -json "$pkg@$ver" |
+			sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+		if [[ -z $moddir ]] || ! (cd "$moddir" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go build -trimpath -o "$tmp/$exe" "$sub"); then
+			rm -rf "$tmp"
+			log "$name $ver: build failed: check the Go module proxy is reachable"
+			exit 1
+		fi
+		rm -rf "$dest"
+		mv "$tmp" "$dest"
+		log "$name $ver: built in $((SECONDS - start))s"
+		continue
+	fi
+	log "$name $ver: go install $pkg@$ver"
 	# The machine's own Go (GOTOOLCHAIN=local): these pinned releases are known to build with Go 1.26.
 	if ! GOBIN=$tmp GOFLAGS='' GOTOOLCHAIN=local go install "$pkg@$ver"; then
 		rm -rf "$tmp"

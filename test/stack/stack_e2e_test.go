@@ -174,8 +174,11 @@ func signingConfig(t *testing.T, p profile) *root.SigningConfig {
 	if err != nil {
 		t.Fatalf("loading signing config: %v", err)
 	}
-	if got := sc.RekorLogURLs(); len(got) != 1 || got[0].MajorAPIVersion != p.rekorVersion {
-		t.Fatalf("signing config Rekor services = %+v, want one of API version %d", got, p.rekorVersion)
+	// The V2 profile lists Rekor v2 first and Rekor v1 after it (npm provenance goes there); the preferred log,
+	// the one selection picks, must be of the profile's version.
+	got, err := root.SelectServices(sc.RekorLogURLs(), sc.RekorLogURLsConfig(), sign.RekorAPIVersions, time.Now())
+	if err != nil || len(got) != 1 || got[0].MajorAPIVersion != p.rekorVersion || sc.RekorLogURLs()[0].MajorAPIVersion != p.rekorVersion {
+		t.Fatalf("signing config Rekor services = %+v, selected %+v (%v), want API version %d first and selected", sc.RekorLogURLs(), got, err, p.rekorVersion)
 	}
 	return sc
 }

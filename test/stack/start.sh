@@ -164,10 +164,12 @@ q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # single-quoted for sh
 		echo "export WAXSEAL_STACK_SIGNING_CONFIG_V1=$(q "$dir/out/signing_config_v1.json")"
 	fi
 	echo "export WAXSEAL_STACK_SIGNING_CONFIG_V2=$(q "$dir/out/signing_config_v2.json")"
+	echo "export WAXSEAL_STACK_SIGNING_CONFIG_V2_ONLY=$(q "$dir/out/signing_config_v2_only.json")"
 	echo "export ACTIONS_ID_TOKEN_REQUEST_URL=$(q "$issuer/idtoken?api-version=2.0")"
 	echo "export ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(q "$(cat "$dir/ghoidc/request-token")")"
 	echo "export WAXSEAL_STACK_OIDC_ISSUER=$(q "$issuer")"
 	echo "export WAXSEAL_STACK_COSIGN=$(q "$(stack_bin cosign)")"
+	echo "export WAXSEAL_STACK_GH=$(q "$(stack_bin gh)")"
 	echo "export WAXSEAL_STACK_FULCIO_URL=$(q "http://$host:$fulcio_port")"
 	echo "export WAXSEAL_STACK_REKOR_V2_URL=$(q "http://$host:$rekor2_port")"
 	if [[ $with_v1 == 1 ]]; then

@@ -17,7 +17,12 @@ STACK_TOOLS=(
 	"trillian_log_server|github.com/google/trillian/cmd/trillian_log_server|v1.7.3|trillian_log_server"
 	"trillian_log_signer|github.com/google/trillian/cmd/trillian_log_signer|v1.7.3|trillian_log_signer"
 	"cosign|github.com/sigstore/cosign/v2/cmd/cosign|v2.6.5|cosign"
+	# gh: the module proxy refuses its version list, so `go install ...@version` fails; install.sh downloads the
+	# module at this version and builds ./cmd/gh in it instead (BUILD_IN_MODULE below).
+	"gh|github.com/cli/cli/v2|v2.95.0|gh"
 )
+# Tools whose go install is refused: built with `go build ./SUBDIR` inside the downloaded module.
+BUILD_IN_MODULE=("gh|./cmd/gh")
 TRILLIAN_VERSION=v1.7.3
 
 # stack_bin NAME prints the path of tool NAME's binary.

@@ -34,6 +34,8 @@ const (
 	trustedRootFile     = "trusted_root.json"
 	signingConfigV1File = "signing_config_v1.json"
 	signingConfigV2File = "signing_config_v2.json"
+	// signingConfigV2OnlyFile names Rekor v2 and no Rekor v1 log: the shape npm provenance cannot be made with.
+	signingConfigV2OnlyFile = "signing_config_v2_only.json"
 	operator            = "waxseal-local-stack"
 )
 
@@ -63,7 +65,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("mkroot", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&rootOut, "fulcio-root-out", "", "only write Fulcio's root certificate (PEM) to this file, for the CT log, and exit")
-	fs.StringVar(&o.outDir, "out-dir", "", "directory for trusted_root.json and signing_config_v{1,2}.json (required)")
+	fs.StringVar(&o.outDir, "out-dir", "", "directory for trusted_root.json and signing_config_v1.json, signing_config_v2.json, signing_config_v2_only.json (required)")
 	fs.StringVar(&validFrom, "valid-from", "", "RFC 3339 start of the logs' validity (default: now)")
 	fs.StringVar(&o.fulcioURL, "fulcio-url", "", "Fulcio base URL (required)")
 	fs.StringVar(&o.ctURL, "ct-url", "", "CT log base URL (required)")
@@ -146,9 +148,12 @@ func assemble(ctx context.Context, hc *http.Client, o options) error {
 	}
 	anyOne := root.ServiceConfiguration{Selector: prototrustroot.ServiceSelector_ANY}
 	tsaSvc := []root.Service{svc(o.tsaURL+"/api/v1/timestamp", 1)}
-	profiles := map[string][]root.Service{signingConfigV2File: {svc(o.rekorV2URL, 2)}}
+	// The V2 profile lists Rekor v2 first and Rekor v1 after it, as Sigstore's staging config (and public-good's
+	// opt-in Rekor v2 config) does: signatures follow the preference, npm provenance goes to the v1 log.
+	profiles := map[string][]root.Service{signingConfigV2File: {svc(o.rekorV2URL, 2)}, signingConfigV2OnlyFile: {svc(o.rekorV2URL, 2)}}
 	if o.rekorV1URL != "" {
 		profiles[signingConfigV1File] = []root.Service{svc(o.rekorV1URL, 1)}
+		profiles[signingConfigV2File] = append(profiles[signingConfigV2File], svc(o.rekorV1URL, 1))
 	}
 	for file, rekor := range profiles {
 		sc, err := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{svc(o.fulcioURL, 1)}, nil,
