@@ -36,7 +36,7 @@ const (
 	signingConfigV2File = "signing_config_v2.json"
 	// signingConfigV2OnlyFile names Rekor v2 and no Rekor v1 log: the shape npm provenance cannot be made with.
 	signingConfigV2OnlyFile = "signing_config_v2_only.json"
-	operator            = "waxseal-local-stack"
+	operator                = "waxseal-local-stack"
 )
 
 type options struct {
