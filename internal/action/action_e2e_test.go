@@ -233,27 +233,22 @@ func TestActionE2E(t *testing.T) {
 			}
 			summary := string(mustRead(t, env["GITHUB_STEP_SUMMARY"]))
 			for _, want := range []string{"## waxseal: 2 of 2 npm package(s) signed", "`@waxseal-e2e/action-scoped` | `1.2.3`",
-				"[signature](" + fake.Uploads.URL, "waxseal verify --trusted-root .sigstore/trusted_root.json --certificate-identity " + wantSAN,
-				"gh attestation verify dist/waxseal-e2e-action-0.4.0.tgz --bundle dist/waxseal-e2e-action-0.4.0.tgz.provenance.sigstore.json --repo waxseal/waxseal", "| [waxseal/waxseal](https://github.com/waxseal/waxseal) |"} {
+				"[signature](" + fake.Uploads.URL, "waxseal verify dist/waxseal-e2e-action-0.4.0.tgz --trusted-root .sigstore/trusted_root.json --repository waxseal/waxseal --workflow .github/workflows/release.yml",
+				"gh attestation verify dist/waxseal-e2e-action-0.4.0.tgz --bundle dist/waxseal-e2e-action-0.4.0.tgz.provenance.sigstore.json --repo waxseal/waxseal", "| [`waxseal/waxseal`](https://github.com/waxseal/waxseal) |"} {
 				if !strings.Contains(summary, want) {
 					t.Errorf("the summary lacks %q:\n%s", want, summary)
 				}
 			}
 			if profile.binary {
-				// The summary's waxseal verify command, pasted as a person would, verifies.
-				var line string
-				for _, l := range strings.Split(summary, "\n") {
-					if strings.HasPrefix(l, "waxseal verify ") {
-						line = l
+				// The summary's waxseal verify commands, run as printed, verify (every printed command is run by
+				// TestConsumerCommandsE2E, with cosign and gh too).
+				for _, b := range shBlock.FindAllStringSubmatch(summary, -1) {
+					line := strings.Split(b[2], "\n")[0]
+					cmd := exec.CommandContext(t.Context(), "bash", "-c", line)
+					cmd.Dir, cmd.Env = ws, []string{"PATH=" + filepath.Dir(buildBinary(t)) + ":/usr/bin:/bin"}
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Errorf("the summary's command failed: %s\n%v\n%s", line, err, out)
 					}
-				}
-				if strings.ContainsAny(line, `'"`) {
-					t.Fatalf("the verify command needs a shell to unquote: %s", line)
-				}
-				cmd := exec.CommandContext(t.Context(), buildBinary(t), strings.Fields(line)[1:]...)
-				cmd.Dir = ws
-				if out, err := cmd.CombinedOutput(); err != nil {
-					t.Errorf("the summary's command failed: %s\n%v\n%s", line, err, out)
 				}
 			}
 			// Both scripted faults were met and retried.

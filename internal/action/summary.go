@@ -2,6 +2,7 @@ package action
 
 import (
 	"fmt"
+	"html"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -23,23 +24,30 @@ type SummaryData struct {
 	Note string
 }
 
-var mdEscaper = strings.NewReplacer(`\`, `\\`, "|", `\|`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`,
-	"*", `\*`, "_", `\_`, "`", "'", "\n", " ", "\r", " ")
-
-// md escapes untrusted text (package names, errors) for a markdown table cell.
-func md(s string) string { return mdEscaper.Replace(s) }
-
-// code puts text in a code span for a table cell. Backticks, which would close the span, become quotes; a pipe
-// is escaped for the table; a backslash, which GFM's table splitter would pair with that escape, becomes U+FF3C.
+// code puts untrusted text (package names, versions, errors, asset names) in a code span: inside one, markdown
+// makes no links (not even of bare URLs), no emphasis and no HTML. Backticks, which would close the span, become
+// quotes; line breaks become spaces; a pipe is escaped for the table; a backslash, which GFM's table splitter would
+// pair with that escape, becomes U+FF3C.
 func code(s string) string {
 	return "`" + strings.NewReplacer("`", "'", "\n", " ", "\r", " ", "|", `\|`, `\`, "＼").Replace(s) + "`"
 }
 
+// link makes a markdown link to u, percent-encoding every byte that could end the destination, break the table or
+// open HTML.
 func link(text, u string) string {
 	if u == "" {
 		return text
 	}
-	return "[" + text + "](" + strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u) + ")"
+	var b strings.Builder
+	for i := 0; i < len(u); i++ {
+		c := u[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>"'`+"`"+`|\[]{}^`, c) >= 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return "[" + text + "](" + b.String() + ")"
 }
 
 // RenderSummary renders the markdown for GITHUB_STEP_SUMMARY.
@@ -60,15 +68,19 @@ func RenderSummary(d SummaryData) string {
 			name = filepath.Base(p.Tarball)
 		}
 		if p.Error != "" {
-			fmt.Fprintf(&b, "| %s | %s | | ❌ %s | |\n", code(name), code(p.Version), md(p.Error))
+			fmt.Fprintf(&b, "| %s | %s | | ❌ %s | |\n", code(name), code(p.Version), code(p.Error))
 			continue
 		}
 		bundles := []string{d.bundleCell("signature", p.Bundle)}
 		if p.ProvenanceBundle != "" {
 			bundles = append(bundles, d.bundleCell("provenance", p.ProvenanceBundle))
 		}
+		entries := link(fmt.Sprint(p.RekorLogIndex), p.RekorEntryURL)
+		if p.ProvenanceBundle != "" {
+			entries += " · provenance " + link(fmt.Sprint(p.ProvenanceRekorLogIndex), p.ProvenanceRekorEntryURL)
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(short(p.SHA512)),
-			strings.Join(bundles, " · "), link(fmt.Sprint(p.RekorLogIndex), p.RekorEntryURL))
+			strings.Join(bundles, " · "), entries)
 	}
 	if d.Note != "" {
 		fmt.Fprintf(&b, "\n%s\n", d.Note)
@@ -108,7 +120,7 @@ func writeSigner(b *strings.Builder, r *seal.Report) {
 		workflow = after
 	}
 	fmt.Fprintf(b, "\n| Repository | Workflow | Ref | Commit |\n|---|---|---|---|\n| %s | %s | %s | %s |\n",
-		link(md(s.Repository), repoURL), code(workflow), code(s.Ref), link(code(short7(s.SHA)), repoURL+"/commit/"+url.PathEscape(s.SHA)))
+		link(code(s.Repository), repoURL), code(workflow), code(s.Ref), link(code(short7(s.SHA)), repoURL+"/commit/"+url.PathEscape(s.SHA)))
 }
 
 func short7(sha string) string {
@@ -126,50 +138,121 @@ func shq(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
-func writeVerify(b *strings.Builder, d SummaryData) {
-	r := d.Report
-	var p *seal.PackageResult
-	for i := range r.Packages {
-		if r.Packages[i].Error == "" {
-			p = &r.Packages[i]
-			break
+// fence returns a code fence longer than any run of backticks in body, so no line of it can close the block.
+func fence(body string) string {
+	longest, run := 0, 0
+	for _, r := range body {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
 		}
 	}
-	if p == nil || r.CertificateIdentity == "" {
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+func writeVerify(b *strings.Builder, d SummaryData) {
+	r := d.Report
+	if r.CertificateIdentity == "" {
 		return
 	}
-	tgz, bundle, prov := d.Rel(p.Tarball), d.Rel(p.Bundle), d.Rel(p.ProvenanceBundle)
-	inst := ""
+	var signed []*seal.PackageResult
+	for i := range r.Packages {
+		if r.Packages[i].Error == "" {
+			signed = append(signed, &r.Packages[i])
+		}
+	}
+	if len(signed) == 0 {
+		return
+	}
+	b.WriteString("\n### Verify\n\nRun these where the files were downloaded (the paths are the workspace's). Each one pins the " +
+		"repository as well as the signing workflow, so a package that another repository signed through the same " +
+		"reusable workflow is refused. `gh attestation verify` checks provenance only: it never accepts the message-signature " +
+		"bundle (`.sigstore.json`).\n")
+	if d.Staging {
+		b.WriteString("\nThese bundles come from Sigstore's staging instance: cosign and gh need its `trusted_root.json` " +
+			"(`--trusted-root` for cosign, `--custom-trusted-root` for gh), so only the waxseal command is shown.\n")
+	}
+	for i, p := range signed {
+		open := ""
+		if i == 0 {
+			open = " open"
+		}
+		cmds := strings.Join(verifyCommands(d, p), "\n")
+		f := fence(cmds)
+		// Raw HTML: the summary line is HTML-escaped, not markdown.
+		fmt.Fprintf(b, "\n<details%s><summary>%s</summary>\n\n%ssh\n%s\n%s\n\n</details>\n", open, html.EscapeString(p.Name+"@"+p.Version), f, cmds, f)
+	}
+}
+
+// verifyCommands are the commands that verify one package as printed: waxseal (both bundles), cosign (each
+// bundle), and gh (provenance only). Each pins the source repository, not only the signing workflow: a reusable
+// workflow signs with one SAN for every repository that calls it.
+func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
+	r := d.Report
+	s := r.Source
+	tgz, bundle, prov := shq(d.Rel(p.Tarball)), shq(d.Rel(p.Bundle)), shq(d.Rel(p.ProvenanceBundle))
+	san, iss := r.CertificateIdentity, r.CertificateIssuer
+	serverURL := strings.TrimSuffix(s.ServerURL, "/")
+	repo := s.Repository
+	signer, ref, _ := strings.Cut(strings.TrimPrefix(san, serverURL+"/"), "@") // owner/repo/path/to/workflow.yml
+	wfPath, inRepo := strings.CutPrefix(signer, repo+"/")
+	ghIssuer := iss == "https://token.actions.githubusercontent.com"
+
+	w := []string{"waxseal verify", tgz}
 	switch {
 	case d.Staging:
-		inst = " --staging"
+		w = append(w, "--staging")
 	case d.TrustedRoot != "":
-		inst = " --trusted-root " + shq(d.TrustedRoot)
+		w = append(w, "--trusted-root", shq(d.TrustedRoot))
 	}
-	b.WriteString("\n### Verify\n\nWith the identity filled in, for " + code(tgz) + " (the others are alike):\n\n```sh\n")
+	if inRepo && serverURL == "https://github.com" && strings.HasPrefix(san, serverURL+"/") {
+		// --repository builds the identity: a workflow of this repository, at this ref.
+		w = append(w, "--repository", shq(repo), "--workflow", shq(wfPath), "--ref", shq(ref))
+		if !ghIssuer {
+			w = append(w, "--certificate-oidc-issuer", shq(iss))
+		}
+	} else {
+		// A reusable workflow of another repository signed: pin its SAN, and the calling repository on top.
+		w = append(w, "--certificate-identity", shq(san), "--certificate-oidc-issuer", shq(iss), "--repository", shq(repo), "--ref", shq(s.Ref))
+	}
+	if s.RepositoryID != "" {
+		w = append(w, "--repository-id", shq(s.RepositoryID))
+	}
+	if s.RepositoryOwnerID != "" {
+		w = append(w, "--repository-owner-id", shq(s.RepositoryOwnerID))
+	}
 	if p.ProvenanceBundle == "" {
-		inst += " --no-provenance"
+		w = append(w, "--no-provenance")
 	}
-	fmt.Fprintf(b, "waxseal verify%s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
-		inst, shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
+	out := []string{strings.Join(w, " ")}
+	if d.Staging {
+		return out
+	}
 	cosignRoot := ""
 	if d.TrustedRoot != "" {
 		cosignRoot = " --trusted-root " + shq(d.TrustedRoot)
 	}
+	id := fmt.Sprintf(" --certificate-identity %s --certificate-oidc-issuer %s --certificate-github-workflow-repository %s", shq(san), shq(iss), shq(repo))
+	timestamps := ""
+	if r.RekorVersion == 2 {
+		timestamps = " --use-signed-timestamps" // Rekor v2 gives no signing time: the RFC 3161 timestamp does
+	}
+	out = append(out, fmt.Sprintf("cosign verify-blob %s --bundle %s --new-bundle-format%s%s%s", tgz, bundle, cosignRoot, timestamps, id))
 	if p.ProvenanceBundle == "" {
-		fmt.Fprintf(b, "cosign verify-blob --new-bundle-format%s --bundle %s --certificate-identity %s --certificate-oidc-issuer %s %s\n",
-			cosignRoot, shq(bundle), shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
-		b.WriteString("```\n")
-		return
+		return out
 	}
-	fmt.Fprintf(b, "cosign verify-blob-attestation --new-bundle-format%s --bundle %s --type slsaprovenance1 --certificate-identity %s --certificate-oidc-issuer %s %s\n",
-		cosignRoot, shq(prov), shq(r.CertificateIdentity), shq(r.CertificateIssuer), shq(tgz))
-	if r.Source.Repository != "" {
-		ghRoot := ""
-		if d.TrustedRoot != "" {
-			ghRoot = " --custom-trusted-root " + shq(d.TrustedRoot)
-		}
-		fmt.Fprintf(b, "gh attestation verify %s --bundle %s --repo %s%s\n", shq(tgz), shq(prov), shq(r.Source.Repository), ghRoot)
+	// npm's provenance names the tarball by sha512 only, which cosign cannot compute itself.
+	out = append(out, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --new-bundle-format%s --type slsaprovenance1 --digest %s --digestAlg sha512%s",
+		prov, cosignRoot, shq(p.SHA512), id))
+	g := []string{"gh attestation verify", tgz, "--bundle", prov, "--repo", shq(repo), "--digest-alg sha512",
+		"--signer-workflow", shq(signer), "--source-ref", shq(s.Ref)}
+	if d.TrustedRoot != "" {
+		g = append(g, "--custom-trusted-root", shq(d.TrustedRoot))
 	}
-	b.WriteString("```\n")
+	if !ghIssuer {
+		g = append(g, "--cert-oidc-issuer", shq(iss))
+	}
+	return append(out, strings.Join(g, " "))
 }

@@ -1,14 +1,20 @@
 package action
 
 import (
+	"bytes"
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/seal"
 )
@@ -130,4 +136,49 @@ func FuzzRenderSummary(f *testing.F) {
 			t.Fatalf("an extra line after the rows: %q", lines[header+4])
 		}
 	})
+}
+
+// renderGFM renders markdown the way GitHub does for a step summary: GFM tables, autolinks (bare URLs and
+// addresses) and raw HTML.
+func renderGFM(t testing.TB, md string) string {
+	t.Helper()
+	var out bytes.Buffer
+	gm := goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(gmhtml.WithUnsafe()))
+	if err := gm.Convert([]byte(md), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+var hrefPattern = regexp.MustCompile(`<a href="([^"]*)"`)
+
+// hostileNames are package data (and tarball paths) an attacker chooses.
+var hostileNames = []string{
+	"https://evil.example/x", "www.evil.example", "mallory@evil.example", "<img src=x onerror=alert(1)>",
+	"[click](https://evil.example)", "![x](https://evil.example/t.png)", "# Heading", "</summary></details><a href=https://evil.example>x</a>",
+	"```", "~~~", "a\n```\n[x](https://evil.example)\n```", "javascript:alert(1)", "\\|", "**bold** _it_",
+}
+
+// TestSummaryPackageDataAddsNoLinksOrStructure: whatever a package name, version, error or file name holds, the
+// rendered summary has exactly the links, headings, tables and code blocks waxseal makes.
+func TestSummaryPackageDataAddsNoLinksOrStructure(t *testing.T) {
+	t.Parallel()
+	base := renderGFM(t, RenderSummary(SummaryData{Report: summaryReport(), Rel: func(p string) string { return p }}))
+	count := func(html, tag string) int { return strings.Count(html, "<"+tag) }
+	for _, h := range hostileNames {
+		r := summaryReport()
+		r.Packages[0].Name, r.Packages[0].Version = h, h
+		r.Packages[1].Name, r.Packages[1].Error = h, "repository.url is "+h
+		out := renderGFM(t, RenderSummary(SummaryData{Report: r, Rel: func(p string) string { return strings.ReplaceAll(p, "octo-pkg", h) }}))
+		for _, tag := range []string{"a ", "img", "h1", "h2", "h3", "table", "tr", "pre", "details", "summary", "strong", "em", "script"} {
+			if got, want := count(out, tag), count(base, tag); got != want {
+				t.Errorf("%q: %d <%s> elements, want %d:\n%s", h, got, strings.TrimSpace(tag), want, out)
+			}
+		}
+		for _, m := range hrefPattern.FindAllStringSubmatch(out, -1) {
+			if strings.Contains(m[1], "evil") || strings.HasPrefix(m[1], "mailto:") || strings.HasPrefix(m[1], "javascript:") {
+				t.Errorf("%q: a link to %q", h, m[1])
+			}
+		}
+	}
 }

@@ -33,6 +33,7 @@ type verifyFlags struct {
 	tf                                trustFlags
 	idf                               identityFlags
 	repository, workflow, ref, commit string
+	repositoryID, ownerID             string // GitHub's numeric IDs, which survive renames
 	bundle, provenance                string
 	noProvenance, noSignature         bool
 	release                           string
@@ -49,6 +50,8 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.workflow, "workflow", "", "workflow file that must have signed, e.g. .github/workflows/release.yml (default: any in the repository)")
 	fs.StringVar(&f.ref, "ref", "", "git ref the workflow must have run at, e.g. refs/tags/v1.2.3 (default: any)")
 	fs.StringVar(&f.commit, "source-commit", "", "git commit SHA the workflow must have run at (default: any)")
+	fs.StringVar(&f.repositoryID, "repository-id", "", "GitHub's numeric ID of the repository (survives renames; --release looks it up; default: not pinned)")
+	fs.StringVar(&f.ownerID, "repository-owner-id", "", "GitHub's numeric ID of the repository's owner (--release looks it up; default: not pinned)")
 	fs.StringVar(&f.bundle, "bundle", "", "signature bundle (default: PKG.tgz.sigstore.json beside the tarball)")
 	fs.StringVar(&f.provenance, "provenance", "", "provenance bundle (default: PKG.tgz.provenance.sigstore.json beside the tarball)")
 	fs.BoolVar(&f.noProvenance, "no-provenance", false, "verify the signature bundle only; without it a missing provenance bundle is a failure")
@@ -89,14 +92,22 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	id, ext, err := f.policy()
-	if err != nil {
-		return err
+	if _, _, err := f.policy(); err != nil {
+		return err // usage errors first, before any request
 	}
 	if err := checkRetryFor("verify", *f.retryFor); err != nil {
 		return err
 	}
 	f.net = e.retryPolicy(*f.retryFor)
+	if rel != nil {
+		if err := e.learnRepositoryIDs(ctx, &f, rel); err != nil {
+			return err
+		}
+	}
+	id, ext, err := f.policy()
+	if err != nil {
+		return err
+	}
 	topts := f.tf.options(e, f.net)
 	if err := topts.Validate(); err != nil {
 		return usagef("verify: %v", err)
@@ -122,7 +133,34 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	for _, t := range targets {
 		reps = append(reps, verifyTarget(ctx, v, t, !f.noSignature, !f.noProvenance))
 	}
+	e.warnUnpinned(&f, reps)
 	return e.printReports(reps, f.asJSON)
+}
+
+// warnUnpinned warns when a GitHub Actions certificate was accepted on its SAN alone: a reusable workflow signs
+// with the same SAN for every repository that calls it, so only --repository (and its IDs) tell them apart.
+func (e *Env) warnUnpinned(f *verifyFlags, reps []artifactReport) {
+	if f.repository != "" {
+		return
+	}
+	for _, r := range reps {
+		for _, res := range []*verifier.Result{r.Signature, r.Provenance} {
+			if res != nil && res.Repository != "" {
+				fmt.Fprintf(e.Stderr, "waxseal: warning: only the signing workflow (the certificate identity) was pinned, not the source "+
+					"repository: a reusable workflow signs with that identity for every repository that calls it. These bundles came from %s "+
+					"(repository id %s): if that is the one you trust, add --repository %s --repository-id %s\n",
+					res.Repository, orNone(res.RepositoryID), strings.TrimPrefix(res.Repository, githubServerURL+"/"), orNone(res.RepositoryID))
+				return
+			}
+		}
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	return s
 }
 
 // checkArgs validates the combination of targets and flags; it returns the parsed --release.
@@ -206,9 +244,15 @@ func (f *verifyFlags) policy() (verifier.Identity, certificate.Extensions, error
 	if id.Issuer == "" && id.IssuerRegexp == "" {
 		id.Issuer = githubIssuer
 	}
+	for _, n := range []struct{ flag, v string }{{"--repository-id", f.repositoryID}, {"--repository-owner-id", f.ownerID}} {
+		if n.v != "" && strings.Trim(n.v, "0123456789") != "" {
+			return id, ext, usagef("verify: %s %q is not a number: pass GitHub's numeric ID (gh api repos/OWNER/REPO --jq .id)", n.flag, n.v)
+		}
+	}
 	if f.repository != "" {
 		ext.SourceRepositoryURI = githubServerURL + "/" + f.repository
 	}
+	ext.SourceRepositoryIdentifier, ext.SourceRepositoryOwnerIdentifier = f.repositoryID, f.ownerID
 	ext.SourceRepositoryRef = f.ref
 	ext.SourceRepositoryDigest = f.commit
 	return id, ext, nil

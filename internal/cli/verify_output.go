@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
@@ -47,9 +49,11 @@ type artifactReport struct {
 	Verified         bool             `json:"verified"`
 	Signature        *verifier.Result `json:"signature,omitempty"`
 	Provenance       *verifier.Result `json:"provenance,omitempty"`
-	// Reason is the class of rejection (one of the verifier's verdicts); Error says it in full.
+	// Reason is the class of rejection (one of the verifier's verdicts); Error says it in full, and Next what to
+	// do about it.
 	Reason string `json:"reason,omitempty"`
 	Error  string `json:"error,omitempty"`
+	Next   string `json:"next,omitempty"`
 
 	err error
 }
@@ -68,6 +72,33 @@ func (r *artifactReport) setError(err error) {
 			break
 		}
 	}
+	r.Next = nextStep(err)
+}
+
+// nextStep says what a person should do about a rejection.
+func nextStep(err error) string {
+	var te *npm.TarballError
+	switch {
+	case errors.Is(err, verifier.ErrIdentityMismatch):
+		return "someone else signed it (the reason names who): if you trust that signer, verify with its identity; otherwise do not install the package"
+	case errors.Is(err, verifier.ErrDigestMismatch), errors.Is(err, verifier.ErrSubjectMismatch):
+		return "the bundle is for another file: fetch the tarball and its bundles again from the same release; if it persists, do not install it and tell the maintainers"
+	case errors.Is(err, registry.ErrIntegrity):
+		return "the registry served bytes its own metadata does not vouch for: do not install it, and report the registry or mirror"
+	case errors.Is(err, verifier.ErrMalformedBundle), errors.Is(err, verifier.ErrUnsupportedBundle), errors.Is(err, verifier.ErrPredicateType):
+		return "check you passed the right file: the .sigstore.json bundle for --bundle, the .provenance.sigstore.json one for --provenance"
+	case errors.Is(err, verifier.ErrKeyMismatch):
+		return "verify with the key or certificate identity the bundle was made with"
+	case errors.Is(err, os.ErrNotExist):
+		return "download the bundle next to the tarball, or pass --no-signature / --no-provenance if the release has none"
+	case errors.As(err, &te):
+		return "it is not a tarball `npm pack` makes, so npm may install something else than what was checked: do not install it"
+	case errors.Is(err, verifier.ErrTransparencyLog), errors.Is(err, verifier.ErrTimestamp), errors.Is(err, verifier.ErrCertificate),
+		errors.Is(err, verifier.ErrSCT), errors.Is(err, verifier.ErrSignature), errors.Is(err, verifier.ErrInvalidBundle),
+		errors.Is(err, verifier.ErrProvenanceMismatch):
+		return "the bundle does not hold up: do not install the package, and tell its maintainers (with --trusted-root, check it is the signing instance's)"
+	}
+	return "fix the problem the reason names and run verify again"
 }
 
 // printReports prints the verdicts and returns an error unless every artifact verified.
@@ -97,13 +128,14 @@ func (e *Env) printReports(reps []artifactReport, asJSON bool) error {
 			writeHuman(e.Stdout, r)
 		}
 	}
+	// Each verdict was printed above, once: the error only carries the exit status and the verdicts for errors.Is.
 	switch {
 	case len(reps) == 0:
 		return errors.New("verify: nothing to verify")
 	case len(failed) == 1:
-		return failed[0]
+		return &ReportedError{Err: failed[0]}
 	case len(failed) > 1:
-		return fmt.Errorf("%d of %d artifacts were rejected:\n%w", len(failed), len(reps), errors.Join(failed...))
+		return &ReportedError{Err: fmt.Errorf("%d of %d artifacts were rejected:\n%w", len(failed), len(reps), errors.Join(failed...))}
 	}
 	return nil
 }
@@ -114,7 +146,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 		name += " (" + r.Purl + ")"
 	}
 	if !r.Verified {
-		fmt.Fprintf(w, "REJECTED %s\n  reason: %s\n", name, r.Error)
+		fmt.Fprintf(w, "REJECTED %s\n  reason: %s; what to do: %s\n", name, r.Error, r.Next)
 		return
 	}
 	fmt.Fprintf(w, "VERIFIED %s\n", name)
@@ -138,6 +170,9 @@ func writeHuman(w io.Writer, r artifactReport) {
 	line("signer", res.SAN)
 	line("issuer", res.Issuer)
 	line("repository", res.Repository)
+	if res.RepositoryID != "" {
+		line("repository id", res.RepositoryID+" (owner id "+orNone(res.OwnerID)+")")
+	}
 	line("workflow", res.Workflow)
 	line("ref", res.Ref)
 	line("commit", res.Commit)

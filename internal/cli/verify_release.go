@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
@@ -40,6 +41,38 @@ const maxAssetBytes = registry.MaxTarballBytes
 func releaseAsset(name string) bool {
 	return strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tgz.sigstore.json") ||
 		strings.HasSuffix(name, ".tgz.provenance.sigstore.json")
+}
+
+// learnRepositoryIDs looks up the release's repository and pins its numeric IDs (which survive renames and
+// cannot be taken over by whoever registers the old name): the certificate's source repository identifier and
+// owner identifier must then match. IDs given as flags must agree with GitHub's.
+func (e *Env) learnRepositoryIDs(ctx context.Context, f *verifyFlags, rel *releaseRef) error {
+	if f.repository != rel.owner+"/"+rel.repo {
+		return nil // the identity names another repository: its IDs are not this one's
+	}
+	gh, err := e.githubClient(f.githubAPI, f.net)
+	if err != nil {
+		return err
+	}
+	repo, _, err := gh.Repositories.Get(ctx, rel.owner, rel.repo)
+	if err != nil {
+		return fmt.Errorf("looking up repository %s/%s: %w", rel.owner, rel.repo, describeGitHubErr(err))
+	}
+	for _, x := range []struct {
+		flag string
+		dst  *string
+		id   int64
+	}{{"--repository-id", &f.repositoryID, repo.GetID()}, {"--repository-owner-id", &f.ownerID, repo.GetOwner().GetID()}} {
+		got := strconv.FormatInt(x.id, 10)
+		if x.id == 0 {
+			continue
+		}
+		if *x.dst != "" && *x.dst != got {
+			return fmt.Errorf("%s %s contradicts GitHub, which gives %s/%s the ID %s: check which repository you mean", x.flag, *x.dst, rel.owner, rel.repo, got)
+		}
+		*x.dst = got
+	}
+	return nil
 }
 
 // downloadRelease downloads the release's tarballs and bundles into dir; it returns asset name -> path. No token

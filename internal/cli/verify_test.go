@@ -164,6 +164,7 @@ func TestVerifyHumanAndJSONVerdicts(t *testing.T) {
 		"VERIFIED " + filepath.Join(dir, "pkg.tgz") + " (pkg:npm/sigstore@2.0.0)",
 		"verified:      SLSA provenance",
 		"repository:    https://github.com/sigstore/sigstore-js",
+		"repository id: 495574555 (owner id 71096353)",
 		"workflow:      .github/workflows/release.yml",
 		"ref:           refs/heads/main",
 		"commit:        f0b49a04e5a62250e0f60fb128004a73110fe311",
@@ -192,7 +193,8 @@ func TestVerifyHumanAndJSONVerdicts(t *testing.T) {
 		ProvenanceBundle: filepath.Join(dir, "pkg.tgz.provenance.sigstore.json"), Verified: true,
 		Provenance: &verifier.Result{
 			SAN: "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", Issuer: githubIssuer,
-			Repository: "https://github.com/sigstore/sigstore-js", Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
+			Repository: "https://github.com/sigstore/sigstore-js", RepositoryID: "495574555", OwnerID: "71096353",
+			Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
 			Commit: "f0b49a04e5a62250e0f60fb128004a73110fe311", RunnerEnvironment: "github-hosted", LogIndex: 31821305,
 			LogTime: time.Unix(1692374735, 0).UTC(), TimestampSource: "transparency log integrated time (https://rekor.sigstore.dev)",
 		},
@@ -305,6 +307,7 @@ func TestVerifyRelease(t *testing.T) {
 		return data
 	}
 	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	gh.SetIDs(sigstoreJSIDs)
 	t.Cleanup(gh.Close)
 	good := gh.AddRelease("v2.0.0", false, true)
 	gh.AddAsset(good, "sigstore-2.0.0.tgz", read("sigstore-2.0.0.tgz"), "uploaded")
@@ -354,6 +357,9 @@ func TestVerifyRelease(t *testing.T) {
 	}
 }
 
+// sigstoreJSIDs are sigstore/sigstore-js's real repository and owner IDs, as its certificates record them.
+var sigstoreJSIDs = githubfake.IDs{Repository: 495574555, Owner: 71096353}
+
 // fakeRegistry serves one package version the way registry.npmjs.org does (GET /NAME/VERSION, then the tarball).
 func fakeRegistry(t *testing.T, name, version string, tarball []byte, integrityOf []byte) *httptest.Server {
 	t.Helper()
@@ -393,6 +399,7 @@ func TestVerifyNPMAgainstRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	gh.SetIDs(sigstoreJSIDs)
 	t.Cleanup(gh.Close)
 	rel := gh.AddRelease("v2.0.0", false, true)
 	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
@@ -443,6 +450,7 @@ func TestVerifyNPMRefusesAnotherVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	gh.SetIDs(sigstoreJSIDs)
 	t.Cleanup(gh.Close)
 	rel := gh.AddRelease("v2.0.0", false, true)
 	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", oldProv, "uploaded")
@@ -453,5 +461,80 @@ func TestVerifyNPMRefusesAnotherVersion(t *testing.T) {
 	err = env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
 	if !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out.String(), "the registry served sigstore@1.3.0 for sigstore@2.0.0") {
 		t.Fatalf("got %v\n%s\nwant a refusal naming the version served", err, out)
+	}
+}
+
+// TestVerifyPinsRepositoryIDs: GitHub's numeric IDs survive renames and cannot be taken over with a freed name.
+// Given as flags they must match the certificate's; --release learns them from the API; a SAN-only identity for a
+// GitHub Actions certificate is warned about, naming what is not pinned.
+func TestVerifyPinsRepositoryIDs(t *testing.T) {
+	t.Parallel()
+	dir := copyTestdata(t, map[string]string{"sigstore-2.0.0.tgz": "pkg.tgz", "sigstore-2.0.0.tgz.provenance.sigstore.json": "pkg.tgz.provenance.sigstore.json"})
+	base := []string{"verify", filepath.Join(dir, "pkg.tgz"), "--no-signature", "--trusted-root", publicGoodRoot}
+	san := "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main"
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantErr  error
+		wantWarn bool
+	}{
+		{name: "right IDs", args: []string{"--repository", "sigstore/sigstore-js", "--repository-id", "495574555", "--repository-owner-id", "71096353"}},
+		{name: "a repository that took over the name", args: []string{"--repository", "sigstore/sigstore-js", "--repository-id", "1"}, wantErr: verifier.ErrIdentityMismatch},
+		{name: "another owner", args: []string{"--repository", "sigstore/sigstore-js", "--repository-owner-id", "2"}, wantErr: verifier.ErrIdentityMismatch},
+		{name: "SAN only warns", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", githubIssuer}, wantWarn: true},
+		{name: "SAN and repository does not", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", githubIssuer, "--repository", "sigstore/sigstore-js"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env, out, errOut := testEnv(&offlineTransport{}, nil)
+			err := env.Run(t.Context(), append(append([]string{}, base...), tc.args...))
+			if (tc.wantErr == nil) != (err == nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) {
+				t.Fatalf("err = %v, want %v\n%s", err, tc.wantErr, out)
+			}
+			warned := strings.Contains(errOut.String(), "warning: only the signing workflow")
+			if warned != tc.wantWarn {
+				t.Errorf("warning printed: %v, want %v:\n%s", warned, tc.wantWarn, errOut)
+			}
+			if tc.wantWarn && !strings.Contains(errOut.String(), "add --repository sigstore/sigstore-js --repository-id 495574555") {
+				t.Errorf("the warning must say what to add:\n%s", errOut)
+			}
+		})
+	}
+
+	// --release looks the IDs up: a fake GitHub that gives the repository another ID (a takeover) is refused.
+	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	t.Cleanup(gh.Close)
+	gh.SetIDs(githubfake.IDs{Repository: 999, Owner: 71096353})
+	prov, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz.provenance.sigstore.json"))
+	tgz, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz"))
+	rel := gh.AddRelease("v2.0.0", false, true)
+	gh.AddAsset(rel, "sigstore-2.0.0.tgz", tgz, "uploaded")
+	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
+	env, out, _ := testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL})
+	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+	if !errors.Is(err, verifier.ErrIdentityMismatch) || !strings.Contains(out.String(), `SourceRepositoryIdentifier to be "999"`) {
+		t.Errorf("--release with a repository of another ID: %v\n%s", err, out)
+	}
+	env, _, _ = testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL})
+	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "--repository-id", "495574555", "--no-signature", "--trusted-root", publicGoodRoot})
+	if err == nil || !strings.Contains(err.Error(), "contradicts GitHub") {
+		t.Errorf("--repository-id against GitHub's: %v", err)
+	}
+}
+
+// TestVerifyVerdictOnce: a rejection is printed once, with what to do; main has nothing left to print.
+func TestVerifyVerdictOnce(t *testing.T) {
+	t.Parallel()
+	env, out, errOut := testEnv(&offlineTransport{}, nil)
+	err := env.Run(t.Context(), []string{"verify", "--no-signature", "--trusted-root", publicGoodRoot, "--repository", "mallory/evil",
+		filepath.Join(npmRealDir, "sigstore-2.0.0.tgz")})
+	if err == nil || ShouldPrint(err) || ExitCode(err) != 1 {
+		t.Fatalf("err = %v (print again: %v), want a reported failure with exit 1", err, err != nil && ShouldPrint(err))
+	}
+	if n := strings.Count(out.String()+errOut.String(), "does not match"); n != 1 {
+		t.Errorf("the reason appears %d times, want once:\n%s%s", n, out, errOut)
+	}
+	if !strings.Contains(out.String(), "what to do: someone else signed it") {
+		t.Errorf("no next step:\n%s", out)
 	}
 }

@@ -53,6 +53,7 @@ func fillIdentity(r *Result, c *certificate.Summary) {
 	r.SAN = c.SubjectAlternativeName
 	r.Issuer = c.Issuer
 	r.Repository = certRepository(c)
+	r.RepositoryID, r.OwnerID = c.SourceRepositoryIdentifier, c.SourceRepositoryOwnerIdentifier
 	r.Ref = firstNonEmpty(c.SourceRepositoryRef, c.GithubWorkflowRef)
 	r.Commit = firstNonEmpty(c.SourceRepositoryDigest, c.GithubWorkflowSHA)
 	r.RunnerEnvironment = c.RunnerEnvironment

@@ -126,6 +126,10 @@ type Result struct {
 	Issuer string `json:"certificateIssuer,omitempty"`
 	// Repository is the source repository URI from the certificate, e.g. https://github.com/owner/repo.
 	Repository string `json:"repository,omitempty"`
+	// RepositoryID and OwnerID are GitHub's numeric IDs of the source repository and its owner, from the
+	// certificate (empty in certificates Fulcio issued before it recorded them).
+	RepositoryID string `json:"repositoryId,omitempty"`
+	OwnerID      string `json:"repositoryOwnerId,omitempty"`
 	// Workflow is the workflow file the build ran, e.g. .github/workflows/release.yml.
 	Workflow string `json:"workflow,omitempty"`
 	// Ref and Commit are the git ref and commit the build ran at.

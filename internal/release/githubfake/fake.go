@@ -33,6 +33,7 @@ type Server struct {
 	assets   map[int64]*Asset
 	faults   []*Fault
 	log      []string
+	ids      IDs
 }
 
 // Release is a release held by the fake.

@@ -12,7 +12,7 @@ import (
 const docRelease = "https://docs.github.com/rest/releases/releases"
 
 func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
-	if !s.admit(w, r, "api") {
+	if !s.admit(w, r, "api") || s.serveRepository(w, r) {
 		return
 	}
 	prefix := fmt.Sprintf("/repos/%s/%s/releases", s.Owner, s.Repo)
