@@ -194,7 +194,7 @@ func TestFaultsE2E(t *testing.T) {
 			}
 			tarball := copyPackages(t)[0]
 			env := map[string]string{
-				"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": fs.tokenURL,
+				"GITHUB_ACTIONS": "true", "ACTIONS_ID_TOKEN_REQUEST_URL": fs.tokenURL, "npm_config_registry": testRegistry(),
 				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
 			}
 			var stdout, stderr bytes.Buffer

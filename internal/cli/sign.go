@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/signer"
@@ -49,6 +50,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
 		oidcIssuer  = fs.String("oidc-issuer", "", "issuer for the interactive browser sign-in (default: the instance's)")
 		retryFor    = registerRetryFor(fs)
+		preflight   = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
 	)
 	tf.register(fs, true)
 	paths, err := parseInterspersed(fs, args)
@@ -82,6 +84,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	rep, signErr := seal.Sign(ctx, seal.Options{
 		Paths: paths, Provenance: *provenance, SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
 		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient, Retry: policy,
+		RegistryPreflight: *preflight, RegistryFor: e.registryFor,
 		Progress: e.Stderr, Now: e.Now,
 	})
 	if rep != nil && *outputJSON != "" {
@@ -105,4 +108,13 @@ func writeJSON(path string, v any) error {
 		return fmt.Errorf("writing %s: %w (check the directory exists and is writable)", path, err)
 	}
 	return nil
+}
+
+// registryFor is the registry npm would publish name to from the working directory.
+func (e *Env) registryFor(name string) (string, error) {
+	cwd, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the npm registry: %w", err)
+	}
+	return registry.URLFor(name, cwd, e.Getenv)
 }

@@ -66,7 +66,7 @@ func TestSignRefusesE2E(t *testing.T) {
 			if tc.config != "" {
 				config = tc.config
 			}
-			env := map[string]string{"SIGSTORE_ID_TOKEN": mintToken(t, tc.token)}
+			env := map[string]string{"SIGSTORE_ID_TOKEN": mintToken(t, tc.token), "npm_config_registry": testRegistry()}
 			for k, v := range tc.env {
 				env[k] = v
 			}

@@ -24,15 +24,30 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/testing/stacktest"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
 func stackVar(t *testing.T, name string) string { return stacktest.Var(t, name) }
 
-// stackGetenv is the environment of a GitHub Actions job whose ID token comes from the stack's issuer.
+var (
+	registryOnce sync.Once
+	e2eRegistry  *npmregistry.Server
+)
+
+// testRegistry is an npm registry (in-process, as registry.npmjs.org answers) holding none of the e2e packages, so
+// the registry preflight finds each one new.
+func testRegistry() string {
+	registryOnce.Do(func() { e2eRegistry = npmregistry.New("e2e") })
+	return e2eRegistry.URL
+}
+
+// stackGetenv is the environment of a GitHub Actions job whose ID token comes from the stack's issuer, with npm's
+// registry setting pointing at testRegistry.
 func stackGetenv(t *testing.T, extra map[string]string) func(string) string {
 	env := map[string]string{
+		"npm_config_registry":            testRegistry(),
 		"GITHUB_ACTIONS":                 "true",
 		"ACTIONS_ID_TOKEN_REQUEST_URL":   stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL"),
 		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),

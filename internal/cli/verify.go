@@ -312,9 +312,8 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir string, relAssets map[string]string) (target, error) {
 	base := f.registryURL
 	if base == "" {
-		cwd, _ := os.Getwd()
 		var err error
-		if base, err = registry.URLFor(name, cwd, e.Getenv); err != nil {
+		if base, err = e.registryFor(name); err != nil {
 			return target{}, err
 		}
 	}

@@ -4,6 +4,7 @@ package registry
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/sha512"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/retry"
@@ -196,11 +198,7 @@ func URLFor(name, dir string, getenv func(string) string) (string, error) {
 				return v, nil
 			}
 		}
-		for _, d := range []string{dir, getenv("HOME")} {
-			if d == "" {
-				continue
-			}
-			path := filepath.Join(d, ".npmrc")
+		for _, path := range npmrcFiles(dir, getenv) {
 			v := npmrcValue(path, k)
 			if strings.Contains(v, "${") {
 				return "", fmt.Errorf("%s sets %s to a URL with an environment variable in it: waxseal does not expand variables into registry URLs, "+
@@ -212,6 +210,22 @@ func URLFor(name, dir string, getenv func(string) string) (string, error) {
 		}
 	}
 	return DefaultURL, nil
+}
+
+// npmrcFiles are the .npmrc files npm reads, most specific first: the project's, then the user's
+// (npm_config_userconfig, which actions/setup-node sets, else $HOME/.npmrc).
+func npmrcFiles(dir string, getenv func(string) string) []string {
+	var out []string
+	if dir != "" {
+		out = append(out, filepath.Join(dir, ".npmrc"))
+	}
+	if u := cmp.Or(getenv("npm_config_userconfig"), getenv("NPM_CONFIG_USERCONFIG")); u != "" {
+		return append(out, u)
+	}
+	if h := getenv("HOME"); h != "" {
+		out = append(out, filepath.Join(h, ".npmrc"))
+	}
+	return out
 }
 
 // npmrcValue reads key=value from an .npmrc (ini syntax, ; and # comments), unexpanded.
@@ -244,4 +258,97 @@ func Redact(rawURL string) string {
 	}
 	c := url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}
 	return c.String()
+}
+
+// Availability is what the registry says of a name@version about to be published.
+type Availability int
+
+// The answers of [Client.Preflight].
+const (
+	// NewVersion: the package exists and has no such version: publishing it is possible.
+	NewVersion Availability = iota
+	// VersionExists: the version is already published; npm refuses to publish over it.
+	VersionExists
+	// VersionUnpublished: the version was published and unpublished; npm never allows a version number again.
+	VersionUnpublished
+	// NewPackage: the registry has no package of that name. A first publish creates it, but trusted publishing
+	// (OIDC) cannot: a trusted publisher is configured on an existing package.
+	NewPackage
+)
+
+// Preflight asks the registry whether name@version can be published: GET /<name>/<version> (the version's
+// document, small), then, when that is 404, the package's abbreviated document (application/vnd.npm.install-v1+json)
+// to tell a new version from a new package. A 404 for the package carries, for an unpublished package, a document
+// whose time.unpublished lists the versions that can never be used again.
+func (c *Client) Preflight(ctx context.Context, name, version string) (Availability, error) {
+	base := c.base.String() + url.PathEscape(name)
+	_, err := c.get(ctx, c.metadata, base+"/"+url.PathEscape(version), maxMetadataBytes)
+	var he *HTTPError
+	switch {
+	case err == nil:
+		return VersionExists, nil
+	case !errors.As(err, &he) || he.Status != http.StatusNotFound:
+		return 0, fmt.Errorf("asking the registry about %s@%s: %w", name, version, err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")
+	req.Header.Set("User-Agent", "waxseal")
+	resp, err := c.metadata.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("asking the registry about %s: %w", name, retry.Cause(err))
+	}
+	defer func() { _ = resp.Body.Close() }() // read-only
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes))
+	if err != nil {
+		return 0, fmt.Errorf("asking the registry about %s: %w", name, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK:
+		var doc struct {
+			Versions map[string]json.RawMessage `json:"versions"`
+		}
+		if json.Unmarshal(body, &doc) == nil && doc.Versions[version] != nil {
+			return VersionExists, nil // a registry whose version endpoint lags its package document
+		}
+		return NewVersion, nil
+	case http.StatusNotFound:
+		var gone struct {
+			Time struct {
+				Unpublished struct {
+					Versions []string `json:"versions"`
+				} `json:"unpublished"`
+			} `json:"time"`
+		}
+		if json.Unmarshal(body, &gone) == nil && slices.Contains(gone.Time.Unpublished.Versions, version) {
+			return VersionUnpublished, nil
+		}
+		return NewPackage, nil
+	}
+	return 0, fmt.Errorf("asking the registry about %s: %w", name, &HTTPError{URL: base, Status: resp.StatusCode})
+}
+
+// Attestation is one entry of the registry's attestations for a version.
+type Attestation struct {
+	PredicateType string          `json:"predicateType"`
+	Bundle        json.RawMessage `json:"bundle"`
+}
+
+// Attestations fetches what the registry keeps for name@version (GET /-/npm/v1/attestations/<name>@<version>):
+// the provenance bundle it was given and, on registry.npmjs.org, its own publish attestation.
+func (c *Client) Attestations(ctx context.Context, name, version string) ([]Attestation, error) {
+	u := c.base.String() + "-/npm/v1/attestations/" + url.PathEscape(name) + "@" + url.PathEscape(version)
+	body, err := c.get(ctx, c.metadata, u, maxMetadataBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the registry's attestations for %s@%s: %w", name, version, err)
+	}
+	var doc struct {
+		Attestations []Attestation `json:"attestations"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decoding the registry's attestations for %s@%s: %w", name, version, err)
+	}
+	return doc.Attestations, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/retry/retrytest"
+	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 )
 
 func TestURLFor(t *testing.T) {
@@ -43,6 +44,7 @@ func TestURLFor(t *testing.T) {
 		{"scope in project .npmrc", "@corp/tool", map[string]string{"HOME": home}, project, "https://npm.corp.example/"},
 		{"scope environment beats project", "@corp/tool", map[string]string{"npm_config_@corp:registry": "https://scoped.example/"}, project, "https://scoped.example/"},
 		{"other scope falls back", "@other/tool", map[string]string{"HOME": home}, project, "https://mirror.example/npm/"},
+		{"setup-node's userconfig", "left-pad", map[string]string{"HOME": project, "NPM_CONFIG_USERCONFIG": filepath.Join(home, ".npmrc")}, "", "https://mirror.example/npm/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -213,5 +215,59 @@ func TestRegistryRetriesAndNamesItself(t *testing.T) {
 	var re *retry.Error
 	if !errors.As(err, &re) || re.Status != 503 || !strings.Contains(err.Error(), "the npm registry (GET ") || !strings.Contains(err.Error(), "status.npmjs.org") {
 		t.Errorf("err = %v, want the registry named with its 503 and where to look", err)
+	}
+}
+
+func TestPreflight(t *testing.T) {
+	t.Parallel()
+	reg := npmregistry.New("t")
+	t.Cleanup(reg.Close)
+	reg.AddVersion("@scope/pkg", "1.0.0", []byte("tgz"))
+	reg.AddVersion("left-pad", "1.3.0", []byte("tgz"))
+	reg.AddUnpublished("gone", "1.0.0", "1.0.1")
+	c, err := New(reg.Client().Transport, retry.Policy{Clock: &retrytest.Clock{}}, reg.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, version string
+		want          Availability
+	}{
+		{"@scope/pkg", "1.0.0", VersionExists},
+		{"@scope/pkg", "1.1.0", NewVersion},
+		{"left-pad", "1.3.0", VersionExists},
+		{"left-pad", "2.0.0", NewVersion},
+		{"brand-new", "0.1.0", NewPackage},
+		{"gone", "1.0.1", VersionUnpublished},
+		{"gone", "2.0.0", NewPackage},
+	} {
+		got, err := c.Preflight(t.Context(), tc.name, tc.version)
+		if err != nil || got != tc.want {
+			t.Errorf("Preflight(%s@%s) = %v, %v; want %v", tc.name, tc.version, got, err, tc.want)
+		}
+	}
+	// A registry that wants a token for reads: the error says so, and names the registry.
+	deny := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, `{"error":"authentication required"}`, http.StatusUnauthorized)
+	}))
+	t.Cleanup(deny.Close)
+	c, _ = New(nil, retry.Policy{Clock: &retrytest.Clock{}}, deny.URL)
+	if _, err := c.Preflight(t.Context(), "x", "1.0.0"); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Errorf("Preflight against a registry that refuses reads: %v", err)
+	}
+}
+
+func TestAttestations(t *testing.T) {
+	t.Parallel()
+	reg := npmregistry.New("t")
+	t.Cleanup(reg.Close)
+	reg.AddVersion("@scope/pkg", "1.0.0", []byte("tgz"), npmregistry.Attestation{PredicateType: "https://slsa.dev/provenance/v1", Bundle: []byte(`{"mediaType":"x"}`)})
+	c, _ := New(nil, retry.Policy{Clock: &retrytest.Clock{}}, reg.URL)
+	got, err := c.Attestations(t.Context(), "@scope/pkg", "1.0.0")
+	if err != nil || len(got) != 1 || got[0].PredicateType != "https://slsa.dev/provenance/v1" || string(got[0].Bundle) != `{"mediaType":"x"}` {
+		t.Errorf("Attestations = %+v, %v", got, err)
+	}
+	if _, err := c.Attestations(t.Context(), "@scope/pkg", "9.9.9"); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("Attestations of a version without any: %v, want the 404", err)
 	}
 }

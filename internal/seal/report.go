@@ -23,6 +23,9 @@ type Report struct {
 	ProvenanceRekorURL string `json:"provenanceRekorUrl,omitempty"`
 	// PublicGood is true when signing went to Sigstore's public-good instance (so search.sigstore.dev finds entries).
 	PublicGood bool `json:"publicGood"`
+	// Warnings are things a person should know that did not stop the run (a package the registry does not have
+	// yet, an opt-in that publishes more than usual).
+	Warnings []string `json:"warnings,omitempty"`
 	// Packages has one result per tarball, in the order the tarballs were given.
 	Packages []PackageResult `json:"packages"`
 }

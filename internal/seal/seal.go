@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/signer"
 	"github.com/waxseal/waxseal/internal/trust"
@@ -48,6 +50,12 @@ type Options struct {
 	Retry retry.Policy
 	// Progress receives one line per package; default io.Discard.
 	Progress io.Writer
+	// RegistryPreflight asks each package's registry, before anything is signed, whether the version is already
+	// published (npm would refuse to publish over it after waxseal logged its signatures) and whether the package
+	// exists at all (trusted publishing cannot create a package). Off for runners that cannot reach the registry.
+	RegistryPreflight bool
+	// RegistryFor names the registry npm would publish a package to; default: registry.DefaultURL for every name.
+	RegistryFor func(name string) (string, error)
 	// Limits bound what is read from each tarball; default npm.DefaultLimits().
 	Limits *npm.Limits
 	// Now is the clock; default time.Now.
@@ -90,6 +98,13 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	}
 	if !o.SkipNPMChecksUnsafe {
 		npmChecks(tarballs, rep)
+	}
+	if o.RegistryPreflight {
+		o.preflight(ctx, tarballs, rep)
+	}
+	slices.Sort(rep.Warnings)
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(o.Progress, "warning: %s\n", w)
 	}
 	if rep.Failed() {
 		reportFailures(o.Progress, rep)
@@ -166,6 +181,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.RegistryFor == nil {
+		o.RegistryFor = func(string) (string, error) { return registry.DefaultURL, nil }
 	}
 	if o.Trust.Transport == nil {
 		o.Trust.Transport = o.HTTPClient.Transport

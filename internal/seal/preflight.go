@@ -1,0 +1,70 @@
+package seal
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/registry"
+)
+
+// preflightConcurrency bounds the registry requests in flight.
+const preflightConcurrency = 8
+
+// preflight asks each readable package's registry what it knows of name@version. A version already published (or
+// unpublished, which npm never lets be used again) fails the package before anything is signed: npm would refuse
+// the publish after the signatures were logged. A package the registry does not have yet is a warning: the first
+// publish creates it, but not through trusted publishing. A registry that cannot answer fails the package with the
+// opt-out.
+func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Report) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	sem := make(chan struct{}, preflightConcurrency)
+	for i, t := range tarballs {
+		if t == nil || rep.Packages[i].Error != "" {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			problem, warning := o.preflightOne(ctx, t)
+			mu.Lock()
+			defer mu.Unlock()
+			if problem != "" {
+				rep.Packages[i].Error = problem
+			}
+			if warning != "" {
+				rep.Warnings = append(rep.Warnings, warning)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (o Options) preflightOne(ctx context.Context, t *npm.Tarball) (problem, warning string) {
+	m := t.Manifest
+	base, err := o.RegistryFor(m.Name)
+	if err != nil {
+		return oneLine(err), ""
+	}
+	c, err := registry.New(o.HTTPClient.Transport, o.Retry, base)
+	if err != nil {
+		return oneLine(err), ""
+	}
+	at := fmt.Sprintf("%s@%s", m.Name, m.Version)
+	avail, err := c.Preflight(ctx, m.Name, m.Version)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("%s: checking the registry failed: %s; if this runner cannot reach %s, pass --registry-preflight=false (Action input registry-preflight: false)",
+			t.Path, oneLine(err), registry.Redact(base)), ""
+	case avail == registry.VersionExists:
+		return fmt.Sprintf("%s: %s is already published on %s, and npm refuses to publish over a version: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
+	case avail == registry.VersionUnpublished:
+		return fmt.Sprintf("%s: %s was published and unpublished on %s, and npm never allows a version number again: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
+	case avail == registry.NewPackage:
+		return "", fmt.Sprintf("%s does not exist on %s yet: trusted publishing (OIDC) cannot create a package, so publish its first version by hand "+
+			"(npm publish --access public), then add this repository and workflow as its trusted publisher on npmjs.com", m.Name, registry.Redact(base))
+	}
+	return "", ""
+}
