@@ -107,7 +107,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // notFound is the registry's 404 body.
-func notFound(w http.ResponseWriter, msg string) { writeJSON(w, http.StatusNotFound, map[string]string{"error": msg}) }
+func notFound(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": msg})
+}
 
 // splitPath reads /<name>[/<rest>] where a scoped name's slash may be escaped (%2f or %2F) or not.
 func splitPath(escaped string) (name, rest string, err error) {
