@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -8,9 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
 	"github.com/waxseal/waxseal/internal/npm"
@@ -39,6 +42,7 @@ type verifyFlags struct {
 	release                           string
 	githubAPI, registryURL            string
 	asJSON                            bool
+	registryAttestations              bool
 	retryFor                          *time.Duration
 	net                               retry.Policy // the retry policy, from --retry-for
 }
@@ -60,6 +64,7 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.githubAPI, "github-api-url", "", "GitHub REST API base URL (default: $GITHUB_API_URL or https://api.github.com)")
 	fs.StringVar(&f.registryURL, "registry", "", "npm registry for npm:NAME@VERSION (default: npm's setting: npm_config_registry, .npmrc, then registry.npmjs.org)")
 	fs.BoolVar(&f.asJSON, "json", false, "print the verdicts as JSON")
+	fs.BoolVar(&f.registryAttestations, "registry-attestations", false, "with npm:NAME@VERSION: also check the provenance the registry serves is the one in the release (same signature, same log entry), so a bundle npm replaced at publish is caught")
 	f.retryFor = registerRetryFor(fs)
 }
 
@@ -74,7 +79,13 @@ type target struct {
 	// name and version, when set, are what the tarball must be (npm:NAME@VERSION): a registry or mirror that
 	// serves another package, however validly signed, is refused.
 	name, version string
+	// registryProvenance, when set, is the provenance bundle the registry serves for the package, which must be
+	// the release's own (--registry-attestations).
+	registryProvenance string
 }
+
+// ErrRegistryProvenance means the registry serves other provenance than the one signed for the release.
+var ErrRegistryProvenance = errors.New("the registry's provenance is not the one signed for the release")
 
 // runVerify verifies tarballs (local, from a GitHub release, or from the npm registry) against their signature and
 // provenance bundles and a signer identity.
@@ -187,6 +198,9 @@ func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
 	}
 	if f.noProvenance && f.noSignature {
 		return nil, usagef("verify: --no-provenance and --no-signature leave nothing to verify")
+	}
+	if f.registryAttestations && (f.noProvenance || !slices.ContainsFunc(pos, func(p string) bool { return strings.HasPrefix(p, "npm:") })) {
+		return nil, usagef("verify: --registry-attestations checks the provenance the registry serves for npm:NAME@VERSION: pass npm:NAME@VERSION, and not --no-provenance")
 	}
 	for _, p := range pos {
 		if strings.HasPrefix(p, "npm:") {
@@ -336,6 +350,11 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)
 	}
 	t := target{display: "npm:" + name + "@" + version, tarball: path, name: name, version: version}
+	if f.registryAttestations {
+		if t.registryProvenance, err = registryProvenance(ctx, rc, name, version, filepath.Join(dir, "registry-"+packName+".provenance.sigstore.json")); err != nil {
+			return target{}, err
+		}
+	}
 	// The release's bundles for the same tarball; one the release lacks is reported missing when needed.
 	for _, b := range []struct {
 		dst    *string
@@ -389,9 +408,62 @@ func verifyTarget(ctx context.Context, v *verifier.Verifier, t target, signature
 			rep.setError(fmt.Errorf("provenance bundle: %w", missingHint(err, t.provenance, "--no-provenance")))
 			return rep
 		}
+		if t.registryProvenance != "" {
+			if err := sameProvenance(t.provenance, t.registryProvenance); err != nil {
+				rep.setError(err)
+				return rep
+			}
+			rep.RegistryProvenance = "the same as the release's"
+		}
 	}
 	rep.setError(nil)
 	return rep
+}
+
+// registryProvenance fetches the SLSA provenance the registry keeps for name@version into path.
+func registryProvenance(ctx context.Context, rc *registry.Client, name, version, path string) (string, error) {
+	atts, err := rc.Attestations(ctx, name, version)
+	if err != nil {
+		return "", err
+	}
+	for _, a := range atts {
+		if a.PredicateType == "https://slsa.dev/provenance/v1" {
+			if err := os.WriteFile(path, a.Bundle, 0o600); err != nil {
+				return "", fmt.Errorf("saving the registry's provenance: %w", err)
+			}
+			return path, nil
+		}
+	}
+	return "", fmt.Errorf("%w: the registry holds no SLSA provenance for %s@%s: it was published without --provenance-file; do not trust it as signed", ErrRegistryProvenance, name, version)
+}
+
+// sameProvenance checks the registry's provenance bundle is the release's: the same DSSE envelope (payload and
+// signature) and the same transparency log entry. Under trusted publishing, npm before 11.20.0 (and 12.0.x)
+// replaced a --provenance-file bundle with one it made itself (npm/cli#9879).
+func sameProvenance(release, fromRegistry string) error {
+	a, err := verifier.LoadBundle(release)
+	if err != nil {
+		return fmt.Errorf("provenance bundle: %w", err)
+	}
+	b, err := verifier.LoadBundle(fromRegistry)
+	if err != nil {
+		return fmt.Errorf("%w: the registry's provenance cannot be read: %w", ErrRegistryProvenance, err)
+	}
+	entry := func(x *bundle.Bundle) string {
+		es := x.GetVerificationMaterial().GetTlogEntries()
+		if len(es) == 0 {
+			return "no log entry"
+		}
+		return fmt.Sprintf("Rekor entry %d of log %x", es[0].GetLogIndex(), es[0].GetLogId().GetKeyId())
+	}
+	ea, eb := a.GetDsseEnvelope(), b.GetDsseEnvelope()
+	if ea == nil || eb == nil || !bytes.Equal(ea.GetPayload(), eb.GetPayload()) || len(ea.GetSignatures()) == 0 ||
+		len(eb.GetSignatures()) == 0 || !bytes.Equal(ea.GetSignatures()[0].GetSig(), eb.GetSignatures()[0].GetSig()) || entry(a) != entry(b) {
+		return fmt.Errorf("%w: the registry serves provenance logged as %s, the release's is %s; npm replaced the bundle at publish "+
+			"(npm before 11.20.0 and 12.0.x do under trusted publishing, npm/cli#9879): publish with npm >= 11.20.0 or >= 12.1.0",
+			ErrRegistryProvenance, entry(b), entry(a))
+	}
+	return nil
 }
 
 // missingHint adds, when the bundle file does not exist, how to verify without it.

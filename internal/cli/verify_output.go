@@ -37,6 +37,7 @@ var verdicts = []error{
 	verifier.ErrTransparencyLog, verifier.ErrTimestamp, verifier.ErrCertificate, verifier.ErrSCT,
 	verifier.ErrSignature, verifier.ErrKeyMismatch, verifier.ErrDigestMismatch, verifier.ErrIdentityMismatch,
 	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, registry.ErrIntegrity,
+	ErrRegistryProvenance,
 }
 
 // artifactReport is the verdict on one artifact.
@@ -46,6 +47,8 @@ type artifactReport struct {
 	SHA512           string           `json:"sha512,omitempty"`
 	Bundle           string           `json:"bundle,omitempty"`
 	ProvenanceBundle string           `json:"provenanceBundle,omitempty"`
+	// RegistryProvenance says what the registry's provenance was found to be (--registry-attestations).
+	RegistryProvenance string `json:"registryProvenance,omitempty"`
 	Verified         bool             `json:"verified"`
 	Signature        *verifier.Result `json:"signature,omitempty"`
 	Provenance       *verifier.Result `json:"provenance,omitempty"`
@@ -83,6 +86,8 @@ func nextStep(err error) string {
 		return "someone else signed it (the reason names who): if you trust that signer, verify with its identity; otherwise do not install the package"
 	case errors.Is(err, verifier.ErrDigestMismatch), errors.Is(err, verifier.ErrSubjectMismatch):
 		return "the bundle is for another file: fetch the tarball and its bundles again from the same release; if it persists, do not install it and tell the maintainers"
+	case errors.Is(err, ErrRegistryProvenance):
+		return "the registry does not serve the provenance the release signed: republish (a new version) with npm >= 11.20.0 or >= 12.1.0 and --provenance-file, and tell your users"
 	case errors.Is(err, registry.ErrIntegrity):
 		return "the registry served bytes its own metadata does not vouch for: do not install it, and report the registry or mirror"
 	case errors.Is(err, verifier.ErrMalformedBundle), errors.Is(err, verifier.ErrUnsupportedBundle), errors.Is(err, verifier.ErrPredicateType):
@@ -177,6 +182,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 	line("ref", res.Ref)
 	line("commit", res.Commit)
 	line("runner", res.RunnerEnvironment)
+	line("registry", map[bool]string{true: "its provenance is the release's (same signature and log entry)"}[r.RegistryProvenance != ""])
 	for _, x := range []struct {
 		label string
 		res   *verifier.Result

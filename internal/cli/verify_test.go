@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
 
@@ -64,6 +66,7 @@ func TestVerifyUsageErrors(t *testing.T) {
 		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
 		{"npm with one bundle", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r", "--bundle", "b.json"}, "--release OWNER/REPO@TAG"},
 		{"npm range", []string{"verify", "npm:left-pad@^1", "--repository", "o/r", "--release", "o/r@v1"}, "not npm:NAME@VERSION"},
+		{"registry attestations of a file", []string{"verify", "x.tgz", "--repository", "o/r", "--registry-attestations"}, "pass npm:NAME@VERSION"},
 		{"bad release", []string{"verify", "--release", "o/r"}, "not OWNER/REPO@TAG"},
 		{"staging and root", []string{"verify", "x.tgz", "--repository", "o/r", "--staging", "--trusted-root", "x.json"}, "contradict"},
 		{"bundle: no identity", []string{"verify-bundle", "--bundle", "b.json", "a.txt"}, "no identity, no verification"},
@@ -536,5 +539,45 @@ func TestVerifyVerdictOnce(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "what to do: someone else signed it") {
 		t.Errorf("no next step:\n%s", out)
+	}
+}
+
+// TestVerifyRegistryAttestations: after publishing, the registry must serve the provenance the release signed. A
+// registry that serves another bundle (npm replaced it at publish, npm/cli#9879) or none is refused.
+func TestVerifyRegistryAttestations(t *testing.T) {
+	t.Parallel()
+	tgz, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz"))
+	prov, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz.provenance.sigstore.json"))
+	other, _ := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz.provenance.sigstore.json"))
+	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	t.Cleanup(gh.Close)
+	gh.SetIDs(sigstoreJSIDs)
+	rel := gh.AddRelease("v2.0.0", false, true)
+	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
+	for _, tc := range []struct {
+		name    string
+		atts    []npmregistry.Attestation
+		wantErr error
+		want    string
+	}{
+		{name: "the registry keeps the release's bundle", atts: []npmregistry.Attestation{{PredicateType: "https://slsa.dev/provenance/v1", Bundle: prov}},
+			want: "its provenance is the release's"},
+		{name: "npm replaced it", atts: []npmregistry.Attestation{{PredicateType: "https://slsa.dev/provenance/v1", Bundle: other}},
+			wantErr: ErrRegistryProvenance, want: "npm >= 11.20.0 or >= 12.1.0"},
+		{name: "published without provenance", atts: []npmregistry.Attestation{{PredicateType: "https://github.com/npm/attestation/tree/main/specs/publish/v0.1", Bundle: []byte("{}")}},
+			wantErr: ErrRegistryProvenance, want: "published without --provenance-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			reg := npmregistry.New("t")
+			t.Cleanup(reg.Close)
+			reg.AddVersion("sigstore", "2.0.0", tgz, tc.atts...)
+			env, out, _ := testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/"})
+			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature",
+				"--registry-attestations", "--trusted-root", publicGoodRoot})
+			if (tc.wantErr == nil) != (err == nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) || !strings.Contains(out.String()+fmt.Sprint(err), tc.want) {
+				t.Fatalf("err = %v, want %v; output:\n%s\nwant %q in it", err, tc.wantErr, out, tc.want)
+			}
+		})
 	}
 }
