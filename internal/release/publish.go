@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // File is one file to put on the release.
@@ -45,6 +47,9 @@ type Result struct {
 type PublishOptions struct {
 	// Overwrite replaces an asset of the same name with different bytes; default false, which fails instead.
 	Overwrite bool
+	// Policy is the run's retry policy: its Clock is what waits above single requests (re-polling a listing,
+	// pacing) wait on, and its For bounds them. The zero value means the real clock and retry.DefaultFor.
+	Policy retry.Policy
 }
 
 // Publish puts every file on the release, all or nothing: an asset already there with the same bytes is kept,
