@@ -72,6 +72,14 @@ func (k killable) DeleteAsset(ctx context.Context, id int64) error {
 	return k.check(k.Service.DeleteAsset(ctx, id))
 }
 
+func (k killable) RenameAsset(ctx context.Context, id int64, name string) (*Asset, error) {
+	if k.killed.Load() {
+		return nil, errKilled
+	}
+	a, err := k.Service.RenameAsset(ctx, id, name)
+	return a, k.check(err)
+}
+
 func (k killable) OpenAsset(ctx context.Context, id int64) (io.ReadCloser, error) {
 	if k.killed.Load() {
 		return nil, errKilled
@@ -140,7 +148,7 @@ func TestPublishAgainstGitHubsMisbehaviour(t *testing.T) {
 		{name: "a draft created a moment ago is not listed yet", draft: true,
 			modes: githubfake.Modes{ReleaseLag: 10 * time.Second}, runs: []modeRun{ok}},
 		{name: "a read-only token cannot see the draft", draft: true, modes: githubfake.Modes{ReadOnly: true},
-			runs: []modeRun{{wantText: []string{"contents: write"}}},
+			runs:  []modeRun{{wantText: []string{"contents: write"}}},
 			check: func(t *testing.T, _ *githubfake.Server, _ int64, _ []Result) {}},
 		{name: "secondary limit 403 without Retry-After",
 			faults: []githubfake.Fault{{Method: http.MethodPost, Host: "uploads", Status: 403, Body: secondaryLimitBody,
@@ -254,6 +262,7 @@ func runModeRow(t *testing.T, row modeRow) {
 		if err == nil {
 			t.Fatalf("run %d succeeded, want a failure", i+1)
 		}
+		t.Logf("run %d: %v", i+1, err)
 		if run.wantErr != nil && !errors.Is(err, run.wantErr) {
 			t.Errorf("run %d: err = %v, want %v", i+1, err, run.wantErr)
 		}

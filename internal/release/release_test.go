@@ -42,8 +42,18 @@ func TestFindRelease(t *testing.T) {
 			setup: func(f *githubfake.Server) { f.AddRelease("v1.0.0", false, false) }},
 		{name: "draft only by listing", tag: "v2.0.0", wantDraft: true, wantReqs: 2,
 			setup: func(f *githubfake.Server) { f.AddRelease("v2.0.0", true, false) }},
-		{name: "missing", tag: "v3.0.0", wantErr: ErrReleaseNotFound, wantReqs: 2,
+		{name: "missing, after looking again for a while", tag: "v3.0.0", wantErr: ErrReleaseNotFound, wantReqs: 2*6 + 1,
 			setup: func(f *githubfake.Server) { f.AddRelease("v1.0.0", false, false) }},
+		{name: "a draft a read-only token cannot see", tag: "v2.0.0", wantErr: ErrReleaseHidden, wantReqs: 2*6 + 1,
+			setup: func(f *githubfake.Server) {
+				f.AddRelease("v2.0.0", true, false)
+				f.SetModes(githubfake.Modes{ReadOnly: true})
+			}},
+		{name: "a draft listed only after a while", tag: "v2.0.0", wantDraft: true, wantReqs: 2 * 3,
+			setup: func(f *githubfake.Server) {
+				f.SetModes(githubfake.Modes{ReleaseLag: 3 * time.Second})
+				f.AddRelease("v2.0.0", true, false)
+			}},
 		{name: "draft on the second page", tag: "v0.0.0", wantDraft: true, wantReqs: 3,
 			setup: func(f *githubfake.Server) {
 				f.AddRelease("v0.0.0", true, false)
@@ -55,7 +65,8 @@ func TestFindRelease(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, fake, _ := newTestClient(t)
+			c, fake, clock := newTestClient(t)
+			fake.SetClock(clock.Now)
 			tc.setup(fake)
 			rel, err := c.FindRelease(t.Context(), tc.tag)
 			if !errors.Is(err, tc.wantErr) {
@@ -66,6 +77,9 @@ func TestFindRelease(t *testing.T) {
 			}
 			if err != nil {
 				return
+			}
+			if wantBase := "https://github.com/octo/pkg/releases/download/" + tc.tag + "/"; rel.DownloadBase != wantBase {
+				t.Errorf("download base = %q, want %q", rel.DownloadBase, wantBase)
 			}
 			if rel.TagName != tc.tag || rel.Draft != tc.wantDraft || !strings.HasPrefix(rel.UploadURL, fake.Uploads.URL+"/") {
 				t.Errorf("release = %+v, want tag %q draft %v on the uploads host %s", rel, tc.tag, tc.wantDraft, fake.Uploads.URL)
