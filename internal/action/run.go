@@ -134,7 +134,7 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 	var upErr error
 	if signErr == nil && up != nil {
 		if results, upErr = up.publish(ctx, cfg, rep, bases); upErr != nil {
-			note = "Nothing was uploaded: " + md(upErr.Error())
+			note = "The upload failed: " + md(upErr.Error())
 		}
 		for _, res := range results {
 			assets[res.path] = res.Asset.DownloadURL

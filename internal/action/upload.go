@@ -8,13 +8,15 @@ import (
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 )
 
 // uploader is a found release and the service to reach it.
 type uploader struct {
-	svc release.Service
-	rel *release.Release
+	svc    release.Service
+	rel    *release.Release
+	policy retry.Policy
 }
 
 // uploadResult is a release.Result and the local file it came from.
@@ -42,13 +44,19 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if cfg.GitHubToken == "" {
 		return nil, "", fmt.Errorf("uploading to the release %q needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`, or set `upload: false`", tag)
 	}
-	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken)
+	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken,
+		release.WithServerURL(cfg.ServerURL))
 	if err != nil {
 		return nil, "", err
 	}
 	rel, err := svc.FindRelease(ctx, tag)
+	if errors.Is(err, release.ErrReleaseHidden) {
+		// A draft for the tag may well exist: skipping would leave it without bundles, for good once published
+		// immutable. So even `upload: auto` fails here.
+		return nil, "", fmt.Errorf("looking for the release for tag %q (from %s): %w", tag, from, err)
+	}
 	if errors.Is(err, release.ErrReleaseNotFound) {
-		if cfg.Upload == UploadAuto && cfg.ReleaseTag == "" {
+		if cfg.Upload == UploadAuto && cfg.ReleaseTag == "" && from != fromReleaseEvent {
 			return nil, fmt.Sprintf("No release for tag %s (from %s), so nothing was uploaded: the bundles are in the workspace.", code(tag), from), nil
 		}
 		return nil, "", fmt.Errorf("no release for tag %q (from %s), drafts included: create the release (a draft is best) before this step, or fix `release-tag`", tag, from)
@@ -59,17 +67,24 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if rel.Immutable && !rel.Draft {
 		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
 	}
+	// An interrupted earlier run's leftovers are undone first, so they do not count as a finished run's bundles.
+	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry}); err != nil {
+		return nil, "", err
+	}
 	if !cfg.Overwrite {
 		if err := checkNoBundles(ctx, svc, rel, bases, cfg.Provenance); err != nil {
 			return nil, "", err
 		}
 	}
-	return &uploader{svc: svc, rel: rel}, "", nil
+	return &uploader{svc: svc, rel: rel, policy: r.Retry}, "", nil
 }
 
 // checkNoBundles refuses, before anything is signed, a release that already holds bundles this run would
 // upload: every run signs afresh (new certificate, new signature), so they cannot have the same bytes, and
-// finding out after signing would leave transparency-log entries for bundles that are then thrown away.
+// finding out after signing would leave transparency-log entries for bundles that are then thrown away. Names
+// are compared as GitHub stores them; an asset whose upload never finished (state "starter") is a leftover,
+// which Publish deletes, not a bundle. (Recover has already undone interrupted runs, so what is left here was
+// uploaded by a run that finished.)
 func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Release, bases map[string]string, prov bool) error {
 	assets, err := svc.ListAssets(ctx, rel.ID)
 	if err != nil {
@@ -77,7 +92,9 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 	}
 	have := map[string]bool{}
 	for _, a := range assets {
-		have[a.Name] = true
+		if a.State == "" || a.State == "uploaded" {
+			have[a.Name] = true
+		}
 	}
 	var clash []string
 	for _, base := range bases {
@@ -86,7 +103,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 			names = append(names, base+".provenance.sigstore.json")
 		}
 		for _, n := range names {
-			if have[n] {
+			if have[release.StoredName(n)] {
 				clash = append(clash, n)
 			}
 		}
@@ -117,7 +134,7 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 			files = append(files, release.File{Name: base + ".provenance.sigstore.json", Path: p.ProvenanceBundle})
 		}
 	}
-	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite})
+	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy})
 	if err != nil {
 		if errors.Is(err, release.ErrImmutableRelease) {
 			err = fmt.Errorf("%w\n%s", err, immutableHelp)
