@@ -34,18 +34,19 @@ type Server struct {
 	// ServerURL is the web host browser_download_url and html_url name; default https://github.com.
 	ServerURL string
 
-	mu          sync.Mutex
-	now         func() time.Time
-	nextID      int64
-	releases    []*Release
-	assets      map[int64]*Asset
-	faults      []*Fault
-	modes       Modes
-	log         []string
-	creations   []time.Time // content-creating requests admitted, for the rate windows
-	counts      Counts
-	uploads     int
-	afterUpload func(n int, name string)
+	mu           sync.Mutex
+	now          func() time.Time
+	nextID       int64
+	releases     []*Release
+	assets       map[int64]*Asset
+	faults       []*Fault
+	modes        Modes
+	log          []string
+	creations    []time.Time // content-creating requests admitted, for the rate windows
+	counts       Counts
+	uploads      int
+	afterUpload  func(n int, name string)
+	attestations []StoredAttestation
 }
 
 // Release is a release held by the fake.

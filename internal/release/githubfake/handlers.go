@@ -25,6 +25,9 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request) {
 		s.repository(w)
 		return
 	}
+	if s.serveAttestations(w, r) {
+		return
+	}
 	prefix := fmt.Sprintf("/repos/%s/%s/releases", s.Owner, s.Repo)
 	rest, ok := strings.CutPrefix(r.URL.Path, prefix)
 	if !ok {

@@ -45,6 +45,8 @@ type Modes struct {
 	// LimitRetryAfter is the Retry-After of a secondary rate limit; empty sends none ("If the retry-after
 	// response header is present ... Otherwise, wait for at least one minute").
 	LimitRetryAfter string
+	// NoAttestations refuses to store attestations with 403, as for a token without `attestations: write`.
+	NoAttestations bool
 	// PublishAfterUploads publishes the release right after that many uploads were stored (someone runs
 	// `gh release edit --draft=false` mid-run); 0 never.
 	PublishAfterUploads int
@@ -135,7 +137,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) (boo
 		}
 	}
 	write := r.Method != http.MethodGet && r.Method != http.MethodHead
-	if s.modes.ReadOnly && write && host != "download" {
+	attest := r.URL.Path == "/repos/"+s.Owner+"/"+s.Repo+"/attestations" // a permission of its own
+	if s.modes.ReadOnly && write && host != "download" && !attest {
 		w.Header().Set("X-Accepted-GitHub-Permissions", "contents=write")
 		writeError(w, http.StatusForbidden, "Resource not accessible by integration",
 			"https://docs.github.com/rest/releases/assets")
