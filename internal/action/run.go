@@ -131,8 +131,15 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 	note string, rep *seal.Report, bases map[string]string, signErr error) error {
 	assets := map[string]string{}
 	var results []uploadResult
-	var upErr error
-	if signErr == nil && up != nil {
+	var attests []attestResult
+	var upErr, attErr error
+	if signErr == nil && cfg.Attest {
+		// Before the release: an attestation cannot be taken back, so the release changes only once all are stored.
+		if attests, attErr = r.attest(ctx, cfg, ws, rep); attErr != nil {
+			note = "Nothing was uploaded: " + md(attErr.Error())
+		}
+	}
+	if signErr == nil && attErr == nil && up != nil {
 		if results, upErr = up.publish(ctx, cfg, rep, bases); upErr != nil {
 			note = "The upload failed: " + md(upErr.Error())
 		}
@@ -140,11 +147,11 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 			assets[res.path] = res.Asset.DownloadURL
 		}
 	}
-	resultsPath, werr := writeResults(ws, rep, results)
+	resultsPath, werr := writeResults(ws, rep, results, attests)
 	serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
 		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note}))
-	oerr := setOutputs(out, ws, rep, resultsPath, results)
-	err := errors.Join(signErr, upErr, werr, serr, oerr)
+	oerr := setOutputs(out, ws, rep, resultsPath, results, attests)
+	err := errors.Join(signErr, attErr, upErr, werr, serr, oerr)
 	if errors.Is(signErr, seal.ErrPackagesFailed) {
 		return &packageErrors{err}
 	}
@@ -209,14 +216,15 @@ func logPackages(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
 type resultFile struct {
 	*seal.Report
 	ReleaseAssets []release.Result `json:"releaseAssets"`
+	Attestations  []attestResult   `json:"attestations"`
 }
 
-func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (string, error) {
+func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult, attests []attestResult) (string, error) {
 	dir := filepath.Join(ws.Root(), ".waxseal")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("writing the results file: %w", err)
 	}
-	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}}
+	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}, Attestations: append([]attestResult{}, attests...)}
 	for _, r := range results {
 		doc.ReleaseAssets = append(doc.ReleaseAssets, r.Result)
 	}
@@ -231,8 +239,13 @@ func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (stri
 	return p, nil
 }
 
-func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult) error {
+func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult,
+	attests []attestResult) error {
 	bundles, provs, indexes, urls := []string{}, []string{}, []int64{}, []string{}
+	attIDs, attURLs := []int64{}, []string{}
+	for _, a := range attests {
+		attIDs, attURLs = append(attIDs, a.ID), append(attURLs, a.URL)
+	}
 	for _, p := range rep.Packages {
 		if p.Error != "" {
 			continue
@@ -249,7 +262,8 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 	vals := []struct {
 		name string
 		v    any
-	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls}}
+	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls},
+		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}}
 	var errs []error
 	for _, kv := range vals {
 		b, _ := json.Marshal(kv.v)

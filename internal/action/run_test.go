@@ -136,18 +136,20 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		assets[n] = string(d)
 	}
 	if diff := cmp.Diff(map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`,
-		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`, "pkg-1.0.0.tgz": "tarball bytes"}, assets); diff != "" {
+		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`, "pkg-1.0.0.tgz": "tarball bytes",
+		"pkg-1.0.0.tgz.intoto.jsonl": "{\"provenance\":1}\n"}, assets); diff != "" {
 		t.Errorf("release assets (-want +got):\n%s", diff)
 	}
 	out := outputs(t, env)
 	var urls []string
-	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 3 || !strings.HasPrefix(urls[1], "https://github.com/octo/pkg/releases/download/") {
-		t.Fatalf("release-assets = %q, want three download URLs (%v)", out["release-assets"], err)
+	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 4 || urls[1] != "https://github.com/octo/pkg/releases/download/v1.0.0/pkg-1.0.0.tgz.sigstore.json" {
+		t.Fatalf("release-assets = %q, want four tag-based download URLs (%v)", out["release-assets"], err)
 	}
 	delete(out, "release-assets")
 	if diff := cmp.Diff(map[string]string{
 		"bundles": `["dist/pkg-1.0.0.tgz.sigstore.json"]`, "provenance-bundles": `["dist/pkg-1.0.0.tgz.provenance.sigstore.json"]`,
 		"results": ".waxseal/results.json", "certificate-identity": identity, "rekor-log-indexes": "[42]",
+		"attestation-ids": "[]", "attestation-urls": "[]",
 	}, out); diff != "" {
 		t.Errorf("outputs as the runner reads them (-want +got):\n%s", diff)
 	}
@@ -203,7 +205,7 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		outcomes = append(outcomes, r.Name+" "+string(r.Outcome))
 	}
 	if diff := cmp.Diff([]string{"pkg-1.0.0.tgz kept", "pkg-1.0.0.tgz.sigstore.json replaced",
-		"pkg-1.0.0.tgz.provenance.sigstore.json replaced"}, outcomes); diff != "" {
+		"pkg-1.0.0.tgz.provenance.sigstore.json replaced", "pkg-1.0.0.tgz.intoto.jsonl replaced"}, outcomes); diff != "" {
 		t.Errorf("re-run outcomes (-want +got):\n%s", diff)
 	}
 }
@@ -232,6 +234,8 @@ func TestRunBadInput(t *testing.T) {
 			f.AddRelease("v1.0.0", true, false)
 			f.SetModes(githubfake.Modes{ReadOnly: true})
 		}, wantErr: "the token cannot see drafts"},
+		{name: "attest without provenance", env: map[string]string{"INPUT_ATTEST": "true", "INPUT_PROVENANCE": "false"},
+			wantErr: "set `provenance: true`, or drop `attest`"},
 		{name: "the release event's release is not found", env: map[string]string{"GITHUB_EVENT_NAME": "release", "GITHUB_REF": "refs/heads/main"},
 			wantErr: "create the release (a draft is best) before this step"},
 	}
@@ -314,7 +318,8 @@ func TestRunReRunAfterAnInterruptedRun(t *testing.T) {
 	for n, d := range fake.Assets(relID) {
 		got[n] = string(d)
 	}
-	want := map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`, "pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`}
+	want := map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`, "pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`,
+		"pkg-1.0.0.tgz.intoto.jsonl": "{\"provenance\":1}\n"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("release assets after the re-run (-want +got):\n%s", diff)
 	}

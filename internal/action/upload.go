@@ -1,9 +1,12 @@
 package action
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -100,7 +103,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 	for _, base := range bases {
 		names := []string{base + ".sigstore.json"}
 		if prov {
-			names = append(names, base+".provenance.sigstore.json")
+			names = append(names, base+".provenance.sigstore.json", base+".intoto.jsonl")
 		}
 		for _, n := range names {
 			if have[release.StoredName(n)] {
@@ -132,6 +135,11 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		files = append(files, release.File{Name: base + ".sigstore.json", Path: p.Bundle})
 		if p.ProvenanceBundle != "" {
 			files = append(files, release.File{Name: base + ".provenance.sigstore.json", Path: p.ProvenanceBundle})
+			jsonl, err := writeIntotoJSONL(p.ProvenanceBundle, p.Tarball+".intoto.jsonl")
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, release.File{Name: base + ".intoto.jsonl", Path: jsonl})
 		}
 	}
 	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy})
@@ -146,4 +154,26 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		out[i] = uploadResult{Result: r, path: files[i].Path}
 	}
 	return out, nil
+}
+
+// writeIntotoJSONL writes the provenance bundle as one line of JSON Lines, <tarball>.intoto.jsonl, the name
+// OpenSSF Scorecard's Signed-Releases check looks for on a release ("*.intoto.jsonl" provenance). The bundle is
+// compacted (no newline inside) and ends with exactly one newline: JSON Lines separates values with "\n", a
+// trailing one is allowed, and it makes the file a POSIX text file that line readers (`while read`, slsa-verifier's
+// scanner, `cat` into another .jsonl) take whole; actions/attest writes its bundle file the same way
+// (JSON.stringify(bundle) + EOL).
+func writeIntotoJSONL(bundle, dst string) (string, error) {
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		return "", fmt.Errorf("reading the provenance bundle %q: %w", bundle, err)
+	}
+	var line bytes.Buffer
+	if err := json.Compact(&line, b); err != nil {
+		return "", fmt.Errorf("compacting the provenance bundle %q: %w", bundle, err)
+	}
+	line.WriteByte('\n')
+	if err := os.WriteFile(dst, line.Bytes(), 0o644); err != nil {
+		return "", fmt.Errorf("writing %q: %w", dst, err)
+	}
+	return dst, nil
 }
