@@ -19,7 +19,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/release/githubfake"
-	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/retry/retrytest"
 )
 
@@ -294,8 +293,8 @@ func runModeRow(t *testing.T, row modeRow) {
 // runOnce finds the release and publishes files to it with a fresh client, as one job does.
 func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run modeRun, files []File) ([]Result, error) {
 	t.Helper()
-	policy := retry.Policy{Clock: clock}
-	c, err := NewClient(nil, policy, fake.API.URL, "octo/pkg", testToken)
+	policy := testPolicy(clock)
+	c, err := NewClient(testTransport(t), policy, fake.API.URL, "octo/pkg", testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
