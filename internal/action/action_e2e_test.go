@@ -176,8 +176,8 @@ func TestActionE2E(t *testing.T) {
 				t.Errorf("provenance-bundles %q, rekor-log-indexes %v, release-assets %q: want 2, 2 distinct, 4", provs, indexes, urls)
 			}
 			for _, u := range urls {
-				if !strings.HasPrefix(u, fake.Uploads.URL+"/download/") {
-					t.Errorf("release asset URL %q is not the fake's download URL", u)
+				if !strings.HasPrefix(u, "https://github.com/waxseal/waxseal/releases/download/") {
+					t.Errorf("release asset URL %q is not a GitHub download URL", u)
 				}
 			}
 			if _, err := os.Stat(filepath.Join(ws, out["results"])); err != nil {
@@ -233,7 +233,7 @@ func TestActionE2E(t *testing.T) {
 			}
 			summary := string(mustRead(t, env["GITHUB_STEP_SUMMARY"]))
 			for _, want := range []string{"## waxseal: 2 of 2 npm package(s) signed", "`@waxseal-e2e/action-scoped` | `1.2.3`",
-				"[signature](" + fake.Uploads.URL, "waxseal verify dist/waxseal-e2e-action-0.4.0.tgz --trusted-root .sigstore/trusted_root.json --repository waxseal/waxseal --workflow .github/workflows/release.yml",
+				"[signature](https://github.com/waxseal/waxseal/releases/download/", "waxseal verify dist/waxseal-e2e-action-0.4.0.tgz --trusted-root .sigstore/trusted_root.json --repository waxseal/waxseal --workflow .github/workflows/release.yml",
 				"gh attestation verify dist/waxseal-e2e-action-0.4.0.tgz --bundle dist/waxseal-e2e-action-0.4.0.tgz.provenance.sigstore.json --repo waxseal/waxseal", "| [`waxseal/waxseal`](https://github.com/waxseal/waxseal) |"} {
 				if !strings.Contains(summary, want) {
 					t.Errorf("the summary lacks %q:\n%s", want, summary)

@@ -107,7 +107,7 @@ func TestActionYMLOutputsAreWritten(t *testing.T) {
 	path := filepath.Join(dir, "output")
 	out, _ := ghactions.NewOutputFile(path)
 	rep := &seal.Report{Packages: []seal.PackageResult{{Tarball: filepath.Join(dir, "a.tgz"), Bundle: filepath.Join(dir, "a.tgz.sigstore.json")}}}
-	if err := setOutputs(out, ws, rep, filepath.Join(dir, ".waxseal", "results.json"), nil); err != nil {
+	if err := setOutputs(out, ws, rep, filepath.Join(dir, ".waxseal", "results.json"), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)

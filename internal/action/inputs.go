@@ -47,6 +47,9 @@ type Config struct {
 	TrustedRoot, SigningConfig string
 	// NPMChecks is the `npm-checks` input: apply the npm registry's provenance checks before signing; default true.
 	NPMChecks bool
+	// Attest is the `attest` input: also store each provenance bundle in GitHub's attestation store (needs
+	// `permissions: attestations: write`); default false.
+	Attest bool
 	// RetryFor is the `retry-for` input: how long one request to a failing service is retried; default
 	// retry.DefaultFor (5m).
 	RetryFor time.Duration
@@ -145,6 +148,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}{
 		{"provenance", &c.Provenance, true}, {"upload-tarballs", &c.UploadTarballs, false},
 		{"overwrite", &c.Overwrite, false}, {"staging", &c.Staging, false}, {"npm-checks", &c.NPMChecks, true},
+		{"attest", &c.Attest, false},
 	} {
 		v, err := boolInput(getenv, b.name, b.def)
 		*b.dst = v
@@ -157,6 +161,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	errs = appendErr(errs, err)
 	if c.Workspace == "" {
 		errs = append(errs, fmt.Errorf("GITHUB_WORKSPACE is not set: waxseal's action runs as a step of a GitHub Actions job"))
+	}
+	if c.Attest && !c.Provenance {
+		errs = append(errs, fmt.Errorf("input `attest: true` stores the provenance bundles, but `provenance` is false: set `provenance: true`, or drop `attest`"))
 	}
 	if c.Staging && (c.TrustedRoot != "" || c.SigningConfig != "") {
 		errs = append(errs, fmt.Errorf("inputs `staging` and `trusted-root`/`signing-config` contradict each other: set either `staging: true` or the files of your own instance"))

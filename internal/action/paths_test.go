@@ -134,7 +134,7 @@ func TestResultsStayInTheWorkspace(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = writeResults(w, &seal.Report{}, nil)
+			_, err = writeResults(w, &seal.Report{}, nil, nil)
 			entries, _ := os.ReadDir(outside)
 			if len(entries) != 0 {
 				t.Errorf("wrote %d file(s) outside the workspace through %s", len(entries), link)

@@ -130,20 +130,27 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 	note string, rep *seal.Report, bases map[string]string, signErr error) error {
 	assets := map[string]string{}
 	var results []uploadResult
-	var upErr error
-	if signErr == nil && up != nil {
+	var attests []attestResult
+	var upErr, attErr error
+	if signErr == nil && cfg.Attest {
+		// Before the release: an attestation cannot be taken back, so the release changes only once all are stored.
+		if attests, attErr = r.attest(ctx, cfg, ws, rep); attErr != nil {
+			note = "Nothing was uploaded: " + code(attErr.Error())
+		}
+	}
+	if signErr == nil && attErr == nil && up != nil {
 		if results, upErr = up.publish(ctx, cfg, rep, bases); upErr != nil {
-			note = "Nothing was uploaded: " + code(upErr.Error())
+			note = "The upload failed: " + code(upErr.Error())
 		}
 		for _, res := range results {
 			assets[res.path] = res.Asset.DownloadURL
 		}
 	}
-	resultsPath, werr := writeResults(ws, rep, results)
+	resultsPath, werr := writeResults(ws, rep, results, attests)
 	serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
 		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note}))
-	oerr := setOutputs(out, ws, rep, resultsPath, results)
-	err := errors.Join(signErr, upErr, werr, serr, oerr)
+	oerr := setOutputs(out, ws, rep, resultsPath, results, attests)
+	err := errors.Join(signErr, attErr, upErr, werr, serr, oerr)
 	if errors.Is(signErr, seal.ErrPackagesFailed) {
 		return &packageErrors{err}
 	}
@@ -208,12 +215,13 @@ func logPackages(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
 type resultFile struct {
 	*seal.Report
 	ReleaseAssets []release.Result `json:"releaseAssets"`
+	Attestations  []attestResult   `json:"attestations"`
 }
 
 // writeResults writes .waxseal/results.json in the workspace. It goes through os.Root, so a `.waxseal` (or a
 // results.json) committed as a symbolic link that leaves the workspace cannot redirect the write.
-func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (string, error) {
-	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}}
+func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult, attests []attestResult) (string, error) {
+	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}, Attestations: append([]attestResult{}, attests...)}
 	for _, r := range results {
 		doc.ReleaseAssets = append(doc.ReleaseAssets, r.Result)
 	}
@@ -228,8 +236,13 @@ func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult) (stri
 	return filepath.Join(ws.Root(), dir, name), nil
 }
 
-func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult) error {
+func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult,
+	attests []attestResult) error {
 	bundles, provs, indexes, urls := []string{}, []string{}, []int64{}, []string{}
+	attIDs, attURLs := []int64{}, []string{}
+	for _, a := range attests {
+		attIDs, attURLs = append(attIDs, a.ID), append(attURLs, a.URL)
+	}
 	for _, p := range rep.Packages {
 		if p.Error != "" {
 			continue
@@ -246,7 +259,8 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 	vals := []struct {
 		name string
 		v    any
-	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls}}
+	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls},
+		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}}
 	var errs []error
 	for _, kv := range vals {
 		b, _ := json.Marshal(kv.v)

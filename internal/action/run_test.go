@@ -45,7 +45,7 @@ func runnerEnv(t *testing.T, fake *githubfake.Server) (map[string]string, string
 		t.Fatal(err)
 	}
 	event := filepath.Join(root, "event.json")
-	if err := os.WriteFile(event, []byte(`{"ref":"refs/tags/v1.0.0"}`), 0o644); err != nil {
+	if err := os.WriteFile(event, []byte(`{"ref":"refs/tags/v1.0.0","release":{"tag_name":"v1.0.0"}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -136,18 +136,20 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		assets[n] = string(d)
 	}
 	if diff := cmp.Diff(map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`,
-		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`, "pkg-1.0.0.tgz": "tarball bytes"}, assets); diff != "" {
+		"pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`, "pkg-1.0.0.tgz": "tarball bytes",
+		"pkg-1.0.0.tgz.intoto.jsonl": "{\"provenance\":1}\n"}, assets); diff != "" {
 		t.Errorf("release assets (-want +got):\n%s", diff)
 	}
 	out := outputs(t, env)
 	var urls []string
-	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 3 || !strings.HasPrefix(urls[1], fake.Uploads.URL) {
-		t.Fatalf("release-assets = %q, want three download URLs (%v)", out["release-assets"], err)
+	if err := json.Unmarshal([]byte(out["release-assets"]), &urls); err != nil || len(urls) != 4 || urls[1] != "https://github.com/octo/pkg/releases/download/v1.0.0/pkg-1.0.0.tgz.sigstore.json" {
+		t.Fatalf("release-assets = %q, want four tag-based download URLs (%v)", out["release-assets"], err)
 	}
 	delete(out, "release-assets")
 	if diff := cmp.Diff(map[string]string{
 		"bundles": `["dist/pkg-1.0.0.tgz.sigstore.json"]`, "provenance-bundles": `["dist/pkg-1.0.0.tgz.provenance.sigstore.json"]`,
 		"results": ".waxseal/results.json", "certificate-identity": identity, "rekor-log-indexes": "[42]",
+		"attestation-ids": "[]", "attestation-urls": "[]",
 	}, out); diff != "" {
 		t.Errorf("outputs as the runner reads them (-want +got):\n%s", diff)
 	}
@@ -203,7 +205,7 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		outcomes = append(outcomes, r.Name+" "+string(r.Outcome))
 	}
 	if diff := cmp.Diff([]string{"pkg-1.0.0.tgz kept", "pkg-1.0.0.tgz.sigstore.json replaced",
-		"pkg-1.0.0.tgz.provenance.sigstore.json replaced"}, outcomes); diff != "" {
+		"pkg-1.0.0.tgz.provenance.sigstore.json replaced", "pkg-1.0.0.tgz.intoto.jsonl replaced"}, outcomes); diff != "" {
 		t.Errorf("re-run outcomes (-want +got):\n%s", diff)
 	}
 }
@@ -228,6 +230,14 @@ func TestRunBadInput(t *testing.T) {
 		{name: "no id-token permission", env: map[string]string{"INPUT_UPLOAD": "false", "ACTIONS_ID_TOKEN_REQUEST_URL": ""},
 			wantErr: "add `permissions: id-token: write` to the job", wantSigns: 1},
 		{name: "bad boolean", env: map[string]string{"INPUT_OVERWRITE": "yes"}, wantErr: "use one of true, false"},
+		{name: "upload auto, and the token cannot see the draft", release: func(f *githubfake.Server) {
+			f.AddRelease("v1.0.0", true, false)
+			f.SetModes(githubfake.Modes{ReadOnly: true})
+		}, wantErr: "the token cannot see drafts"},
+		{name: "attest without provenance", env: map[string]string{"INPUT_ATTEST": "true", "INPUT_PROVENANCE": "false"},
+			wantErr: "set `provenance: true`, or drop `attest`"},
+		{name: "the release event's release is not found", env: map[string]string{"GITHUB_EVENT_NAME": "release", "GITHUB_REF": "refs/heads/main"},
+			wantErr: "create the release (a draft is best) before this step"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -284,5 +294,37 @@ func TestRunAnnotatesFailedPackages(t *testing.T) {
 	}
 	if len(fake.Assets(relID)) != 0 {
 		t.Errorf("a failed run uploaded %v", fake.Assets(relID))
+	}
+}
+
+// TestRunReRunAfterAnInterruptedRun lays out what a run that was killed mid-upload leaves (its journal, one
+// bundle, a starter asset from a failed upload) and re-runs without overwrite: the leftovers are undone before
+// signing, and the re-run's bundles go up.
+func TestRunReRunAfterAnInterruptedRun(t *testing.T) {
+	t.Parallel()
+	fake := githubfake.New("octo", "pkg", ghToken)
+	defer fake.Close()
+	relID := fake.AddRelease("v1.0.0", true, false)
+	fake.AddAsset(relID, "waxseal-run-0123456789abcdef.json", []byte(`{"waxseal":"publish journal","run":"0123456789abcdef","release":"v1.0.0",`+
+		`"uploads":["pkg-1.0.0.tgz.sigstore.json","pkg-1.0.0.tgz.provenance.sigstore.json"],"replaces":[]}`), "")
+	fake.AddAsset(relID, "pkg-1.0.0.tgz.sigstore.json", []byte(`{"bundle":"killed run"}`), "")
+	fake.AddAsset(relID, "pkg-1.0.0.tgz.provenance.sigstore.json", nil, "starter")
+	env, _ := runnerEnv(t, fake)
+	var calls int
+	if stdout, err := runAction(t, env, fakeSign(&calls)); err != nil {
+		t.Fatalf("re-run after an interrupted run: %v\n%s", err, stdout)
+	}
+	got := map[string]string{}
+	for n, d := range fake.Assets(relID) {
+		got[n] = string(d)
+	}
+	want := map[string]string{"pkg-1.0.0.tgz.sigstore.json": `{"bundle":1}`, "pkg-1.0.0.tgz.provenance.sigstore.json": `{"provenance":1}`,
+		"pkg-1.0.0.tgz.intoto.jsonl": "{\"provenance\":1}\n"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("release assets after the re-run (-want +got):\n%s", diff)
+	}
+	// A finished run's bundles are still protected: the next run without overwrite is refused before signing.
+	if _, err := runAction(t, env, fakeSign(&calls)); err == nil || !strings.Contains(err.Error(), "set `overwrite: true`") || calls != 1 {
+		t.Errorf("run after a finished run: err = %v, signing runs %d; want a refusal before signing", err, calls)
 	}
 }

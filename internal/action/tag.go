@@ -8,6 +8,9 @@ import (
 	"strings"
 )
 
+// fromReleaseEvent is where a tag came from when the run's release event named it: that release exists.
+const fromReleaseEvent = "the release event"
+
 // maxEventBytes bounds the event payload read from GITHUB_EVENT_PATH (GitHub caps webhook payloads at 25 MB).
 const maxEventBytes = 25 << 20
 
@@ -23,7 +26,7 @@ func releaseTag(c *Config) (tag, source string, err error) {
 			return "", "", err
 		}
 		if t != "" {
-			return t, "the release event", nil
+			return t, fromReleaseEvent, nil
 		}
 	}
 	if t, ok := strings.CutPrefix(c.Ref, "refs/tags/"); ok && t != "" {

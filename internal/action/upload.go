@@ -1,20 +1,25 @@
 package action
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 )
 
 // uploader is a found release and the service to reach it.
 type uploader struct {
-	svc release.Service
-	rel *release.Release
+	svc    release.Service
+	rel    *release.Release
+	policy retry.Policy
 }
 
 // uploadResult is a release.Result and the local file it came from.
@@ -42,13 +47,19 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if cfg.GitHubToken == "" {
 		return nil, "", fmt.Errorf("uploading to the release %q needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`, or set `upload: false`", tag)
 	}
-	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken)
+	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken,
+		release.WithServerURL(cfg.ServerURL))
 	if err != nil {
 		return nil, "", err
 	}
 	rel, err := svc.FindRelease(ctx, tag)
+	if errors.Is(err, release.ErrReleaseHidden) {
+		// A draft for the tag may well exist: skipping would leave it without bundles, for good once published
+		// immutable. So even `upload: auto` fails here.
+		return nil, "", fmt.Errorf("looking for the release for tag %q (from %s): %w", tag, from, err)
+	}
 	if errors.Is(err, release.ErrReleaseNotFound) {
-		if cfg.Upload == UploadAuto && cfg.ReleaseTag == "" {
+		if cfg.Upload == UploadAuto && cfg.ReleaseTag == "" && from != fromReleaseEvent {
 			return nil, fmt.Sprintf("No release for tag %s (from %s), so nothing was uploaded: the bundles are in the workspace.", code(tag), from), nil
 		}
 		return nil, "", fmt.Errorf("no release for tag %q (from %s), drafts included: create the release (a draft is best) before this step, or fix `release-tag`", tag, from)
@@ -59,17 +70,24 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if rel.Immutable && !rel.Draft {
 		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
 	}
+	// An interrupted earlier run's leftovers are undone first, so they do not count as a finished run's bundles.
+	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry}); err != nil {
+		return nil, "", err
+	}
 	if !cfg.Overwrite {
 		if err := checkNoBundles(ctx, svc, rel, bases, cfg.Provenance); err != nil {
 			return nil, "", err
 		}
 	}
-	return &uploader{svc: svc, rel: rel}, "", nil
+	return &uploader{svc: svc, rel: rel, policy: r.Retry}, "", nil
 }
 
 // checkNoBundles refuses, before anything is signed, a release that already holds bundles this run would
 // upload: every run signs afresh (new certificate, new signature), so they cannot have the same bytes, and
-// finding out after signing would leave transparency-log entries for bundles that are then thrown away.
+// finding out after signing would leave transparency-log entries for bundles that are then thrown away. Names
+// are compared as GitHub stores them; an asset whose upload never finished (state "starter") is a leftover,
+// which Publish deletes, not a bundle. (Recover has already undone interrupted runs, so what is left here was
+// uploaded by a run that finished.)
 func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Release, bases map[string]string, prov bool) error {
 	assets, err := svc.ListAssets(ctx, rel.ID)
 	if err != nil {
@@ -77,16 +95,18 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 	}
 	have := map[string]bool{}
 	for _, a := range assets {
-		have[a.Name] = true
+		if a.State == "" || a.State == "uploaded" {
+			have[a.Name] = true
+		}
 	}
 	var clash []string
 	for _, base := range bases {
 		names := []string{base + ".sigstore.json"}
 		if prov {
-			names = append(names, base+".provenance.sigstore.json")
+			names = append(names, base+".provenance.sigstore.json", base+".intoto.jsonl")
 		}
 		for _, n := range names {
-			if have[n] {
+			if have[release.StoredName(n)] {
 				clash = append(clash, n)
 			}
 		}
@@ -115,9 +135,14 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		files = append(files, release.File{Name: base + ".sigstore.json", Path: p.Bundle})
 		if p.ProvenanceBundle != "" {
 			files = append(files, release.File{Name: base + ".provenance.sigstore.json", Path: p.ProvenanceBundle})
+			jsonl, err := writeIntotoJSONL(p.ProvenanceBundle, p.Tarball+".intoto.jsonl")
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, release.File{Name: base + ".intoto.jsonl", Path: jsonl})
 		}
 	}
-	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite})
+	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy})
 	if err != nil {
 		if errors.Is(err, release.ErrImmutableRelease) {
 			err = fmt.Errorf("%w\n%s", err, immutableHelp)
@@ -129,4 +154,26 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		out[i] = uploadResult{Result: r, path: files[i].Path}
 	}
 	return out, nil
+}
+
+// writeIntotoJSONL writes the provenance bundle as one line of JSON Lines, <tarball>.intoto.jsonl, the name
+// OpenSSF Scorecard's Signed-Releases check looks for on a release ("*.intoto.jsonl" provenance). The bundle is
+// compacted (no newline inside) and ends with exactly one newline: JSON Lines separates values with "\n", a
+// trailing one is allowed, and it makes the file a POSIX text file that line readers (`while read`, slsa-verifier's
+// scanner, `cat` into another .jsonl) take whole; actions/attest writes its bundle file the same way
+// (JSON.stringify(bundle) + EOL).
+func writeIntotoJSONL(bundle, dst string) (string, error) {
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		return "", fmt.Errorf("reading the provenance bundle %q: %w", bundle, err)
+	}
+	var line bytes.Buffer
+	if err := json.Compact(&line, b); err != nil {
+		return "", fmt.Errorf("compacting the provenance bundle %q: %w", bundle, err)
+	}
+	line.WriteByte('\n')
+	if err := os.WriteFile(dst, line.Bytes(), 0o644); err != nil {
+		return "", fmt.Errorf("writing %q: %w", dst, err)
+	}
+	return dst, nil
 }

@@ -42,16 +42,16 @@ var verdicts = []error{
 
 // artifactReport is the verdict on one artifact.
 type artifactReport struct {
-	Artifact         string           `json:"artifact"`
-	Purl             string           `json:"purl,omitempty"`
-	SHA512           string           `json:"sha512,omitempty"`
-	Bundle           string           `json:"bundle,omitempty"`
-	ProvenanceBundle string           `json:"provenanceBundle,omitempty"`
+	Artifact         string `json:"artifact"`
+	Purl             string `json:"purl,omitempty"`
+	SHA512           string `json:"sha512,omitempty"`
+	Bundle           string `json:"bundle,omitempty"`
+	ProvenanceBundle string `json:"provenanceBundle,omitempty"`
 	// RegistryProvenance says what the registry's provenance was found to be (--registry-attestations).
-	RegistryProvenance string `json:"registryProvenance,omitempty"`
-	Verified         bool             `json:"verified"`
-	Signature        *verifier.Result `json:"signature,omitempty"`
-	Provenance       *verifier.Result `json:"provenance,omitempty"`
+	RegistryProvenance string           `json:"registryProvenance,omitempty"`
+	Verified           bool             `json:"verified"`
+	Signature          *verifier.Result `json:"signature,omitempty"`
+	Provenance         *verifier.Result `json:"provenance,omitempty"`
 	// Reason is the class of rejection (one of the verifier's verdicts); Error says it in full, and Next what to
 	// do about it.
 	Reason string `json:"reason,omitempty"`

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // File is one file to put on the release.
@@ -45,88 +47,305 @@ type Result struct {
 type PublishOptions struct {
 	// Overwrite replaces an asset of the same name with different bytes; default false, which fails instead.
 	Overwrite bool
+	// Policy is the run's retry policy: its Clock is what waits above single requests (re-polling a listing,
+	// pacing) wait on, and its For bounds them. The zero value means the real clock and retry.DefaultFor.
+	Policy retry.Policy
 }
 
-// Publish puts every file on the release, all or nothing: an asset already there with the same bytes is kept,
-// different bytes fail unless Overwrite, and if any file cannot be placed, the assets this run uploaded are
-// deleted again and the error says so. (An asset Overwrite replaced cannot be restored; the error says that too.)
+// unlistedWait is how long Publish looks for an asset whose upload failed in a way that may have stored it (a
+// 502 "may leave an empty asset with a state of `starter`", an answer lost after GitHub kept the file), so that
+// the rollback takes it back too. An asset GitHub lists later than that is found by the next run's cleanup,
+// through the journal.
+const unlistedWait = 30 * time.Second
+
+// Publish puts every file on the release, all or nothing, and survives GitHub's ways of failing:
+//
+//   - Names are matched as GitHub stores them (StoredName), so a re-run finds what an earlier run uploaded.
+//   - An asset already there with the same bytes is kept; different bytes fail before anything is changed,
+//     unless Overwrite.
+//   - Before changing anything, the run uploads a journal (waxseal-run-ID.json) naming what it will add and
+//     replace; it deletes the journal once every file is in place. A run that was killed leaves its journal, and
+//     the next Publish (or Recover) undoes that run exactly before starting: leftovers of an interrupted run
+//     are recognised as such, while assets a finished run left are protected.
+//   - Overwrite never deletes the old asset first: the new one is uploaded under a temporary name, the old one
+//     renamed aside, the new one renamed into place, and only then is the old one deleted.
+//   - An upload GitHub answers with already_exists, or that fails in a way that may have stored it, is looked
+//     for in the listing (with backoff, as listings lag); an asset that is not "uploaded" (a "starter" left by a
+//     502) is a leftover to delete, not a file.
+//   - If any file cannot be placed, everything this run did is undone and the error names each asset. If the
+//     release was published immutable mid-run, nothing can be undone: the error says which files made it.
 func Publish(ctx context.Context, svc Service, rel *Release, files []File, opts PublishOptions) ([]Result, error) {
 	if rel.Immutable && !rel.Draft {
 		return nil, fmt.Errorf("release %s: %w", rel.TagName, ErrImmutableRelease)
 	}
-	existing, err := svc.ListAssets(ctx, rel.ID)
+	p := newPublisher(svc, rel, opts)
+	if _, err := p.recover(ctx); err != nil {
+		return nil, err
+	}
+	plan, err := p.plan(ctx, files)
 	if err != nil {
 		return nil, err
 	}
-	byName := map[string]Asset{}
-	for _, a := range existing {
-		byName[a.Name] = a
+	if len(plan.uploads)+len(plan.replaces) == 0 {
+		return p.results(plan), nil
 	}
-	var done []Result
-	for _, f := range files {
-		res, err := place(ctx, svc, rel, f, byName, opts)
-		if err != nil {
-			return nil, rollback(ctx, svc, done, err)
-		}
-		done = append(done, *res)
+	if err := p.run(ctx, plan); err != nil {
+		return nil, p.rollback(ctx, plan, err)
 	}
-	return done, nil
+	p.cleanup(ctx, plan)
+	return p.results(plan), nil
 }
 
-func place(ctx context.Context, svc Service, rel *Release, f File, byName map[string]Asset, opts PublishOptions) (*Result, error) {
-	if old, ok := byName[f.Name]; ok {
-		return settle(ctx, svc, rel, f, old, opts)
+// publisher is one Publish call's state: what it found, and everything it changed, for the rollback.
+type publisher struct {
+	svc    Service
+	rel    *Release
+	opts   PublishOptions
+	clock  retry.Clock
+	budget time.Duration
+	id     string
+	// Changes this run made, for the rollback.
+	journal  *Asset
+	uploaded map[string]Asset // stored name -> the asset this run placed under it
+	stray    map[string]Asset // stored name -> an asset GitHub may have kept from a failed upload
+	temps    map[string]Asset // stored name -> the new asset under its temporary name
+	aside    map[string]Asset // stored name -> the old asset, renamed to its backup name
+	placed   map[string]Asset // stored name -> the new asset, renamed into place
+	removed  []string         // leftovers (starter assets) deleted on the way
+}
+
+func newPublisher(svc Service, rel *Release, opts PublishOptions) *publisher {
+	clock, budget := clockOf(opts.Policy)
+	return &publisher{svc: svc, rel: rel, opts: opts, clock: clock, budget: budget, id: newRunID(),
+		uploaded: map[string]Asset{}, stray: map[string]Asset{}, temps: map[string]Asset{}, aside: map[string]Asset{},
+		placed: map[string]Asset{}}
+}
+
+// planned is one file's place on the release.
+type planned struct {
+	file   File
+	stored string
+	old    Asset // the asset already there (kept or replaced)
+	kept   bool
+}
+
+type plan struct {
+	all      []*planned
+	uploads  []*planned
+	replaces []*planned
+	starters []Asset // leftovers blocking names of this run
+}
+
+// plan decides each file's fate from one listing, and refuses a conflict before anything is changed.
+func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
+	assets, err := p.svc.ListAssets(ctx, p.rel.ID)
+	if err != nil {
+		return nil, err
 	}
-	a, err := svc.UploadAsset(ctx, rel, f.Name, f.Path)
-	if errors.Is(err, ErrAssetExists) {
-		// Someone (or an earlier try of ours whose answer was lost) got there first: look again.
-		assets, lerr := svc.ListAssets(ctx, rel.ID)
-		if lerr != nil {
-			return nil, lerr
-		}
-		for _, old := range assets {
-			if old.Name == f.Name {
-				res, err := settle(ctx, svc, rel, f, old, opts)
-				if err == nil && res.Outcome == Kept {
-					// It was not there when the run began: most likely our own upload whose answer was lost
-					// before a retry, so it is this run's to take back on failure.
-					res.Outcome = Uploaded
-				}
-				return res, err
+	out := &plan{}
+	var conflicts []string
+	for _, f := range files {
+		e := &planned{file: f, stored: StoredName(f.Name)}
+		out.all = append(out.all, e)
+		old, found := complete(assets, e.stored)
+		for _, a := range assets {
+			if a.Name == e.stored && a.State != stateUploaded {
+				out.starters = append(out.starters, a)
 			}
 		}
+		if !found {
+			out.uploads = append(out.uploads, e)
+			continue
+		}
+		e.old = old
+		same, err := sameContent(ctx, p.svc, old, f.Path)
+		switch {
+		case err != nil:
+			return nil, err
+		case same:
+			e.kept = true
+		case p.opts.Overwrite:
+			out.replaces = append(out.replaces, e)
+		default:
+			conflicts = append(conflicts, e.stored)
+		}
 	}
-	if err != nil {
-		return nil, err
+	if len(conflicts) > 0 {
+		return nil, fmt.Errorf("asset(s) %s: %w; nothing on the release was changed", strings.Join(conflicts, ", "), ErrAssetConflict)
 	}
-	return &Result{Name: f.Name, Outcome: Uploaded, Asset: *a}, nil
+	return out, nil
 }
 
-// settle handles a name already on the release: keep it, replace it, or refuse.
-func settle(ctx context.Context, svc Service, rel *Release, f File, old Asset, opts PublishOptions) (*Result, error) {
-	outcome := Replaced
-	if old.State != "" && old.State != "uploaded" {
-		outcome = Uploaded // a broken earlier upload ("starter") blocks the name; GitHub wants it deleted first
-	} else {
-		same, err := sameContent(ctx, svc, old, f.Path)
+const stateUploaded = "uploaded"
+
+// complete returns the asset stored as name whose upload finished. A listing never has two assets of one name.
+func complete(assets []Asset, name string) (Asset, bool) {
+	for _, a := range assets {
+		if a.Name == name && (a.State == stateUploaded || a.State == "") {
+			return a, true
+		}
+	}
+	return Asset{}, false
+}
+
+// run makes the planned changes: journal, leftovers, new files, replacements, then the commit.
+func (p *publisher) run(ctx context.Context, pl *plan) error {
+	if err := p.writeJournal(ctx, pl); err != nil {
+		return err
+	}
+	for _, a := range pl.starters {
+		if err := p.svc.DeleteAsset(ctx, a.ID); err != nil {
+			return fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", a.Name, a.State, err)
+		}
+		p.removed = append(p.removed, a.Name)
+	}
+	for _, e := range pl.uploads {
+		a, err := p.upload(ctx, e.stored, e.file.Path, true)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if same {
-			return &Result{Name: f.Name, Outcome: Kept, Asset: old}, nil
+		p.uploaded[e.stored] = a
+	}
+	for _, e := range pl.replaces {
+		a, err := p.upload(ctx, tempName(e.stored, p.id), e.file.Path, false)
+		if err != nil {
+			return fmt.Errorf("uploading the new %s: %w", e.stored, err)
 		}
-		if !opts.Overwrite {
-			return nil, fmt.Errorf("asset %q: %w", f.Name, ErrAssetConflict)
+		p.temps[e.stored] = a
+	}
+	for _, e := range pl.replaces {
+		if err := p.swap(ctx, e); err != nil {
+			return err
 		}
 	}
-	if err := svc.DeleteAsset(ctx, old.ID); err != nil {
-		return nil, err
+	// The commit: from here on, this run's assets are a finished run's.
+	if err := p.svc.DeleteAsset(ctx, p.journal.ID); err != nil {
+		return fmt.Errorf("deleting the journal %s (the last step): %w", p.journal.Name, err)
 	}
-	a, err := svc.UploadAsset(ctx, rel, f.Name, f.Path)
+	p.journal = nil
+	return nil
+}
+
+// swap puts a replacement in place: the old asset aside, the new one under its name.
+func (p *publisher) swap(ctx context.Context, e *planned) error {
+	old, err := p.svc.RenameAsset(ctx, e.old.ID, backupName(e.stored, p.id))
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("renaming the earlier %s aside: %w", e.stored, err)
 	}
-	return &Result{Name: f.Name, Outcome: outcome, Asset: *a}, nil
+	p.aside[e.stored] = *old
+	a, err := p.svc.RenameAsset(ctx, p.temps[e.stored].ID, e.stored)
+	if err != nil {
+		return fmt.Errorf("renaming the new %s into place: %w", e.stored, err)
+	}
+	delete(p.temps, e.stored)
+	p.placed[e.stored] = *a
+	return nil
+}
+
+// cleanup deletes the earlier versions a committed run replaced. One it cannot delete stays as NAME.waxseal-old-ID,
+// which the next run's Recover deletes.
+func (p *publisher) cleanup(ctx context.Context, pl *plan) {
+	for _, e := range pl.replaces {
+		if a, ok := p.aside[e.stored]; ok && p.svc.DeleteAsset(ctx, a.ID) == nil {
+			delete(p.aside, e.stored)
+		}
+	}
+}
+
+func (p *publisher) results(pl *plan) []Result {
+	var out []Result
+	for _, e := range pl.all {
+		r := Result{Name: e.file.Name, Outcome: Uploaded}
+		switch {
+		case e.kept:
+			r.Outcome, r.Asset = Kept, e.old
+		case p.placed[e.stored].ID != 0:
+			r.Outcome, r.Asset = Replaced, p.placed[e.stored]
+		default:
+			r.Asset = p.uploaded[e.stored]
+		}
+		if u := p.rel.DownloadURL(r.Asset.Name); u != "" {
+			r.Asset.DownloadURL = u
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// upload uploads path as name and returns the asset GitHub holds. GitHub's already_exists is looked into: an
+// asset of that name listed (perhaps only after a while) in another state than "uploaded" is a leftover, deleted
+// before trying again; one with the same bytes is this run's own upload whose answer was lost; one with
+// different bytes may belong to an interrupted run whose journal was not listed yet (so Recover runs again), or
+// else is a conflict. When an upload fails in a way that may have stored it, the asset is looked for, so the
+// rollback takes it back.
+func (p *publisher) upload(ctx context.Context, name, path string, recoverable bool) (Asset, error) {
+	for range 3 {
+		a, err := p.svc.UploadAsset(ctx, p.rel, name, path)
+		if err == nil {
+			return *a, nil
+		}
+		if !errors.Is(err, ErrAssetExists) {
+			p.lookForStray(ctx, name, err)
+			return Asset{}, err
+		}
+		found, err := p.awaitListed(ctx, name, p.budget)
+		if err != nil {
+			return Asset{}, err
+		}
+		switch same, serr := sameContent(ctx, p.svc, found, path); {
+		case found.State != stateUploaded && found.State != "":
+			if err := p.svc.DeleteAsset(ctx, found.ID); err != nil {
+				return Asset{}, fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", name, found.State, err)
+			}
+			p.removed = append(p.removed, name)
+		case serr != nil:
+			return Asset{}, serr
+		case same:
+			return found, nil // our own upload, whose answer was lost
+		case recoverable:
+			cleaned, err := p.recover(ctx)
+			if err != nil {
+				return Asset{}, err
+			}
+			if !cleaned[name] {
+				return Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
+			}
+		default:
+			return Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
+		}
+	}
+	return Asset{}, fmt.Errorf("uploading %q: GitHub kept answering that it exists", name)
+}
+
+// lookForStray records an asset a failed upload may have left (a transient failure: GitHub may have stored the
+// file, or an empty "starter" asset, before failing).
+func (p *publisher) lookForStray(ctx context.Context, name string, cause error) {
+	var re *retry.Error
+	if ctx.Err() != nil || !errors.As(cause, &re) || !re.Transient {
+		return
+	}
+	if a, err := p.awaitListed(ctx, name, unlistedWait); err == nil {
+		p.stray[name] = a
+	}
+}
+
+// awaitListed waits, with backoff up to limit, for the listing to show an asset stored as name.
+func (p *publisher) awaitListed(ctx context.Context, name string, limit time.Duration) (Asset, error) {
+	var found Asset
+	err := poll(ctx, p.clock, limit, func() (bool, error) {
+		assets, err := p.svc.ListAssets(ctx, p.rel.ID)
+		for _, a := range assets {
+			if a.Name == name {
+				found = a
+				return true, nil
+			}
+		}
+		return false, err
+	})
+	if err == nil && found.ID == 0 {
+		err = fmt.Errorf("GitHub says an asset %q exists but did not list it within %s: re-run later", name, limit)
+	}
+	return found, err
 }
 
 // sameContent compares an asset with a local file without holding either in memory: by size, then by GitHub's
@@ -167,36 +386,4 @@ func fileSHA256(path string) (int64, []byte, error) {
 		return 0, nil, fmt.Errorf("reading %q: %w", path, err)
 	}
 	return n, h.Sum(nil), nil
-}
-
-// rollback deletes what this run uploaded (with a fresh context: the run's may be what failed) and explains.
-func rollback(ctx context.Context, svc Service, done []Result, cause error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-	defer cancel()
-	var deleted, replaced []string
-	var failures []error
-	for _, r := range done {
-		switch r.Outcome {
-		case Kept:
-			continue
-		case Replaced:
-			replaced = append(replaced, r.Name)
-		}
-		if err := svc.DeleteAsset(ctx, r.Asset.ID); err != nil {
-			failures = append(failures, fmt.Errorf("%s: %w", r.Name, err))
-			continue
-		}
-		deleted = append(deleted, r.Name)
-	}
-	msg := "no asset of this run had been uploaded yet"
-	if len(deleted) > 0 {
-		msg = fmt.Sprintf("deleted the %d asset(s) this run had uploaded (%s)", len(deleted), strings.Join(deleted, ", "))
-	}
-	if len(replaced) > 0 {
-		msg += fmt.Sprintf("; the earlier versions of %s were replaced and cannot be restored", strings.Join(replaced, ", "))
-	}
-	if len(failures) > 0 {
-		return fmt.Errorf("%w; %s; could not delete: %w (delete them by hand on the release page)", cause, msg, errors.Join(failures...))
-	}
-	return fmt.Errorf("%w; %s", cause, msg)
 }

@@ -51,11 +51,11 @@ func TestPublish(t *testing.T) {
 		{name: "re-run with the same bytes keeps", existing: local, wantOutcomes: []Outcome{Kept, Kept}, wantAssets: local},
 		{name: "half a re-run uploads the rest", existing: map[string]string{"a.tgz.sigstore.json": "bundle"},
 			wantOutcomes: []Outcome{Kept, Uploaded}, wantAssets: local},
-		{name: "different bytes fail and roll back", existing: map[string]string{"a.tgz.provenance.sigstore.json": "older"},
-			wantErr: ErrAssetConflict, wantErrText: "deleted the 1 asset(s) this run had uploaded (a.tgz.sigstore.json)",
+		{name: "different bytes fail before anything changes", existing: map[string]string{"a.tgz.provenance.sigstore.json": "older"},
+			wantErr: ErrAssetConflict, wantErrText: "nothing on the release was changed",
 			wantAssets: map[string]string{"a.tgz.provenance.sigstore.json": "older"}},
 		{name: "same size but different bytes fail", existing: map[string]string{"a.tgz.sigstore.json": "bundlX"},
-			wantErr: ErrAssetConflict, wantErrText: "no asset of this run had been uploaded yet",
+			wantErr: ErrAssetConflict, wantErrText: "nothing on the release was changed",
 			wantAssets: map[string]string{"a.tgz.sigstore.json": "bundlX"}},
 		{name: "different bytes with overwrite replace", existing: map[string]string{"a.tgz.sigstore.json": "older"}, overwrite: true,
 			wantOutcomes: []Outcome{Replaced, Uploaded}, wantAssets: local},
@@ -71,8 +71,12 @@ func TestPublish(t *testing.T) {
 			fault:        &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 503, PathPrefix: "/repos/"},
 			wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
 		{name: "a failing upload rolls back the others",
-			fault:   &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 400, Body: `{"message":"Bad Content-Length"}`, PathPrefix: "/repos/", Times: 1},
-			wantErr: nil, wantErrText: "no asset of this run had been uploaded yet", wantAssets: map[string]string{}},
+			fault: &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 400, Body: `{"message":"Bad Content-Length"}`, PathPrefix: "/repos/",
+				Name: "a.tgz.provenance.sigstore.json"},
+			wantErrText: "undid this run: deleted a.tgz.sigstore.json; the release is as it was before the run", wantAssets: map[string]string{}},
+		{name: "a failing journal upload changes nothing",
+			fault:       &githubfake.Fault{Method: http.MethodPost, Host: "uploads", Status: 400, Body: `{"message":"Bad Content-Length"}`, PathPrefix: "/repos/"},
+			wantErrText: "nothing on the release was changed", wantAssets: map[string]string{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -167,17 +171,16 @@ func (n noDigest) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
 	return as, err
 }
 
-// lostAnswer uploads for real but reports the first upload as a duplicate, as a retried upload does when the
+// lostAnswer uploads for real but reports the upload of lose as a duplicate, as a retried upload does when the
 // first try's answer was lost after GitHub had stored the asset.
 type lostAnswer struct {
 	*Client
-	lost bool
+	lose string
 }
 
 func (l *lostAnswer) UploadAsset(ctx context.Context, rel *Release, name, path string) (*Asset, error) {
 	a, err := l.Client.UploadAsset(ctx, rel, name, path)
-	if err == nil && !l.lost {
-		l.lost = true
+	if err == nil && name == l.lose {
 		return nil, fmt.Errorf("uploading %q: %w", name, ErrAssetExists)
 	}
 	return a, err
@@ -187,17 +190,18 @@ func TestPublishTakesBackAnUploadWhoseAnswerWasLost(t *testing.T) {
 	t.Parallel()
 	c, fake, _ := newTestClient(t)
 	relID := fake.AddRelease("v1", true, false)
-	fake.AddAsset(relID, "a.tgz.provenance.sigstore.json", []byte("older"), "")
+	fake.Inject(githubfake.Fault{Method: http.MethodPost, Host: "uploads", PathPrefix: "/repos/", Name: "a.tgz.provenance.sigstore.json",
+		Status: 400, Body: `{"message":"Bad Content-Length"}`})
 	rel, err := c.FindRelease(t.Context(), "v1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	files := writeFiles(t, map[string]string{"a.tgz.sigstore.json": "bundle", "a.tgz.provenance.sigstore.json": "provenance"})
-	_, err = Publish(t.Context(), &lostAnswer{Client: c}, rel, files, PublishOptions{})
-	if !errors.Is(err, ErrAssetConflict) || !strings.Contains(err.Error(), "deleted the 1 asset(s) this run had uploaded (a.tgz.sigstore.json)") {
-		t.Fatalf("err = %v, want a conflict that took back the first upload", err)
+	_, err = Publish(t.Context(), &lostAnswer{Client: c, lose: "a.tgz.sigstore.json"}, rel, files, PublishOptions{})
+	if err == nil || !strings.Contains(err.Error(), "undid this run: deleted a.tgz.sigstore.json") {
+		t.Fatalf("err = %v, want a failure that took back the first upload", err)
 	}
-	if _, ok := fake.Assets(relID)["a.tgz.sigstore.json"]; ok {
-		t.Error("the upload whose answer was lost was left on the release")
+	if got := fake.Assets(relID); len(got) != 0 {
+		t.Errorf("assets left on the release: %v", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,11 +22,27 @@ func newTestClient(t *testing.T) (*Client, *githubfake.Server, *retrytest.Clock)
 	fake := githubfake.New("octo", "pkg", testToken)
 	t.Cleanup(fake.Close)
 	clock := &retrytest.Clock{}
-	c, err := NewClient(nil, retry.Policy{Clock: clock}, fake.API.URL, "octo/pkg", testToken)
+	c, err := NewClient(testTransport(t), testPolicy(clock), fake.API.URL, "octo/pkg", testToken)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c, fake, clock
+}
+
+// testPolicy waits on clock, which never sleeps. The per-try timeout is the one wall-clock bound left (it must
+// bound real I/O), so tests set it far beyond any test's run time: on a loaded machine a 30-second try timeout
+// could otherwise fire, and turn a scripted answer into a retry.
+func testPolicy(clock *retrytest.Clock) retry.Policy {
+	return retry.Policy{Clock: clock, AttemptTimeout: 10 * time.Minute}
+}
+
+// testTransport is a connection pool of the test's own: http.DefaultTransport is shared by every parallel test,
+// and each fake's Close closes its idle connections, which lets one test's teardown reach into another's request.
+func testTransport(t *testing.T) http.RoundTripper {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
 }
 
 func TestFindRelease(t *testing.T) {
@@ -42,8 +59,18 @@ func TestFindRelease(t *testing.T) {
 			setup: func(f *githubfake.Server) { f.AddRelease("v1.0.0", false, false) }},
 		{name: "draft only by listing", tag: "v2.0.0", wantDraft: true, wantReqs: 2,
 			setup: func(f *githubfake.Server) { f.AddRelease("v2.0.0", true, false) }},
-		{name: "missing", tag: "v3.0.0", wantErr: ErrReleaseNotFound, wantReqs: 2,
+		{name: "missing, after looking again for a while", tag: "v3.0.0", wantErr: ErrReleaseNotFound, wantReqs: 2*6 + 1,
 			setup: func(f *githubfake.Server) { f.AddRelease("v1.0.0", false, false) }},
+		{name: "a draft a read-only token cannot see", tag: "v2.0.0", wantErr: ErrReleaseHidden, wantReqs: 2*6 + 1,
+			setup: func(f *githubfake.Server) {
+				f.AddRelease("v2.0.0", true, false)
+				f.SetModes(githubfake.Modes{ReadOnly: true})
+			}},
+		{name: "a draft listed only after a while", tag: "v2.0.0", wantDraft: true, wantReqs: 2 * 3,
+			setup: func(f *githubfake.Server) {
+				f.SetModes(githubfake.Modes{ReleaseLag: 3 * time.Second})
+				f.AddRelease("v2.0.0", true, false)
+			}},
 		{name: "draft on the second page", tag: "v0.0.0", wantDraft: true, wantReqs: 3,
 			setup: func(f *githubfake.Server) {
 				f.AddRelease("v0.0.0", true, false)
@@ -55,7 +82,8 @@ func TestFindRelease(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, fake, _ := newTestClient(t)
+			c, fake, clock := newTestClient(t)
+			fake.SetClock(clock.Now)
 			tc.setup(fake)
 			rel, err := c.FindRelease(t.Context(), tc.tag)
 			if !errors.Is(err, tc.wantErr) {
@@ -66,6 +94,9 @@ func TestFindRelease(t *testing.T) {
 			}
 			if err != nil {
 				return
+			}
+			if wantBase := "https://github.com/octo/pkg/releases/download/" + tc.tag + "/"; rel.DownloadBase != wantBase {
+				t.Errorf("download base = %q, want %q", rel.DownloadBase, wantBase)
 			}
 			if rel.TagName != tc.tag || rel.Draft != tc.wantDraft || !strings.HasPrefix(rel.UploadURL, fake.Uploads.URL+"/") {
 				t.Errorf("release = %+v, want tag %q draft %v on the uploads host %s", rel, tc.tag, tc.wantDraft, fake.Uploads.URL)
@@ -118,7 +149,17 @@ func TestRetries(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			c, fake, clock := newTestClient(t)
+			fake := githubfake.New("octo", "pkg", testToken)
+			t.Cleanup(fake.Close)
+			clock := &retrytest.Clock{}
+			var mu sync.Mutex
+			var waits []string
+			policy := testPolicy(clock)
+			policy.Log = func(w retry.Wait) { mu.Lock(); defer mu.Unlock(); waits = append(waits, w.String()) }
+			c, err := NewClient(testTransport(t), policy, fake.API.URL, "octo/pkg", testToken)
+			if err != nil {
+				t.Fatal(err)
+			}
 			relID := fake.AddRelease("v1", true, false)
 			for _, f := range tc.faults {
 				f.Method, f.Host, f.PathPrefix = http.MethodGet, "api", "/repos/octo/pkg/releases/"
@@ -130,9 +171,9 @@ func TestRetries(t *testing.T) {
 				ctx, cancel = context.WithTimeout(ctx, tc.ctxWait)
 				defer cancel()
 			}
-			_, err := c.ListAssets(ctx, relID)
+			_, err = c.ListAssets(ctx, relID)
 			if (err != nil) != tc.wantErr {
-				t.Fatalf("ListAssets err = %v, want error: %v", err, tc.wantErr)
+				t.Fatalf("ListAssets err = %v, want error: %v; requests %q, waits %q", err, tc.wantErr, fake.Requests(), waits)
 			}
 			var re *retry.Error
 			if spent := errors.As(err, &re) && re.Budget > 0; spent != tc.wantSpent {

@@ -212,8 +212,8 @@ func TestResultRekorV2(t *testing.T) {
 	}
 	want := verifier.Result{
 		SAN: san, Issuer: "https://token.actions.githubusercontent.com",
-		Repository: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon",
-		Workflow:   ".github/workflows/extremely-dangerous-oidc-beacon.yml", Ref: "refs/heads/main",
+		Repository: "https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon", RepositoryID: "632596897", OwnerID: "131804563",
+		Workflow: ".github/workflows/extremely-dangerous-oidc-beacon.yml", Ref: "refs/heads/main",
 		Commit: "9739798945b2a848e911bcf1dddb97298cade0b1", RunnerEnvironment: "github-hosted", LogIndex: 735,
 		LogTime:         time.Date(2025, 6, 12, 12, 2, 20, 0, time.UTC),
 		TimestampSource: "timestamp authority (https://timestamp.sigstage.dev/api/v1/timestamp)",

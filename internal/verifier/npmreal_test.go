@@ -53,7 +53,7 @@ func TestRealNPMProvenance(t *testing.T) {
 		{
 			name: "bundle v0.1, Rekor intoto, SLSA v0.2 (npm 9.5, 2023)", tarball: "sigstore-1.3.0.tgz", purl: "pkg:npm/sigstore@1.3.0", san: sigstoreJS,
 			want: verifier.Result{
-				SAN: sigstoreJS, Issuer: githubIssuer, Repository: "https://github.com/sigstore/sigstore-js",
+				SAN: sigstoreJS, Issuer: githubIssuer, Repository: "https://github.com/sigstore/sigstore-js", RepositoryID: "495574555", OwnerID: "71096353",
 				Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
 				Commit: "dae8bd8eb433a4147b4655c00fe73e0f22bc0fb1", RunnerEnvironment: "github-hosted",
 				LogIndex: 18300934, LogTime: time.Unix(1681839912, 0).UTC(),
@@ -63,7 +63,7 @@ func TestRealNPMProvenance(t *testing.T) {
 		{
 			name: "bundle v0.1, Rekor intoto, SLSA v1 (npm 9.8, 2023)", tarball: "sigstore-2.0.0.tgz", purl: "pkg:npm/sigstore@2.0.0", san: sigstoreJS,
 			want: verifier.Result{
-				SAN: sigstoreJS, Issuer: githubIssuer, Repository: "https://github.com/sigstore/sigstore-js",
+				SAN: sigstoreJS, Issuer: githubIssuer, Repository: "https://github.com/sigstore/sigstore-js", RepositoryID: "495574555", OwnerID: "71096353",
 				Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
 				Commit: "f0b49a04e5a62250e0f60fb128004a73110fe311", RunnerEnvironment: "github-hosted",
 				LogIndex: 31821305, LogTime: time.Unix(1692374735, 0).UTC(),
@@ -74,7 +74,7 @@ func TestRealNPMProvenance(t *testing.T) {
 			name: "bundle v0.3, Rekor dsse, SLSA v1, scoped (npm 11, 2026)", tarball: "playwright-cli-0.1.1.tgz",
 			purl: "pkg:npm/%40playwright/cli@0.1.1", san: playwrightCLI,
 			want: verifier.Result{
-				SAN: playwrightCLI, Issuer: githubIssuer, Repository: "https://github.com/microsoft/playwright-cli",
+				SAN: playwrightCLI, Issuer: githubIssuer, Repository: "https://github.com/microsoft/playwright-cli", RepositoryID: "273562379", OwnerID: "6154722",
 				Workflow: ".github/workflows/publish.yml", Ref: "refs/tags/v0.1.1",
 				Commit: "d1c6d1113932ddcee243e8b111b6d4aea553df20", RunnerEnvironment: "github-hosted",
 				LogIndex: 953297574, LogTime: time.Unix(1771111723, 0).UTC(),

@@ -1,22 +1,27 @@
-// Package githubfake is an in-process GitHub REST API for the release endpoints, behaving as GitHub documents:
-// uploads go to a separate host named by the release's upload_url, the asset name is the `name` query parameter,
-// a duplicate name is 422 already_exists, drafts are invisible to GET /releases/tags/{tag} but listed, published
-// immutable releases refuse uploads with GitHub's own 422 message, and scripted faults produce 5xx answers and
-// primary (x-ratelimit-*) or secondary (Retry-After) rate limits.
+// Package githubfake is an in-process GitHub REST API for the release endpoints. It behaves as GitHub documents,
+// and misbehaves the way GitHub is seen to misbehave in the issue trackers of the well-used release-upload tools,
+// each misbehaviour switchable per test (see [Modes] and [Fault]); the source of each is cited where it is
+// modelled. Uploads go to a separate host named by the release's upload_url; the asset name is the `name` query
+// parameter, rewritten as GitHub rewrites names; a duplicate name is 422 already_exists; drafts are invisible to
+// GET /releases/tags/{tag}, and listed only to tokens with push access; published immutable releases refuse
+// uploads and deletes with GitHub's own bodies; scripted faults produce 5xx answers, connection resets, rate
+// limits, and uploads that are stored although they fail. Time (listing lags, per-minute content-creation
+// limits) is read from [Server.Now], so tests drive it with the same clock the client's retries wait on.
 package githubfake
 
 import (
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+	"time"
 )
 
 // Server is the fake. API and Uploads are two servers, as api.github.com and uploads.github.com are.
@@ -26,14 +31,23 @@ type Server struct {
 	Owner, Repo string
 	// Token is the bearer token every request must carry.
 	Token string
+	// ServerURL is the web host browser_download_url and html_url name; default https://github.com.
+	ServerURL string
 
-	mu       sync.Mutex
-	nextID   int64
-	releases []*Release
-	assets   map[int64]*Asset
-	faults   []*Fault
-	log      []string
-	ids      IDs
+	mu           sync.Mutex
+	now          func() time.Time
+	nextID       int64
+	releases     []*Release
+	assets       map[int64]*Asset
+	faults       []*Fault
+	modes        Modes
+	log          []string
+	creations    []time.Time // content-creating requests admitted, for the rate windows
+	counts       Counts
+	uploads      int
+	afterUpload  func(n int, name string)
+	attestations []StoredAttestation
+	ids          IDs
 }
 
 // Release is a release held by the fake.
@@ -42,6 +56,10 @@ type Release struct {
 	Tag       string
 	Draft     bool
 	Immutable bool
+	// untagged is the placeholder a draft's URLs carry instead of its tag.
+	untagged string
+	// visibleAt is when listings start to show it (Modes.ReleaseLag after it was made).
+	visibleAt time.Time
 }
 
 // Asset is an asset held by the fake.
@@ -49,23 +67,25 @@ type Asset struct {
 	ID        int64
 	ReleaseID int64
 	Name      string
+	Label     string
 	State     string
 	Data      []byte
+	visibleAt time.Time
 }
 
-// Fault is a scripted answer to the next Times (default 1) requests whose method, host ("api", "uploads" or
-// "download") and path prefix match. Status 0 hangs up without an answer, as a connection reset does.
-type Fault struct {
-	Method, Host, PathPrefix string
-	Status                   int
-	Header                   http.Header
-	Body                     string
-	Times                    int
+// Counts are what the fake has seen, for tests that assert pacing and cleanup.
+type Counts struct {
+	Uploads, Deletes, Patches int
+	// Limited is how many requests were answered with a secondary rate limit.
+	Limited int
+	// PeakPerMinute is the most content-creating requests admitted within any 60 seconds.
+	PeakPerMinute int
 }
 
-// New starts the fake for owner/repo with token; Close stops it.
+// New starts the fake for owner/repo with token; Close stops it. Its clock is the wall clock until SetClock.
 func New(owner, repo, token string) *Server {
-	s := &Server{Owner: owner, Repo: repo, Token: token, nextID: 100, assets: map[int64]*Asset{}}
+	s := &Server{Owner: owner, Repo: repo, Token: token, ServerURL: "https://github.com", nextID: 100,
+		assets: map[int64]*Asset{}, now: time.Now}
 	s.API = httptest.NewServer(http.HandlerFunc(s.serveAPI))
 	s.Uploads = httptest.NewServer(http.HandlerFunc(s.serveUploads))
 	return s
@@ -74,16 +94,42 @@ func New(owner, repo, token string) *Server {
 // Close stops both servers.
 func (s *Server) Close() { s.API.Close(); s.Uploads.Close() }
 
-// AddRelease adds a release and returns its ID.
+// SetClock makes the fake read time from now (a test clock, usually the one the client's retry policy waits on).
+func (s *Server) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// SetModes switches GitHub's misbehaviours on or off.
+func (s *Server) SetModes(m Modes) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.modes = m
+}
+
+// AfterUpload calls f (outside the fake's lock, before the answer is sent) with the count of uploads stored so
+// far and the stored name, each time one is stored: tests use it to stop a run or change the release mid-run.
+func (s *Server) AfterUpload(f func(n int, name string)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.afterUpload = f
+}
+
+// AddRelease adds a release and returns its ID. With Modes.ReleaseLag set, listings miss it for that long.
 func (s *Server) AddRelease(tag string, draft, immutable bool) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.nextID++
-	s.releases = append(s.releases, &Release{ID: s.nextID, Tag: tag, Draft: draft, Immutable: immutable})
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	s.releases = append(s.releases, &Release{ID: s.nextID, Tag: tag, Draft: draft, Immutable: immutable,
+		untagged: "untagged-" + hex.EncodeToString(b), visibleAt: s.now().Add(s.modes.ReleaseLag)})
 	return s.nextID
 }
 
-// AddAsset attaches an asset (state "uploaded" unless given) and returns its ID.
+// AddAsset attaches an asset (state "uploaded" unless given), listed at once, and returns its ID. The name is
+// taken as given (it is what GitHub stored).
 func (s *Server) AddAsset(releaseID int64, name string, data []byte, state string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -95,7 +141,7 @@ func (s *Server) AddAsset(releaseID int64, name string, data []byte, state strin
 	return s.nextID
 }
 
-// Assets returns the release's assets by name.
+// Assets returns the release's assets by name, whatever their state and whether or not listings show them yet.
 func (s *Server) Assets(releaseID int64) map[string][]byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -106,6 +152,26 @@ func (s *Server) Assets(releaseID int64) map[string][]byte {
 		}
 	}
 	return out
+}
+
+// AssetStates returns the release's assets by name with their state.
+func (s *Server) AssetStates(releaseID int64) map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]string{}
+	for _, a := range s.assets {
+		if a.ReleaseID == releaseID {
+			out[a.Name] = a.State
+		}
+	}
+	return out
+}
+
+// Counts returns what the fake has counted so far.
+func (s *Server) Counts() Counts {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts
 }
 
 // Inject queues a fault.
@@ -125,6 +191,22 @@ func (s *Server) Requests() []string {
 	return slices.Clone(s.log)
 }
 
+// Publish turns a draft into a published release (its URLs change from untagged-... to the tag).
+func (s *Server) Publish(releaseID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rel := s.release(releaseID); rel != nil {
+		rel.Draft = false
+	}
+}
+
+// BrowserDownloadURL is the browser_download_url GitHub gives the asset now.
+func (s *Server) BrowserDownloadURL(releaseID int64, name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.downloadURL(s.release(releaseID), name)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
@@ -139,53 +221,47 @@ func writeError(w http.ResponseWriter, status int, msg, doc string, errs ...map[
 	writeJSON(w, status, body)
 }
 
-// admit logs the request, checks the token and plays a matching fault; it reports whether to go on.
-func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.log = append(s.log, r.Method+" "+host+" "+r.URL.RequestURI())
-	if host != "download" && r.Header.Get("Authorization") != "Bearer "+s.Token {
-		writeError(w, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
-		return false
+// htmlTag is what a release's URLs carry: "Draft download URLs are untagged-... and change when the release is
+// published" (softprops/action-gh-release#86: "This is what a download link looks like BEFORE releasing the
+// draft: https://github.com/TheSlowGrowth/Wunderkiste/releases/download/untagged-[someCharacters]/Wunderkiste.bin";
+// #713; esphome/workflows#170: "a draft release's html_url always points at an untagged-* placeholder until the
+// release is published").
+func (rel *Release) htmlTag() string {
+	if rel.Draft {
+		return rel.untagged
 	}
-	for i, f := range s.faults {
-		if f.Method == r.Method && f.Host == host && strings.HasPrefix(r.URL.Path, f.PathPrefix) {
-			if f.Times--; f.Times == 0 {
-				s.faults = slices.Delete(s.faults, i, i+1)
-			}
-			_, _ = io.Copy(io.Discard, r.Body)
-			if f.Status == 0 { // a connection reset: hang up without answering
-				if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
-					_ = conn.Close()
-				}
-				return false
-			}
-			for k, v := range f.Header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(f.Status)
-			_, _ = io.WriteString(w, f.Body)
-			return false
-		}
-	}
-	return true
+	return rel.Tag
 }
 
 func (s *Server) releaseJSON(rel *Release) map[string]any {
 	base := fmt.Sprintf("%s/repos/%s/%s/releases/%d", s.API.URL, s.Owner, s.Repo, rel.ID)
 	return map[string]any{
 		"id": rel.ID, "tag_name": rel.Tag, "draft": rel.Draft, "immutable": rel.Immutable, "url": base,
-		"html_url":   fmt.Sprintf("https://github.com/%s/%s/releases/tag/%s", s.Owner, s.Repo, rel.Tag),
+		"html_url":   fmt.Sprintf("%s/%s/%s/releases/tag/%s", s.ServerURL, s.Owner, s.Repo, url.PathEscape(rel.htmlTag())),
 		"upload_url": fmt.Sprintf("%s/repos/%s/%s/releases/%d/assets{?name,label}", s.Uploads.URL, s.Owner, s.Repo, rel.ID),
 	}
+}
+
+func (s *Server) downloadURL(rel *Release, name string) string {
+	tag := "unknown"
+	if rel != nil {
+		tag = url.PathEscape(rel.htmlTag())
+	}
+	return fmt.Sprintf("%s/%s/%s/releases/download/%s/%s", s.ServerURL, s.Owner, s.Repo, tag, url.PathEscape(name))
 }
 
 func (s *Server) assetJSON(a *Asset) map[string]any {
 	sum := sha256.Sum256(a.Data)
 	return map[string]any{
-		"id": a.ID, "name": a.Name, "state": a.State, "size": len(a.Data), "content_type": "application/octet-stream",
+		"id": a.ID, "name": a.Name, "label": a.Label, "state": a.State, "size": len(a.Data),
+		"content_type":         "application/octet-stream",
 		"url":                  fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", s.API.URL, s.Owner, s.Repo, a.ID),
-		"browser_download_url": fmt.Sprintf("%s/download/%d/%s", s.Uploads.URL, a.ID, a.Name),
+		"browser_download_url": s.downloadURL(s.release(a.ReleaseID), a.Name),
 		"digest":               "sha256:" + hex.EncodeToString(sum[:]),
 	}
+}
+
+// storageURL is where the API's redirect for an asset's bytes goes (the pre-signed storage host).
+func (s *Server) storageURL(a *Asset) string {
+	return fmt.Sprintf("%s/download/%d/%s", s.Uploads.URL, a.ID, url.PathEscape(a.Name))
 }

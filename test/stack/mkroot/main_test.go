@@ -16,6 +16,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,14 +153,20 @@ func TestAssemble(t *testing.T) {
 		t.Errorf("TSA chain or validity wrong: leaf %q root %q from %v", sta.Leaf.Subject, sta.Root.Subject, sta.ValidityPeriodStart)
 	}
 
-	for file, wantVersion := range map[string]uint32{signingConfigV1File: 1, signingConfigV2File: 2} {
+	// The Rekor API versions each profile lists, in order: V2 lists Rekor v2 then Rekor v1, as Sigstore's staging
+	// config does (npm provenance goes to the v1 log); V2_ONLY has no Rekor v1.
+	for file, wantVersions := range map[string][]uint32{signingConfigV1File: {1}, signingConfigV2File: {2, 1}, signingConfigV2OnlyFile: {2}} {
 		sc, err := root.NewSigningConfigFromPath(filepath.Join(dir, file))
 		if err != nil {
 			t.Fatalf("loading %s: %v", file, err)
 		}
 		rekors, tsaURLs, cas := sc.RekorLogURLs(), sc.TimestampAuthorityURLs(), sc.FulcioCertificateAuthorityURLs()
-		if len(rekors) != 1 || rekors[0].MajorAPIVersion != wantVersion || len(tsaURLs) != 1 || len(cas) != 1 {
-			t.Errorf("%s: rekor %+v, tsa %+v, ca %+v; want one each, Rekor API %d", file, rekors, tsaURLs, cas, wantVersion)
+		var got []uint32
+		for _, r := range rekors {
+			got = append(got, r.MajorAPIVersion)
+		}
+		if !slices.Equal(got, wantVersions) || len(tsaURLs) != 1 || len(cas) != 1 {
+			t.Errorf("%s: rekor %+v, tsa %+v, ca %+v; want Rekor API versions %v, one TSA and one CA", file, rekors, tsaURLs, cas, wantVersions)
 		}
 		if len(tsaURLs) == 1 && !strings.HasSuffix(tsaURLs[0].URL, "/api/v1/timestamp") {
 			t.Errorf("%s: TSA URL %q lacks the /api/v1/timestamp path", file, tsaURLs[0].URL)

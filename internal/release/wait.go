@@ -1,0 +1,93 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/waxseal/waxseal/internal/retry"
+)
+
+// poll calls try until it reports done, waiting 1s, 2s, 4s ... (at most 15s) on clock between calls, for at most
+// limit in all. It returns try's error at once; running out of time is not an error (done stays false).
+func poll(ctx context.Context, clock retry.Clock, limit time.Duration, try func() (bool, error)) error {
+	start := clock.Now()
+	wait := time.Second
+	for {
+		done, err := try()
+		if err != nil || done {
+			return err
+		}
+		if clock.Now().Add(wait).Sub(start) > limit {
+			return nil
+		}
+		if err := clock.Sleep(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(2*wait, 15*time.Second)
+	}
+}
+
+// GitHub's content-creation limits, and the pace waxseal keeps under them. The rate-limit docs: "In general, no
+// more than 80 content-generating requests per minute and no more than 500 content-generating requests per hour
+// are allowed." waxseal keeps a quarter of the minute's and a tenth of the hour's room for everything else the
+// same token does in the job (creating the release, other steps).
+const (
+	DefaultPerMinute = 60
+	DefaultPerHour   = 450
+)
+
+// pacer spaces content-creating requests so that no more than perMinute go in any minute and perHour in any hour.
+// It waits on the policy's clock; a wait longer than the retry budget fails instead.
+type pacer struct {
+	mu                 sync.Mutex
+	clock              retry.Clock
+	perMinute, perHour int
+	budget             time.Duration
+	sent               []time.Time
+}
+
+// RateError is a run that needs more content-creating requests than GitHub allows within the retry budget.
+type RateError struct {
+	Wait, Budget time.Duration
+	PerHour      int
+}
+
+func (e *RateError) Error() string {
+	return fmt.Sprintf("GitHub allows about 500 content-creating requests an hour and waxseal keeps to %d; the next one would have to wait %s, past the %s retry budget: upload fewer files per job, or raise retry-for", e.PerHour, e.Wait.Round(time.Second), e.Budget)
+}
+
+// wait returns when one more request fits in both windows; concurrent callers go one at a time.
+func (p *pacer) wait(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.clock.Now()
+	next := now
+	if n := len(p.sent); n >= p.perMinute {
+		next = later(next, p.sent[n-p.perMinute].Add(time.Minute))
+	}
+	if n := len(p.sent); n >= p.perHour {
+		next = later(next, p.sent[n-p.perHour].Add(time.Hour))
+	}
+	if d := next.Sub(now); d > 0 {
+		if d > p.budget {
+			return &RateError{Wait: d, Budget: p.budget, PerHour: p.perHour}
+		}
+		if err := p.clock.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
+	p.sent = append(p.sent, p.clock.Now())
+	if len(p.sent) > 2*p.perHour {
+		p.sent = append([]time.Time(nil), p.sent[len(p.sent)-p.perHour:]...)
+	}
+	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
