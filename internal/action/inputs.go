@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sethvargo/go-githubactions"
 
+	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
@@ -60,6 +62,8 @@ type Config struct {
 	Repository, ServerURL, APIURL, Ref, EventName, EventPath string
 	// OutputPath and SummaryPath are GITHUB_OUTPUT and GITHUB_STEP_SUMMARY.
 	OutputPath, SummaryPath string
+	// Run is GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB: which run's upload journal is whose.
+	Run release.RunInfo
 }
 
 // InputError is a bad input value; it names the input and what it accepts.
@@ -131,7 +135,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		EventPath:     getenv("GITHUB_EVENT_PATH"),
 		OutputPath:    getenv("GITHUB_OUTPUT"),
 		SummaryPath:   getenv("GITHUB_STEP_SUMMARY"),
+		Run:           release.RunInfo{ID: getenv("GITHUB_RUN_ID"), Job: getenv("GITHUB_JOB")},
 	}
+	c.Run.Attempt, _ = strconv.Atoi(getenv("GITHUB_RUN_ATTEMPT")) // 0 when unset: then only staleness undoes a journal
 	for _, line := range strings.Split(input(getenv, "paths"), "\n") {
 		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
 			c.Patterns = append(c.Patterns, l)

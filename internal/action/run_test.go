@@ -305,11 +305,14 @@ func TestRunReRunAfterAnInterruptedRun(t *testing.T) {
 	fake := githubfake.New("octo", "pkg", ghToken)
 	defer fake.Close()
 	relID := fake.AddRelease("v1.0.0", true, false)
-	fake.AddAsset(relID, "waxseal-run-0123456789abcdef.json", []byte(`{"waxseal":"publish journal","run":"0123456789abcdef","release":"v1.0.0",`+
+	// Attempt 1 of workflow run 555 was killed a minute ago; this is attempt 2 of the same run.
+	fake.AddAsset(relID, "waxseal-run-0123456789abcdef.json", []byte(`{"waxseal":"publish journal","run":"0123456789abcdef",`+
+		`"workflowRun":{"id":"555","attempt":1,"job":"publish"},"started":"`+time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)+`","release":"v1.0.0",`+
 		`"uploads":["pkg-1.0.0.tgz.sigstore.json","pkg-1.0.0.tgz.provenance.sigstore.json"],"replaces":[]}`), "")
 	fake.AddAsset(relID, "pkg-1.0.0.tgz.sigstore.json", []byte(`{"bundle":"killed run"}`), "")
 	fake.AddAsset(relID, "pkg-1.0.0.tgz.provenance.sigstore.json", nil, "starter")
 	env, _ := runnerEnv(t, fake)
+	env["GITHUB_RUN_ID"], env["GITHUB_RUN_ATTEMPT"], env["GITHUB_JOB"] = "555", "2", "publish"
 	var calls int
 	if stdout, err := runAction(t, env, fakeSign(&calls)); err != nil {
 		t.Fatalf("re-run after an interrupted run: %v\n%s", err, stdout)

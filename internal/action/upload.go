@@ -71,7 +71,7 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
 	}
 	// An interrupted earlier run's leftovers are undone first, so they do not count as a finished run's bundles.
-	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry}); err != nil {
+	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry, Run: cfg.Run}); err != nil {
 		return nil, "", err
 	}
 	if !cfg.Overwrite {
@@ -142,7 +142,7 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 			files = append(files, release.File{Name: base + ".intoto.jsonl", Path: jsonl})
 		}
 	}
-	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy})
+	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy, Run: cfg.Run})
 	if err != nil {
 		if errors.Is(err, release.ErrImmutableRelease) {
 			err = fmt.Errorf("%w\n%s", err, immutableHelp)

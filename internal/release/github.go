@@ -298,7 +298,7 @@ type apiAsset struct {
 
 func (a *apiAsset) asset() Asset {
 	return Asset{ID: a.GetID(), Name: a.GetName(), Label: a.GetLabel(), Size: int64(a.GetSize()), State: a.GetState(),
-		DownloadURL: a.GetBrowserDownloadURL(), Digest: a.Digest}
+		DownloadURL: a.GetBrowserDownloadURL(), Digest: a.Digest, Created: a.GetCreatedAt().Time}
 }
 
 // ListAssets lists every asset of a release.

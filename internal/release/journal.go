@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
+	"time"
 )
 
 // A run's journal is an asset named waxseal-run-ID.json, uploaded before the run changes anything and deleted
@@ -18,11 +21,34 @@ import (
 // that was killed, and tell the leftovers of an interrupted run from the assets of a finished one. The names are
 // made of characters GitHub keeps as they are (see StoredName).
 type journal struct {
-	Kind     string         `json:"waxseal"`
-	Run      string         `json:"run"`
-	Release  string         `json:"release"`
-	Uploads  []string       `json:"uploads"`
-	Replaces []journalEntry `json:"replaces"`
+	Kind    string    `json:"waxseal"`
+	Run     string    `json:"run"`
+	Owner   RunInfo   `json:"workflowRun"`
+	Started time.Time `json:"started"`
+	Release string    `json:"release"`
+	Uploads []string  `json:"uploads"`
+	// Digests are the sha256 of each upload's bytes: an undo deletes an asset of that name only if it holds them,
+	// never another run's file that took the name since.
+	Digests  map[string]string `json:"digests"`
+	Replaces []journalEntry    `json:"replaces"`
+}
+
+// over reports whether the run that wrote j has certainly ended, seen from run (at now): an earlier attempt of the
+// same workflow run (GitHub starts a re-run only once every job of the earlier attempt has ended), or a journal
+// older than StaleJournal.
+func (j *journal) over(run RunInfo, now time.Time) bool {
+	if j.Owner.ID != "" && j.Owner.ID == run.ID && j.Owner.Attempt < run.Attempt {
+		return true
+	}
+	return j.Started.IsZero() || now.Sub(j.Started) > StaleJournal // no start time: not a journal a live run writes
+}
+
+func (j *journal) describe() string {
+	who := "run " + j.Run
+	if j.Owner.ID != "" {
+		who = fmt.Sprintf("workflow run %s, attempt %d, job %s", j.Owner.ID, j.Owner.Attempt, j.Owner.Job)
+	}
+	return fmt.Sprintf("%s, uploading since %s", who, j.Started.UTC().Format(time.RFC3339))
 }
 
 type journalEntry struct {
@@ -51,9 +77,15 @@ func backupName(stored, id string) string { return stored + ".waxseal-old-" + id
 
 // writeJournal uploads the run's journal; nothing else is changed before it is on the release.
 func (p *publisher) writeJournal(ctx context.Context, pl *plan) error {
-	j := journal{Kind: journalKind, Run: p.id, Release: p.rel.TagName, Uploads: []string{}, Replaces: []journalEntry{}}
+	j := journal{Kind: journalKind, Run: p.id, Owner: p.opts.Run, Started: p.clock.Now().UTC(), Release: p.rel.TagName,
+		Uploads: []string{}, Digests: map[string]string{}, Replaces: []journalEntry{}}
 	for _, e := range pl.uploads {
 		j.Uploads = append(j.Uploads, e.stored)
+		_, sum, err := fileSHA256(e.file.Path)
+		if err != nil {
+			return err
+		}
+		j.Digests[e.stored] = hex.EncodeToString(sum)
 	}
 	for _, e := range pl.replaces {
 		j.Replaces = append(j.Replaces, journalEntry{Name: e.stored, Temp: tempName(e.stored, p.id), Backup: backupName(e.stored, p.id)})
@@ -99,14 +131,38 @@ func (p *publisher) recover(ctx context.Context) (map[string]bool, error) {
 		return nil, err
 	}
 	cleaned := map[string]bool{}
-	live := map[string]bool{} // runs with a journal
+	live := map[string]bool{} // runs with a journal that may still be uploading
 	for _, a := range assets {
 		m := journalName.FindStringSubmatch(a.Name)
 		if m == nil || m[1] == p.id {
 			continue
 		}
-		live[m[1]] = true
-		if err := p.undoRun(ctx, a, assets, cleaned); err != nil {
+		jr, err := p.readJournal(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		if jr == nil { // the journal's own upload has not finished
+			if p.clock.Now().Sub(a.Created) < inFlight {
+				live[m[1]] = true // that run may be starting: it has changed nothing yet
+				continue
+			}
+			if err := p.svc.DeleteAsset(ctx, a.ID); err != nil {
+				return nil, fmt.Errorf("deleting %s, an unfinished journal upload: %w", a.Name, err)
+			}
+			continue
+		}
+		if !jr.over(p.opts.Run, p.clock.Now()) {
+			// Another run, which may still be uploading: leave it alone, and keep off the names it is placing.
+			live[m[1]] = true
+			for _, n := range jr.Uploads {
+				p.claimed[n] = jr.describe()
+			}
+			for _, r := range jr.Replaces {
+				p.claimed[r.Name] = jr.describe()
+			}
+			continue
+		}
+		if err := p.undoRun(ctx, a, jr, assets, cleaned); err != nil {
 			return nil, fmt.Errorf("undoing the interrupted waxseal run %s on release %s: %w", m[1], p.rel.TagName, err)
 		}
 	}
@@ -125,22 +181,26 @@ func (p *publisher) recover(ctx context.Context) (map[string]bool, error) {
 	return cleaned, nil
 }
 
-// undoRun undoes the run whose journal is j.
-func (p *publisher) undoRun(ctx context.Context, j Asset, assets []Asset, cleaned map[string]bool) error {
+// readJournal reads a journal asset; nil when its upload never finished (it holds nothing yet).
+func (p *publisher) readJournal(ctx context.Context, j Asset) (*journal, error) {
 	if j.State != stateUploaded && j.State != "" {
-		// The journal's own upload never finished, so that run changed nothing after it.
-		return p.svc.DeleteAsset(ctx, j.ID)
+		return nil, nil
 	}
-	var jr journal
 	rc, err := p.svc.OpenAsset(ctx, j.ID)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	var jr journal
 	err = json.NewDecoder(io.LimitReader(rc, 1<<20)).Decode(&jr)
 	_ = rc.Close() // read-only
 	if err != nil || jr.Kind != journalKind {
-		return fmt.Errorf("%s is not a waxseal journal (%v): delete it, and check the release by hand", j.Name, err)
+		return nil, fmt.Errorf("%s is not a waxseal journal (%v): delete it, and check the release by hand", j.Name, err)
 	}
+	return &jr, nil
+}
+
+// undoRun undoes the run whose journal jr is (the asset j).
+func (p *publisher) undoRun(ctx context.Context, j Asset, jr *journal, assets []Asset, cleaned map[string]bool) error {
 	byName := func(name string) []Asset {
 		var out []Asset
 		for _, a := range assets {
@@ -160,8 +220,15 @@ func (p *publisher) undoRun(ctx context.Context, j Asset, assets []Asset, cleane
 		return nil
 	}
 	for _, n := range jr.Uploads {
-		if err := del(n); err != nil {
-			return err
+		for _, a := range byName(n) {
+			// Only the bytes that run uploaded: another run may have taken the name since.
+			if want, ok := jr.Digests[n]; ok && !p.holds(ctx, a, want) {
+				continue
+			}
+			if err := p.svc.DeleteAsset(ctx, a.ID); err != nil {
+				return fmt.Errorf("deleting %s: %w", n, err)
+			}
+			cleaned[n] = true
 		}
 	}
 	for _, r := range jr.Replaces {
@@ -181,4 +248,25 @@ func (p *publisher) undoRun(ctx context.Context, j Asset, assets []Asset, cleane
 		cleaned[r.Name] = true
 	}
 	return p.svc.DeleteAsset(ctx, j.ID)
+}
+
+// holds reports whether asset a's content has the sha256 want (GitHub's digest when it reports one, else the
+// download's). A starter asset holds nothing of value: true. One that cannot be read is kept: false.
+func (p *publisher) holds(ctx context.Context, a Asset, want string) bool {
+	if a.State != stateUploaded && a.State != "" {
+		return true
+	}
+	if d, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
+		return d == want
+	}
+	rc, err := p.svc.OpenAsset(ctx, a.ID)
+	if err != nil {
+		return false
+	}
+	defer func() { _ = rc.Close() }() // read-only
+	h := sha256.New()
+	if _, err := io.Copy(h, io.LimitReader(rc, 1<<30)); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == want
 }

@@ -50,7 +50,26 @@ type PublishOptions struct {
 	// Policy is the run's retry policy: its Clock is what waits above single requests (re-polling a listing,
 	// pacing) wait on, and its For bounds them. The zero value means the real clock and retry.DefaultFor.
 	Policy retry.Policy
+	// Run says which workflow run publishes. Another run's journal is undone only when that run is certainly
+	// over: an earlier attempt of this same run (GitHub starts a re-run only once every job of the earlier
+	// attempt has ended), or a journal older than StaleJournal. Any other run may still be uploading.
+	Run RunInfo
 }
+
+// RunInfo identifies a workflow run: GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT and GITHUB_JOB.
+type RunInfo struct {
+	ID      string `json:"id,omitempty"`
+	Attempt int    `json:"attempt,omitempty"`
+	Job     string `json:"job,omitempty"`
+}
+
+// StaleJournal is the age past which another run's journal is taken to be an interrupted run's: a run keeps its
+// journal only while it uploads, which its retry budget and GitHub's content limits bound far below this.
+const StaleJournal = 6 * time.Hour
+
+// inFlight is how long an asset in state "starter" may still be another upload in progress (an upload try is
+// bounded by 15 minutes): younger ones are waited for, not deleted.
+const inFlight = 20 * time.Minute
 
 // unlistedWait is how long Publish looks for an asset whose upload failed in a way that may have stored it (a
 // 502 "may leave an empty asset with a state of `starter`", an answer lost after GitHub kept the file), so that
@@ -111,14 +130,17 @@ type publisher struct {
 	temps    map[string]Asset // stored name -> the new asset under its temporary name
 	aside    map[string]Asset // stored name -> the old asset, renamed to its backup name
 	placed   map[string]Asset // stored name -> the new asset, renamed into place
+	adopted  map[string]Asset // stored name -> an asset found after already_exists with this run's bytes
 	removed  []string         // leftovers (starter assets) deleted on the way
+	// claimed names files another run, still uploading, has in its journal: stored name -> that run.
+	claimed map[string]string
 }
 
 func newPublisher(svc Service, rel *Release, opts PublishOptions) *publisher {
 	clock, budget := clockOf(opts.Policy)
 	return &publisher{svc: svc, rel: rel, opts: opts, clock: clock, budget: budget, id: newRunID(),
 		uploaded: map[string]Asset{}, stray: map[string]Asset{}, temps: map[string]Asset{}, aside: map[string]Asset{},
-		placed: map[string]Asset{}}
+		placed: map[string]Asset{}, adopted: map[string]Asset{}, claimed: map[string]string{}}
 }
 
 // planned is one file's place on the release.
@@ -143,15 +165,25 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 		return nil, err
 	}
 	out := &plan{}
-	var conflicts []string
+	var conflicts, busy []string
 	for _, f := range files {
 		e := &planned{file: f, stored: StoredName(f.Name)}
 		out.all = append(out.all, e)
+		if run, ok := p.claimed[e.stored]; ok {
+			busy = append(busy, e.stored+" ("+run+")")
+			continue
+		}
 		old, found := complete(assets, e.stored)
 		for _, a := range assets {
-			if a.Name == e.stored && a.State != stateUploaded {
-				out.starters = append(out.starters, a)
+			if a.Name != e.stored || a.State == stateUploaded || a.State == "" {
+				continue
 			}
+			if p.clock.Now().Sub(a.Created) < inFlight {
+				// Possibly another upload still in progress: taking its name would break it.
+				busy = append(busy, e.stored+" (an upload that began at "+a.Created.UTC().Format(time.RFC3339)+" and has not finished)")
+				continue
+			}
+			out.starters = append(out.starters, a)
 		}
 		if !found {
 			out.uploads = append(out.uploads, e)
@@ -169,6 +201,10 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 		default:
 			conflicts = append(conflicts, e.stored)
 		}
+	}
+	if len(busy) > 0 {
+		return nil, fmt.Errorf("%w: %s; nothing on the release was changed: wait for it to finish, then re-run (a run that was killed is "+
+			"undone by the next run of the same workflow run, or after %s)", ErrBusy, strings.Join(busy, ", "), StaleJournal)
 	}
 	if len(conflicts) > 0 {
 		return nil, fmt.Errorf("asset(s) %s: %w; nothing on the release was changed", strings.Join(conflicts, ", "), ErrAssetConflict)
@@ -301,7 +337,11 @@ func (p *publisher) upload(ctx context.Context, name, path string, recoverable b
 		case serr != nil:
 			return Asset{}, serr
 		case same:
-			return found, nil // our own upload, whose answer was lost
+			// Most likely this run's own upload whose answer was lost, but it cannot be told from another job's
+			// upload of the same bytes: it is kept as found, never deleted by this run's rollback (the journal
+			// stays, so a re-run of this workflow run removes it if it was this run's).
+			p.adopted[name] = found
+			return found, nil
 		case recoverable:
 			cleaned, err := p.recover(ctx)
 			if err != nil {

@@ -245,7 +245,7 @@ func runModeRow(t *testing.T, row modeRow) {
 		}
 		before := len(fake.Requests())
 		var err error
-		res, err = runOnce(t, fake, clock, run, files)
+		res, err = runOnce(t, fake, clock, run, files, i+1)
 		if run.wantOK {
 			if err != nil {
 				t.Fatalf("run %d: %v", i+1, err)
@@ -291,7 +291,8 @@ func runModeRow(t *testing.T, row modeRow) {
 }
 
 // runOnce finds the release and publishes files to it with a fresh client, as one job does.
-func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run modeRun, files []File) ([]Result, error) {
+// attempt is the attempt of one workflow run: each run of a row is a re-run of the one before.
+func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run modeRun, files []File, attempt int) ([]Result, error) {
 	t.Helper()
 	policy := testPolicy(clock)
 	c, err := NewClient(testTransport(t), policy, fake.API.URL, "octo/pkg", testToken)
@@ -309,7 +310,8 @@ func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run 
 	if err != nil {
 		return nil, err
 	}
-	return Publish(t.Context(), svc, rel, files, PublishOptions{Overwrite: run.overwrite, Policy: policy})
+	return Publish(t.Context(), svc, rel, files, PublishOptions{Overwrite: run.overwrite, Policy: policy,
+		Run: RunInfo{ID: "4242", Attempt: attempt, Job: "publish"}})
 }
 
 // snapshot is every asset of the release, whatever its state or whether listings show it: name -> state and

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 )
 
 // Release is a GitHub release, as far as uploading next to it matters.
@@ -40,6 +41,9 @@ type Asset struct {
 	DownloadURL string `json:"downloadUrl"`
 	// Digest is GitHub's "sha256:<hex>" of the content, when the API reports one.
 	Digest string `json:"digest,omitempty"`
+	// Created is when the asset's upload began (GitHub's created_at): a "starter" asset younger than an upload
+	// may still be in flight.
+	Created time.Time `json:"createdAt,omitzero"`
 }
 
 // Service is what [Publish] needs from GitHub. [Client] implements it over the REST API.
@@ -69,6 +73,8 @@ var (
 	ErrAssetExists   = errors.New("an asset with this name already exists")
 	// ErrImmutableRelease means the release is published with immutability on, so no asset can be added.
 	ErrImmutableRelease = errors.New(`the release is published and immutable, so GitHub refuses new assets: sign while the release is still a draft (create it with "draft: true", run waxseal, then publish it)`)
+	// ErrBusy means another upload to the release is in progress for a file this run would place.
+	ErrBusy = errors.New("another run is uploading to the release right now")
 	// ErrAssetConflict means an asset of the same name but different content is already on the release.
 	ErrAssetConflict = errors.New("an asset of the same name with different content is already on the release: set `overwrite: true` to replace it, or delete it")
 )

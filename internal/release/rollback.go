@@ -28,13 +28,22 @@ func (p *publisher) rollback(ctx context.Context, pl *plan, cause error) error {
 			u.do(p.svc.DeleteAsset(ctx, a.ID), "", a.Name)
 		}
 	}
+	var left []string
 	for _, e := range slices.Backward(pl.uploads) {
+		if a, ok := p.adopted[e.stored]; ok && p.uploaded[e.stored].ID == a.ID {
+			// Found, not created: it may be another job's (only asset IDs this run created are deleted).
+			left = append(left, e.stored)
+			continue
+		}
 		if a, ok := p.uploaded[e.stored]; ok {
 			u.do(p.svc.DeleteAsset(ctx, a.ID), "deleted "+e.stored, e.stored)
 		}
 		if a, ok := p.stray[e.stored]; ok {
 			u.do(p.svc.DeleteAsset(ctx, a.ID), "deleted "+e.stored+" (GitHub had stored it although its upload failed)", e.stored)
 		}
+	}
+	if len(left) > 0 {
+		u.failed = append(u.failed, fmt.Errorf("%s: %w", strings.Join(left, ", "), errAdopted))
 	}
 	if p.journal != nil && len(u.failed) == 0 {
 		u.do(p.svc.DeleteAsset(ctx, p.journal.ID), "", p.journal.Name)
@@ -44,6 +53,10 @@ func (p *publisher) rollback(ctx context.Context, pl *plan, cause error) error {
 	}
 	return u.err(cause, p)
 }
+
+// errAdopted explains an asset the rollback leaves: GitHub said it existed and it has this run's bytes, so it is
+// most likely this run's own upload whose answer was lost, but it may be another job's.
+var errAdopted = errors.New("found on the release with this run's bytes after GitHub reported it existed; left in place, since it may be another job's upload")
 
 // undo collects what the rollback did and could not do.
 type undo struct {

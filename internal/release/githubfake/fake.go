@@ -70,6 +70,8 @@ type Asset struct {
 	Label     string
 	State     string
 	Data      []byte
+	// Created is when the upload began (GitHub's created_at).
+	Created   time.Time
 	visibleAt time.Time
 }
 
@@ -128,6 +130,15 @@ func (s *Server) AddRelease(tag string, draft, immutable bool) int64 {
 	return s.nextID
 }
 
+// AddAssetAt attaches an asset whose upload began at created (GitHub's created_at), as AddAsset does.
+func (s *Server) AddAssetAt(releaseID int64, name string, data []byte, state string, created time.Time) int64 {
+	id := s.AddAsset(releaseID, name, data, state)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.assets[id].Created = created
+	return id
+}
+
 // AddAsset attaches an asset (state "uploaded" unless given), listed at once, and returns its ID. The name is
 // taken as given (it is what GitHub stored).
 func (s *Server) AddAsset(releaseID int64, name string, data []byte, state string) int64 {
@@ -137,7 +148,7 @@ func (s *Server) AddAsset(releaseID int64, name string, data []byte, state strin
 		state = "uploaded"
 	}
 	s.nextID++
-	s.assets[s.nextID] = &Asset{ID: s.nextID, ReleaseID: releaseID, Name: name, State: state, Data: data}
+	s.assets[s.nextID] = &Asset{ID: s.nextID, ReleaseID: releaseID, Name: name, State: state, Data: data, Created: s.now()}
 	return s.nextID
 }
 
@@ -258,6 +269,7 @@ func (s *Server) assetJSON(a *Asset) map[string]any {
 		"url":                  fmt.Sprintf("%s/repos/%s/%s/releases/assets/%d", s.API.URL, s.Owner, s.Repo, a.ID),
 		"browser_download_url": s.downloadURL(s.release(a.ReleaseID), a.Name),
 		"digest":               "sha256:" + hex.EncodeToString(sum[:]),
+		"created_at":           a.Created.UTC().Format(time.RFC3339),
 	}
 }
 

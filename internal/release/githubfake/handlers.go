@@ -275,7 +275,7 @@ func (s *Server) store(w http.ResponseWriter, relID int64, name string, data []b
 		}
 	}
 	s.nextID++
-	a := &Asset{ID: s.nextID, ReleaseID: relID, Name: name, State: "uploaded", Data: data, visibleAt: s.now().Add(s.modes.AssetLag)}
+	a := &Asset{ID: s.nextID, ReleaseID: relID, Name: name, State: "uploaded", Data: data, Created: s.now(), visibleAt: s.now().Add(s.modes.AssetLag)}
 	if f != nil && f.Store == "starter" {
 		a.State, a.Data, a.visibleAt = "starter", nil, s.now().Add(s.modes.AssetLag+s.modes.StarterLag)
 	}
