@@ -26,6 +26,7 @@ import (
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/release/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/testing/stacktest"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
@@ -95,6 +96,8 @@ func TestActionE2E(t *testing.T) {
 			const token = "ghs_e2eToken0123456789"
 			fake := githubfake.New("waxseal", "waxseal", token)
 			defer fake.Close()
+			npmReg := npmregistry.New("e2e")
+			defer npmReg.Close()
 			relID := fake.AddRelease("v1.2.3", true, true)
 			fake.Inject(githubfake.Fault{Method: http.MethodGet, Host: "api", PathPrefix: "/repos/waxseal/waxseal/releases/", Status: 502})
 			fake.Inject(githubfake.Fault{Method: http.MethodPost, Host: "uploads", PathPrefix: "/repos/", Status: 403,
@@ -133,6 +136,7 @@ func TestActionE2E(t *testing.T) {
 				"GITHUB_RUN_ATTEMPT": claims["run_attempt"].(string), "RUNNER_ENVIRONMENT": claims["runner_environment"].(string),
 				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": fake.API.URL,
 				"ACTIONS_ID_TOKEN_REQUEST_URL":   stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+				"npm_config_registry":            npmReg.URL, // the registry preflight asks it: every package is new
 				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
 			} {
 				env[k] = v

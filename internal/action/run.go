@@ -12,6 +12,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
@@ -116,6 +117,9 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.HTTPClient.Transport, Retry: r.Retry},
 			cmds: cmds},
 		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient, Retry: r.Retry,
+		RegistryPreflight: cfg.RegistryPreflight,
+		// The registry npm would publish to from the workspace: its .npmrc, the job's npm_config_* settings.
+		RegistryFor: func(name string) (string, error) { return registry.URLFor(name, ws.Root(), r.Getenv) },
 	})
 	if rep == nil {
 		return signErr
@@ -187,6 +191,9 @@ func (m *maskingSource) Token(ctx context.Context, audience string) (string, err
 
 // logPackages writes one log group per package, and an ::error file=...:: annotation for each failure.
 func logPackages(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
+	for _, w := range rep.Warnings {
+		cmds.Warning(ghactions.Annotation{Title: "waxseal", Message: w})
+	}
 	for _, p := range rep.Packages {
 		title := ws.Rel(p.Tarball)
 		if p.Name != "" {

@@ -85,6 +85,9 @@ func RenderSummary(d SummaryData) string {
 	if d.Note != "" {
 		fmt.Fprintf(&b, "\n%s\n", d.Note)
 	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "\n⚠️ %s\n", code(w))
+	}
 	writeSigner(&b, r)
 	writeVerify(&b, d)
 	return b.String()
