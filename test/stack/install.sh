@@ -51,6 +51,23 @@ for t in "${STACK_TOOLS[@]}"; do
 	log "$name $ver: built in $((SECONDS - start))s"
 done
 
+for v in "${NPM_CLIS[@]}"; do
+	if [[ -f $(npm_cli "$v") ]]; then
+		log "npm $v: already installed"
+		continue
+	fi
+	log "npm $v: npm install --prefix $STACK_CACHE/npm/$v npm@$v"
+	tmp=$(mktemp -d "$STACK_CACHE/.tmp-npm-XXXXXX")
+	if ! npm install --prefix "$tmp" --no-audit --no-fund --silent "npm@$v" >&2; then
+		rm -rf "$tmp"
+		log "npm $v: install failed: check the npm registry is reachable"
+		exit 1
+	fi
+	rm -rf "$STACK_CACHE/npm/$v"
+	mkdir -p "$STACK_CACHE/npm"
+	mv "$tmp" "$STACK_CACHE/npm/$v"
+done
+
 if [[ ! -s $TRILLIAN_SCHEMA ]]; then
 	moddir=$(cd / && GOFLAGS='' go mod download -json "github.com/google/trillian@$TRILLIAN_VERSION" |
 		sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')

@@ -21,6 +21,13 @@ STACK_TOOLS=(
 	# module at this version and builds ./cmd/gh in it instead (BUILD_IN_MODULE below).
 	"gh|github.com/cli/cli/v2|v2.95.0|gh"
 )
+# npm CLIs the e2e tests publish with, unmodified, from the npm registry: the newest 11.x (what Node's LTS lines
+# ship) and the newest 12.x. Each is installed into "$STACK_CACHE/npm/<version>/".
+NPM_CLIS=(11.21.2 12.2.2)
+
+# npm_cli VERSION prints the path of that npm's npm-cli.js (run it with node).
+npm_cli() { printf '%s/npm/%s/node_modules/npm/bin/npm-cli.js\n' "$STACK_CACHE" "$1"; }
+
 # Tools whose go install is refused: built with `go build ./SUBDIR` inside the downloaded module.
 BUILD_IN_MODULE=("gh|./cmd/gh")
 TRILLIAN_VERSION=v1.7.3
