@@ -49,6 +49,9 @@ type Config struct {
 	TrustedRoot, SigningConfig string
 	// NPMChecks is the `npm-checks` input: apply the npm registry's provenance checks before signing; default true.
 	NPMChecks bool
+	// AllowPrivateRepository is the `allow-private-repository` input: let a private repository sign into Sigstore's
+	// public log; default false.
+	AllowPrivateRepository bool
 	// RegistryPreflight is the `registry-preflight` input: ask each package's registry, before signing, whether
 	// the version is already published or the package is new; default true.
 	RegistryPreflight bool
@@ -157,7 +160,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}{
 		{"provenance", &c.Provenance, true}, {"upload-tarballs", &c.UploadTarballs, false},
 		{"overwrite", &c.Overwrite, false}, {"staging", &c.Staging, false}, {"npm-checks", &c.NPMChecks, true},
-		{"registry-preflight", &c.RegistryPreflight, true},
+		{"registry-preflight", &c.RegistryPreflight, true}, {"allow-private-repository", &c.AllowPrivateRepository, false},
 		{"attest", &c.Attest, false},
 	} {
 		v, err := boolInput(getenv, b.name, b.def)

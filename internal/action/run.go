@@ -117,7 +117,7 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.HTTPClient.Transport, Retry: r.Retry},
 			cmds: cmds},
 		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient, Retry: r.Retry,
-		RegistryPreflight: cfg.RegistryPreflight,
+		RegistryPreflight: cfg.RegistryPreflight, AllowPrivateRepository: cfg.AllowPrivateRepository,
 		// The registry npm would publish to from the workspace: its .npmrc, the job's npm_config_* settings.
 		RegistryFor: func(name string) (string, error) { return registry.URLFor(name, ws.Root(), r.Getenv) },
 	})

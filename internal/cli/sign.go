@@ -50,6 +50,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
 		oidcIssuer  = fs.String("oidc-issuer", "", "issuer for the interactive browser sign-in (default: the instance's)")
 		retryFor    = registerRetryFor(fs)
+		allowPriv   = fs.Bool("allow-private-repository", false, "let a private repository sign into Sigstore's public log, which then shows its name, workflow and commit to anyone (npm provenance from a private repository is refused either way)")
 		preflight   = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
 	)
 	tf.register(fs, true)
@@ -84,7 +85,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	rep, signErr := seal.Sign(ctx, seal.Options{
 		Paths: paths, Provenance: *provenance, SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
 		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient, Retry: policy,
-		RegistryPreflight: *preflight, RegistryFor: e.registryFor,
+		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
 		Progress: e.Stderr, Now: e.Now,
 	})
 	if rep != nil && *outputJSON != "" {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 )
 
 // mintToken asks the stack's issuer for a token with overrides (its test-only endpoint).
@@ -43,6 +44,9 @@ func TestSignRefusesE2E(t *testing.T) {
 	noRekor := filepath.Join(t.TempDir(), "no-rekor.json")
 	os.WriteFile(noRekor, []byte(strings.Replace(string(raw), stackVar(t, "WAXSEAL_STACK_REKOR_V2_URL"), "http://127.0.0.1:2", 1)), 0o600)
 
+	published := npmregistry.New("t")
+	t.Cleanup(published.Close)
+	published.AddVersion("@waxseal-e2e/scoped", "1.2.3", []byte("the published tarball"))
 	for _, tc := range []struct {
 		name   string
 		token  ghoidc.MintRequest
@@ -53,6 +57,10 @@ func TestSignRefusesE2E(t *testing.T) {
 		{name: "expired token", token: ghoidc.MintRequest{Audience: "sigstore", LifetimeSeconds: -60}, want: "identity token has expired"},
 		{name: "wrong audience", token: ghoidc.MintRequest{Audience: "npm"}, want: `request the token with audience "sigstore"`},
 		{name: "other repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository": "mallory/fork"}}, want: "https://github.com/mallory/fork"},
+		{name: "version already on the registry", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"npm_config_registry": published.URL},
+			want: "@waxseal-e2e/scoped@1.2.3 is already published"},
+		{name: "private repository", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"repository_visibility": "private"}},
+			want: "Unsupported GitHub Actions source repository visibility: private"},
 		{name: "self-hosted runner", token: ghoidc.MintRequest{Audience: "sigstore", Claims: ghoidc.Claims{"runner_environment": "self-hosted"}}, want: "GitHub-hosted runner"},
 		{name: "environment contradicts token", token: ghoidc.MintRequest{Audience: "sigstore"}, env: map[string]string{"GITHUB_SHA": "0000"}, want: "GITHUB_SHA"},
 		{name: "fulcio unreachable", token: ghoidc.MintRequest{Audience: "sigstore"}, config: unreachable,

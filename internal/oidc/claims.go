@@ -47,7 +47,9 @@ type Claims struct {
 	RunID             string
 	RunAttempt        string
 	RunnerEnvironment string
-	Email             string
+	// RepositoryVisibility is public, internal or private.
+	RepositoryVisibility string
+	Email                string
 }
 
 // IsGitHubActions reports whether the token is a GitHub Actions workflow token (carries the workflow claims).
@@ -104,6 +106,7 @@ func (c *Claims) UnmarshalJSON(data []byte) error {
 	c.SHA, c.Ref, c.EventName = str("sha"), str("ref"), str("event_name")
 	c.RunID, c.RunAttempt, c.RunnerEnvironment = str("run_id"), str("run_attempt"), str("runner_environment")
 	c.Email = str("email")
+	c.RepositoryVisibility = str("repository_visibility")
 	return nil
 }
 

@@ -50,6 +50,10 @@ type Options struct {
 	Retry retry.Policy
 	// Progress receives one line per package; default io.Discard.
 	Progress io.Writer
+	// AllowPrivateRepository lets a private (or internal) repository sign into a public Sigstore instance, whose
+	// log then publishes its name, workflow and commit for good. Off by default; npm provenance from a private
+	// repository is refused either way, since the registry refuses it.
+	AllowPrivateRepository bool
 	// RegistryPreflight asks each package's registry, before anything is signed, whether the version is already
 	// published (npm would refuse to publish over it after waxseal logged its signatures) and whether the package
 	// exists at all (trusted publishing cannot create a package). Off for runners that cannot reach the registry.
@@ -89,6 +93,13 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	if err := claims.Check(o.Audience, o.Now()); err != nil {
 		return nil, err
 	}
+	warning, err := o.checkIdentity(claims)
+	if err != nil {
+		return nil, fmt.Errorf("nothing was signed: %w", err)
+	}
+	if warning != "" {
+		rep.Warnings = append(rep.Warnings, warning)
+	}
 	if claims.IsGitHubActions() {
 		if rep.Source, err = githubContext(claims, o.Getenv); err != nil {
 			return nil, err
@@ -114,6 +125,13 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	s, tm, err := o.newSigner(ctx, token)
 	if err != nil {
 		return nil, err
+	}
+	if o.Provenance && !o.SkipNPMChecksUnsafe {
+		checkStatements(s, tarballs, rep.Source, rep)
+		if rep.Failed() {
+			reportFailures(o.Progress, rep)
+			return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+		}
 	}
 	id := s.Identity()
 	rep.CertificateIdentity, rep.CertificateIssuer = id.SAN, id.Issuer
@@ -365,13 +383,9 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenanc
 }
 
 func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub) (*signer.Signed, error) {
-	st, err := provenance.Statement(gh, provenance.Subject{Name: t.Purl(), SHA512: t.SHA512Hex()})
+	payload, err := statementFor(t, gh)
 	if err != nil {
-		return nil, fmt.Errorf("building provenance for %s: %w", t.Path, err)
-	}
-	payload, err := provenance.Marshal(st)
-	if err != nil {
-		return nil, fmt.Errorf("encoding provenance for %s: %w", t.Path, err)
+		return nil, err
 	}
 	prov, err := s.SignProvenance(ctx, provenance.PayloadType, payload, t.Purl(), t.SHA512[:])
 	if err != nil {

@@ -6,6 +6,7 @@ package signer
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,6 +155,12 @@ func (s *Signer) certIdentity() (verifier.Identity, error) {
 		return verifier.Identity{}, errors.New("the signing certificate names no identity or issuer: check the signing config points at a Fulcio")
 	}
 	return verifier.Identity{SAN: sum.SubjectAlternativeName, Issuer: sum.Issuer}, nil
+}
+
+// Certificate is the run's signing certificate (the current one, should it have been renewed).
+func (s *Signer) Certificate() *x509.Certificate {
+	c, _ := s.certs.current()
+	return c
 }
 
 // Identity is the signer identity every bundle is verified against: the certificate's SAN and OIDC issuer.

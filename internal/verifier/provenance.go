@@ -1,6 +1,7 @@
 package verifier
 
 import (
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,21 @@ func (v *Verifier) VerifyProvenance(b *bundle.Bundle, purl string, sha512 []byte
 		return nil, err
 	}
 	return newResult(b, res), nil
+}
+
+// CheckStatement applies, before anything is signed, the registry's comparison of a provenance statement (the
+// in-toto JSON) with the certificate that will sign it: every field the certificate backs (repository, ref,
+// commit, workflow, runner) must equal its extension. npm's registry refuses provenance where any differs.
+func CheckStatement(statement []byte, cert *x509.Certificate) error {
+	var st intoto.Statement
+	if err := protojson.Unmarshal(statement, &st); err != nil {
+		return verdict(ErrPredicateType, fmt.Errorf("decoding the statement: %w", err))
+	}
+	sum, err := certificate.SummarizeCertificate(cert)
+	if err != nil {
+		return verdict(ErrCertificate, err)
+	}
+	return checkPredicate(&st, &sum)
 }
 
 func checkSubject(st *intoto.Statement, purl string, sha512 []byte) error {

@@ -174,3 +174,33 @@ func TestNewRefusesWeakPolicies(t *testing.T) {
 
 // emptyTrust is trusted material that trusts nothing.
 type emptyTrust struct{ root.BaseTrustedMaterial }
+
+// TestCheckStatementAgainstCertificate: the pre-signing check takes a statement and a certificate alone; with npm's
+// own statement and certificate it passes, and with one field changed it names that field.
+func TestCheckStatementAgainstCertificate(t *testing.T) {
+	t.Parallel()
+	b, err := LoadBundle("../../testdata/npm-real/sigstore-2.0.0.tgz.provenance.sigstore.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vc, err := b.VerificationContent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := b.GetDsseEnvelope().GetPayload()
+	if err := CheckStatement(payload, vc.Certificate()); err != nil {
+		t.Fatalf("npm's own statement: %v", err)
+	}
+	for field, swap := range map[string][2]string{
+		"source ref":         {`"ref":"refs/heads/main"`, `"ref":"refs/heads/evil"`},
+		"runner environment": {"actions/runner/github-hosted", "actions/runner/self-hosted"},
+	} {
+		changed := strings.Replace(string(payload), swap[0], swap[1], 1)
+		if changed == string(payload) {
+			t.Fatalf("%s: the statement does not hold %s", field, swap[0])
+		}
+		if err := CheckStatement([]byte(changed), vc.Certificate()); !errors.Is(err, ErrProvenanceMismatch) || !strings.Contains(err.Error(), field) {
+			t.Errorf("%s changed: %v, want ErrProvenanceMismatch naming it", field, err)
+		}
+	}
+}
