@@ -146,6 +146,25 @@ func TestConsumerCommandsE2E(t *testing.T) {
 					t.Errorf("no %q command was printed (got %q)", w, tools)
 				}
 			}
+			// The .intoto.jsonl asset (the provenance bundle as one line of JSON, for Scorecard) verifies with gh and
+			// waxseal as the .provenance.sigstore.json does (npm publish takes it too: TestNPMPublishE2E).
+			p0 := rep.Packages[0]
+			jsonl := p0.Tarball + ".intoto.jsonl"
+			copyFile(t, p0.ProvenanceBundle, jsonl)
+			b, _ := os.ReadFile(jsonl)
+			if err := os.WriteFile(jsonl, append(bytes.TrimSpace(b), '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range []string{
+				"gh attestation verify " + rel(p0.Tarball) + " --bundle " + rel(jsonl) + " --repo waxseal/waxseal --digest-alg sha512" +
+					" --custom-trusted-root .sigstore/trusted_root.json --cert-oidc-issuer " + rep.CertificateIssuer,
+				"waxseal verify " + rel(p0.Tarball) + " --provenance " + rel(jsonl) + " --trusted-root .sigstore/trusted_root.json" +
+					" --repository waxseal/waxseal --certificate-oidc-issuer " + rep.CertificateIssuer,
+			} {
+				if out, err := run(good, line); err != nil {
+					t.Errorf("the .intoto.jsonl asset does not verify:\n%s\n%v\n%s", line, err, out)
+				}
+			}
 			// The SAN-only command people used to paste lets the attacker through, with a warning.
 			naive := "waxseal verify --trusted-root .sigstore/trusted_root.json --certificate-identity " + rep.CertificateIdentity +
 				" --certificate-oidc-issuer " + rep.CertificateIssuer + " " + rel(rep.Packages[0].Tarball)

@@ -245,7 +245,7 @@ func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult, attes
 
 func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult,
 	attests []attestResult) error {
-	bundles, provs, indexes, urls := []string{}, []string{}, []int64{}, []string{}
+	bundles, provs, indexes, urls, pkgs := []string{}, []string{}, []int64{}, []string{}, []string{}
 	attIDs, attURLs := []int64{}, []string{}
 	for _, a := range attests {
 		attIDs, attURLs = append(attIDs, a.ID), append(attURLs, a.URL)
@@ -256,6 +256,7 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 		}
 		bundles = append(bundles, ws.Rel(p.Bundle))
 		indexes = append(indexes, p.RekorLogIndex)
+		pkgs = append(pkgs, p.Name+"@"+p.Version)
 		if p.ProvenanceBundle != "" {
 			provs = append(provs, ws.Rel(p.ProvenanceBundle))
 		}
@@ -267,7 +268,7 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 		name string
 		v    any
 	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls},
-		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}}
+		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}, {"packages", pkgs}}
 	var errs []error
 	for _, kv := range vals {
 		b, _ := json.Marshal(kv.v)

@@ -149,7 +149,7 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{
 		"bundles": `["dist/pkg-1.0.0.tgz.sigstore.json"]`, "provenance-bundles": `["dist/pkg-1.0.0.tgz.provenance.sigstore.json"]`,
 		"results": ".waxseal/results.json", "certificate-identity": identity, "rekor-log-indexes": "[42]",
-		"attestation-ids": "[]", "attestation-urls": "[]",
+		"attestation-ids": "[]", "attestation-urls": "[]", "packages": `["pkg@1.0.0"]`,
 	}, out); diff != "" {
 		t.Errorf("outputs as the runner reads them (-want +got):\n%s", diff)
 	}

@@ -170,6 +170,7 @@ q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # single-quoted for sh
 	echo "export WAXSEAL_STACK_OIDC_ISSUER=$(q "$issuer")"
 	echo "export WAXSEAL_STACK_COSIGN=$(q "$(stack_bin cosign)")"
 	echo "export WAXSEAL_STACK_GH=$(q "$(stack_bin gh)")"
+	echo "export WAXSEAL_STACK_ACTIONLINT=$(q "$(stack_bin actionlint)")"
 	echo "export WAXSEAL_STACK_NPM_11=$(q "$(npm_cli "${NPM_CLIS[0]}")")"
 	echo "export WAXSEAL_STACK_NPM_12=$(q "$(npm_cli "${NPM_CLIS[1]}")")"
 	echo "export WAXSEAL_STACK_FULCIO_URL=$(q "http://$host:$fulcio_port")"

@@ -20,6 +20,8 @@ STACK_TOOLS=(
 	# gh: the module proxy refuses its version list, so `go install ...@version` fails; install.sh downloads the
 	# module at this version and builds ./cmd/gh in it instead (BUILD_IN_MODULE below).
 	"gh|github.com/cli/cli/v2|v2.95.0|gh"
+	# actionlint checks the workflows the repository ships (and the example people copy).
+	"actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|actionlint"
 )
 # npm CLIs the e2e tests publish with, unmodified, from the npm registry: the newest 11.x (what Node's LTS lines
 # ship) and the newest 12.x. Each is installed into "$STACK_CACHE/npm/<version>/".
