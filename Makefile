@@ -7,14 +7,20 @@ GO ?= go
 # for that, so every entry point sets it.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: test unit e2e demo stack-install build bench lint
+.PHONY: test unit e2e demo stack-install build bench lint npmjs
 
 test: unit e2e
 
-unit:
+unit: npmjs
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	$(GO) test -race -shuffle=on ./...
+	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -race -shuffle=on ./...
+
+# npm's own tarball and package.json reading code, pinned by test/npmjs/package-lock.json, for the
+# differential tests in internal/npm; installed again only when the lockfile changes.
+npmjs: test/npmjs/node_modules/.package-lock.json
+test/npmjs/node_modules/.package-lock.json: test/npmjs/package.json test/npmjs/package-lock.json
+	npm ci --prefix test/npmjs --ignore-scripts --no-audit --no-fund
 
 stack-install:
 	test/stack/install.sh

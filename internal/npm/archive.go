@@ -1,26 +1,38 @@
 package npm
 
 import (
-	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
-	"path"
-	"strings"
 )
 
 // manifestEntry is where npm pack puts package.json, and where npm reads it from.
 const manifestEntry = "package/package.json"
 
+// nodeTarMaxRatio is node-tar's MAX_DECOMPRESSION_RATIO: npm aborts extracting (so installing or
+// publishing) a tarball whose decompressed bytes exceed 1000 times the compressed bytes it has read.
+const nodeTarMaxRatio = 1000
+
 // walker checks every entry of the gzip tar stream and keeps package/package.json.
+//
+// npm reads a tarball with node-tar (pacote: strip: 1, and the last entry wins), waxseal with the
+// reader here; the two must not be able to disagree. So the walker accepts only the canonical form
+// npm pack writes, where there is nothing to disagree about: one gzip member, ustar headers as
+// node-tar writes them (see tarheader.go, nodetar.go), PAX headers only for the paths node-tar
+// needs them for, every entry under package/ with a canonical, unique name (entryname.go,
+// collision.go), and the end-of-archive marker followed by nothing but zeros.
 type walker struct {
 	lim          Limits
 	src          *chunkReader
 	decompressed int64
 	entries      int
+	names        *nameSet
 	manifest     []byte
 	seenManifest bool
+	// onEntry, if set, sees every entry (tests compare them with what npm's extraction writes).
+	onEntry func(*tarEntry)
 }
 
 // walk reads the whole archive. Every entry is checked, not just those before package.json, so a
@@ -32,23 +44,24 @@ func (w *walker) walk() error {
 		return &TarballError{Problem: "is not gzip-compressed (" + err.Error() + ")",
 			Fix: "pass the .tgz that `npm pack` writes", Err: ErrNotGzip}
 	}
+	zr.Multistream(false)
+	w.names = newNameSet(w.lim.MaxEntryCount)
 	body := &limitedReader{r: zr, w: w}
-	tr := tar.NewReader(body)
+	tr := newTarReader(body)
 	for {
-		hdr, err := tr.Next()
+		e, err := tr.next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return w.streamError(err, "reading the tar archive")
 		}
-		if err := w.entry(hdr, tr); err != nil {
+		if err := w.entry(e, tr); err != nil {
 			return err
 		}
 	}
-	// The tar end marker may be followed by padding; read through it so the gzip CRC is checked.
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return w.streamError(err, "reading past the end of the tar archive")
+	if err := w.trailer(body); err != nil {
+		return err
 	}
 	if !w.seenManifest {
 		return &TarballError{Problem: "has no " + manifestEntry,
@@ -57,7 +70,28 @@ func (w *walker) walk() error {
 	return nil
 }
 
-// streamError classifies a read error: limit errors pass through, the rest means corruption.
+// trailer reads what follows the end-of-archive marker: node-tar writes nothing but the two zero
+// blocks, other tools pad with zeros; anything else is data no reader shows. limitedReader checks
+// that the gzip member ends the file.
+func (w *walker) trailer(body io.Reader) error {
+	var buf [4096]byte
+	for {
+		n, err := body.Read(buf[:])
+		if len(bytes.Trim(buf[:n], "\x00")) != 0 {
+			return &TarballError{Problem: "has data after the end of the tar archive",
+				Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return w.streamError(err, "reading past the end of the tar archive")
+		}
+	}
+	return nil
+}
+
+// streamError classifies a read error: refusals pass through, the rest means corruption.
 func (w *walker) streamError(err error, doing string) error {
 	var te *TarballError
 	if errors.As(err, &te) {
@@ -67,51 +101,37 @@ func (w *walker) streamError(err error, doing string) error {
 		Fix: "re-create it with `npm pack`", Err: ErrCorrupt}
 }
 
-// entry checks one header and, for package/package.json, reads its body.
-func (w *walker) entry(hdr *tar.Header, body io.Reader) error {
+// entry counts one checked entry, records its name and, for package/package.json, reads its body.
+func (w *walker) entry(e *tarEntry, tr *tarReader) error {
 	w.entries++
 	if w.entries > w.lim.MaxEntryCount {
 		return &TarballError{Problem: fmt.Sprintf("has more than %d entries", w.lim.MaxEntryCount),
 			Fix: "raise the entry limit only if the package really has that many files", Err: ErrBomb}
 	}
-	if err := checkName(hdr.Name); err != nil {
+	if err := w.names.add(e.name, e.typ == typeDir); err != nil {
 		return err
 	}
-	switch hdr.Typeflag {
-	case tar.TypeReg, tar.TypeDir, tar.TypeXGlobalHeader: // tar.Reader reports the legacy '\x00' (TypeRegA) as TypeReg or TypeDir
-	case tar.TypeSymlink, tar.TypeLink:
-		return &TarballError{Entry: hdr.Name, Problem: "is a link to " + quote(hdr.Linkname),
-			Fix: "npm pack never stores links: re-create the tarball with `npm pack`", Err: ErrLink}
-	default:
-		return &TarballError{Entry: hdr.Name, Problem: fmt.Sprintf("has tar type %q", hdr.Typeflag),
-			Fix: "npm pack stores only files and directories: re-create the tarball with `npm pack`",
-			Err: ErrEntryType}
+	if e.name == manifestEntry+"/" {
+		return &TarballError{Entry: e.name, Problem: "is a directory",
+			Fix: "re-create the tarball with `npm pack`", Err: ErrManifest}
 	}
-	if path.Clean(hdr.Name) != manifestEntry {
+	if w.onEntry != nil {
+		w.onEntry(e)
+	}
+	if e.name != manifestEntry {
 		return nil
 	}
-	return w.readManifest(hdr, body)
+	return w.readManifest(e, tr)
 }
 
-func (w *walker) readManifest(hdr *tar.Header, body io.Reader) error {
-	if w.seenManifest {
-		return &TarballError{Entry: hdr.Name, Problem: "appears twice",
-			Fix: "re-create the tarball with `npm pack`", Err: ErrManifest}
+func (w *walker) readManifest(e *tarEntry, tr *tarReader) error {
+	w.seenManifest = true // the name set has already refused a second one
+	if e.size > w.lim.MaxManifestBytes {
+		return w.tooBig(e.name)
 	}
-	w.seenManifest = true
-	if hdr.Typeflag == tar.TypeDir {
-		return &TarballError{Entry: hdr.Name, Problem: "is a directory",
-			Fix: "re-create the tarball with `npm pack`", Err: ErrManifest}
-	}
-	if hdr.Size > w.lim.MaxManifestBytes {
-		return w.tooBig(hdr.Name)
-	}
-	raw, err := io.ReadAll(io.LimitReader(body, w.lim.MaxManifestBytes+1))
-	if err != nil {
+	raw := make([]byte, e.size)
+	if _, err := io.ReadFull(readerFunc(tr.read), raw); err != nil {
 		return w.streamError(err, "reading "+manifestEntry)
-	}
-	if int64(len(raw)) > w.lim.MaxManifestBytes {
-		return w.tooBig(hdr.Name)
 	}
 	w.manifest = raw
 	return nil
@@ -122,35 +142,10 @@ func (w *walker) tooBig(name string) error {
 		Fix: "shrink package.json (move data out of it) or raise the manifest limit", Err: ErrManifest}
 }
 
-// checkName refuses names that would land outside the package directory if extracted.
-func checkName(name string) error {
-	bad := ""
-	switch {
-	case name == "":
-		bad = "is empty"
-	case strings.ContainsRune(name, 0):
-		bad = "contains a NUL byte"
-	case strings.HasPrefix(name, "/") || strings.HasPrefix(name, `\`) || hasDrive(name):
-		bad = "is an absolute path"
-	default:
-		for _, seg := range strings.FieldsFunc(name, func(r rune) bool { return r == '/' || r == '\\' }) {
-			if seg == ".." {
-				bad = "climbs out of the package directory"
-			}
-		}
-	}
-	if bad == "" {
-		return nil
-	}
-	return &TarballError{Entry: name, Problem: "entry name " + bad,
-		Fix: "npm pack writes only package/... paths: re-create the tarball with `npm pack`", Err: ErrTraversal}
-}
+// readerFunc adapts a read method to io.Reader.
+type readerFunc func([]byte) (int, error)
 
-// hasDrive reports a Windows drive prefix such as C: (node-tar strips these as absolute).
-func hasDrive(name string) bool {
-	return len(name) >= 2 && name[1] == ':' &&
-		(('a' <= name[0] && name[0] <= 'z') || ('A' <= name[0] && name[0] <= 'Z'))
-}
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // limitedReader counts decompressed bytes and enforces the size and ratio caps as they stream.
 type limitedReader struct {
@@ -161,16 +156,29 @@ type limitedReader struct {
 func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	w := l.w
+	if err == io.EOF {
+		// The gzip member ended (Multistream is off); npm pack writes one member and nothing after it.
+		if _, more := w.src.ReadByte(); more != io.EOF {
+			return n, &TarballError{Problem: "has data after its gzip stream (npm pack writes exactly one)",
+				Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+		}
+	}
 	w.decompressed += int64(n)
-	if w.decompressed > w.lim.MaxDecompressedBytes {
+	consumed := max(w.src.consumed(), 1)
+	switch {
+	case w.decompressed > w.lim.MaxDecompressedBytes:
 		return n, &TarballError{Problem: fmt.Sprintf("decompresses to more than %d bytes", w.lim.MaxDecompressedBytes),
 			Fix: "this looks like a gzip bomb; if the package is really that large, raise the decompressed-size limit",
 			Err: ErrBomb}
-	}
-	if w.decompressed > ratioFloor && w.decompressed > w.lim.MaxCompressionRatio*max(w.src.consumed(), 1) {
+	case w.decompressed > ratioFloor && w.decompressed > w.lim.MaxCompressionRatio*consumed:
 		return n, &TarballError{
 			Problem: fmt.Sprintf("decompresses more than %d times its compressed size", w.lim.MaxCompressionRatio),
 			Fix:     "this looks like a gzip bomb; re-create the tarball with `npm pack`", Err: ErrBomb}
+	case w.decompressed > nodeTarMaxRatio*consumed:
+		return n, &TarballError{
+			Problem: fmt.Sprintf("decompresses more than %d times the compressed bytes read so far, which makes "+
+				"node-tar abort, so npm could neither publish nor install it", nodeTarMaxRatio),
+			Fix: "make the package's content less repetitive (e.g. do not ship large runs of zeros)", Err: ErrBomb}
 	}
 	return n, err
 }

@@ -27,6 +27,11 @@ var (
 	ErrManifest = errors.New("invalid package.json")
 	// ErrNotRegular means the path is a directory, device or other non-regular file.
 	ErrNotRegular = errors.New("not a regular file")
+	// ErrNotCanonical means the archive is not in the exact form npm pack writes (one gzip member;
+	// ustar headers as node-tar writes them, with PAX records only for paths; every entry under
+	// package/ with a canonical name no other entry shares, even ignoring case and Unicode
+	// normalization), so npm and another reader could see different files in it.
+	ErrNotCanonical = errors.New("not the canonical npm pack form")
 )
 
 // TarballError explains, in one line, why a tarball was refused and how to fix it.

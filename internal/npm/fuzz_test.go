@@ -26,7 +26,8 @@ func seedTarballs(tb testing.TB) [][]byte {
 		gz(tb, []byte("not a tar")),
 		[]byte("plain"),
 	}
-	for _, p := range []string{"waxseal-example-1.0.0.tgz", "waxseal-example-hello-1.0.0.tgz"} {
+	for _, p := range []string{"waxseal-example-1.0.0.tgz", "waxseal-example-hello-1.0.0.tgz",
+		"real/npm11/waxseal-example-kitchen-sink-1.2.3-rc.1.tgz"} {
 		if b, err := os.ReadFile(filepath.Join("..", "..", "testdata", "npm", p)); err == nil {
 			seeds = append(seeds, b)
 		}
@@ -34,7 +35,7 @@ func seedTarballs(tb testing.TB) [][]byte {
 	return seeds
 }
 
-var sentinels = []error{ErrNotGzip, ErrCorrupt, ErrBomb, ErrTraversal, ErrLink, ErrEntryType, ErrNoManifest, ErrManifest}
+var sentinels = []error{ErrNotGzip, ErrCorrupt, ErrBomb, ErrTraversal, ErrLink, ErrEntryType, ErrNoManifest, ErrManifest, ErrNotCanonical}
 
 // FuzzReadTarball checks that no input panics or hangs ReadTarball, that an accepted tarball's
 // digests are those of the input and its manifest obeys npm's rules, and that every refusal is a

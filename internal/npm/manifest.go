@@ -5,10 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strconv"
 	"strings"
-
-	"golang.org/x/mod/semver"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Manifest is what waxseal needs from package/package.json.
@@ -51,89 +50,114 @@ func (r *Repository) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// ParseManifest parses and validates package.json by npm's rules: a JSON object whose "name" is a
-// valid npm package name and whose "version" is a clean semantic version. Errors are *TarballError
-// wrapping ErrManifest, naming the field and the fix.
+// ParseManifest parses and validates package.json the way npm reads it when it publishes: as
+// JavaScript's JSON.parse reads it (see jsjson.go for what is refused as ambiguous), a leading
+// byte-order mark ignored, then "name" and "version" as npm's normalization leaves them. Where npm
+// would publish a different name or version than the one written (it trims the name and
+// semver.clean()s the version), the manifest is refused with the exact value to write instead,
+// rather than normalized: the tarball's package.json then says what the registry will show.
+// Errors are *TarballError wrapping ErrManifest, naming the field and the fix.
 func ParseManifest(raw []byte) (Manifest, error) {
 	m := Manifest{Raw: raw}
-	// npm's JSON parser ignores a leading byte-order mark.
-	body := bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
-	var doc struct {
-		Name         json.RawMessage `json:"name"`
-		Version      json.RawMessage `json:"version"`
-		Private      json.RawMessage `json:"private"`
-		Repository   *Repository     `json:"repository"`
-		Repositories json.RawMessage `json:"repositories"`
+	// npm reads package.json as UTF-8 text, and json-parse-even-better-errors strips one U+FEFF.
+	body, base := raw, 0
+	if bytes.HasPrefix(raw, []byte("\xef\xbb\xbf")) {
+		body, base = raw[3:], 3
 	}
-	var probe any
-	if err := json.Unmarshal(body, &probe); err != nil {
-		return m, manifestErr("", "is not valid JSON ("+err.Error()+")", "fix the syntax, e.g. with `npm pkg fix`")
-	}
-	if _, ok := probe.(map[string]any); !ok {
-		return m, manifestErr("", "is not a JSON object", "make package.json an object: {\"name\": ..., \"version\": ...}")
-	}
-	if err := json.Unmarshal(body, &doc); err != nil {
-		return m, manifestErr("", "is not valid JSON ("+err.Error()+")", "fix the syntax, e.g. with `npm pkg fix`")
-	}
-	var err error
-	if m.Name, err = stringField("name", doc.Name, `set "name", e.g. "@scope/pkg"`); err != nil {
+	doc, err := parseJSObject(body, base)
+	if err != nil {
 		return m, err
 	}
-	if m.Version, err = stringField("version", doc.Version, `set "version", e.g. "1.0.0"`); err != nil {
+	if m.Name, err = stringMember(doc, "name", `set "name", e.g. "@scope/pkg"`); err != nil {
 		return m, err
+	}
+	if t := jsTrim(m.Name); t != m.Name && ValidateName(t) == nil {
+		// @npmcli/package-json normalize (fixName): data.name = data.name.trim()
+		return m, manifestErr("name", fmt.Sprintf("%s has leading or trailing white space: npm publishes it as %s",
+			quote(m.Name), quote(t)), `set "name" to `+quote(t))
 	}
 	if err := ValidateName(m.Name); err != nil {
+		return m, err
+	}
+	if m.Version, err = stringMember(doc, "version", `set "version", e.g. "1.0.0"`); err != nil {
 		return m, err
 	}
 	if err := ValidateVersion(m.Version); err != nil {
 		return m, err
 	}
-	m.Private = truthy(doc.Private)
-	if doc.Repository != nil {
-		m.Repository = *doc.Repository
-	}
-	if truthy(doc.Repositories) {
-		// npm's normalization: a truthy "repositories" replaces "repository" with its first entry.
-		m.Repository = firstRepository(doc.Repositories)
-	}
+	m.Private = doc["private"].truthy()
+	m.Repository = repositoryOf(doc)
 	return m, nil
 }
 
-func firstRepository(raw json.RawMessage) Repository {
-	var list []json.RawMessage
+// repositoryOf reads "repository" after npm's normalization (@npmcli/package-json,
+// fixRepositoryField): a truthy "repositories" replaces it with repositories[0] (JavaScript
+// indexing: an array's first element, a string's first character, an object's "0" member).
+func repositoryOf(doc map[string]jsValue) Repository {
+	v, ok := doc["repository"]
+	if rs, has := doc["repositories"]; has && rs.truthy() {
+		v, ok = firstOf(rs)
+	}
+	if !ok || !v.truthy() {
+		return Repository{}
+	}
 	var r Repository
-	if json.Unmarshal(raw, &list) == nil && len(list) > 0 {
-		_ = r.UnmarshalJSON(list[0]) // never fails: wrong types leave r empty
+	switch v.kind {
+	case '"':
+		r = Repository{Type: "git", URL: v.str}
+	case '{':
+		_ = r.UnmarshalJSON(v.raw) // never fails: wrong types leave fields empty
 	}
 	return r
+}
+
+// firstOf is JavaScript's v[0].
+func firstOf(v jsValue) (jsValue, bool) {
+	var raw json.RawMessage
+	switch v.kind {
+	case '[':
+		var list []json.RawMessage
+		if json.Unmarshal(v.raw, &list) != nil || len(list) == 0 {
+			return jsValue{}, false
+		}
+		raw = list[0]
+	case '{':
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(v.raw, &obj) != nil || obj["0"] == nil {
+			return jsValue{}, false
+		}
+		raw = obj["0"]
+	case '"':
+		units := utf16.Encode([]rune(v.str))
+		return jsValue{kind: '"', str: string(utf16.Decode(units[:1]))}, true // never empty: v is truthy
+	default:
+		return jsValue{}, false
+	}
+	// The document was validated as a whole, so encoding/json reads this member as JavaScript does.
+	out := jsValue{kind: raw[0], raw: raw}
+	switch {
+	case raw[0] == '"':
+		_ = json.Unmarshal(raw, &out.str)
+	case raw[0] == '-' || ('0' <= raw[0] && raw[0] <= '9'):
+		out.kind = '0'
+	}
+	return out, true
 }
 
 func manifestErr(field, problem, fix string) *TarballError {
 	return &TarballError{Field: field, Problem: problem, Fix: fix, Err: ErrManifest}
 }
 
-func stringField(name string, raw json.RawMessage, fix string) (string, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+// stringMember returns a string member, refusing it if missing, null or not a string.
+func stringMember(doc map[string]jsValue, name, fix string) (string, error) {
+	v, ok := doc[name]
+	switch {
+	case !ok || v.kind == 'n':
 		return "", manifestErr(name, "is missing", fix)
-	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	case v.kind != '"':
 		return "", manifestErr(name, "is not a string", fix)
 	}
-	return s, nil
-}
-
-// truthy mirrors JavaScript truthiness, which is how npm publish tests "private".
-func truthy(raw json.RawMessage) bool {
-	switch s := strings.TrimSpace(string(raw)); s {
-	case "", "false", "null", `""`:
-		return false
-	default:
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return f != 0
-		}
-		return true
-	}
+	return v.str, nil
 }
 
 var scopedName = regexp.MustCompile(`^(?:@([^/]+?)/)?([^/]+?)$`)
@@ -151,9 +175,9 @@ func ValidateName(name string) error {
 		bad = "starts with a hyphen"
 	case strings.HasPrefix(name, "_"):
 		bad = "starts with an underscore"
-	case strings.TrimSpace(name) != name:
+	case jsTrim(name) != name:
 		bad = "has leading or trailing spaces"
-	case strings.EqualFold(name, "node_modules") || strings.EqualFold(name, "favicon.ico"):
+	case isASCII(name) && (strings.ToLower(name) == "node_modules" || strings.ToLower(name) == "favicon.ico"):
 		bad = "is a reserved name"
 	case !urlSafe(name):
 		m := scopedName.FindStringSubmatch(name)
@@ -185,35 +209,34 @@ func urlSafe(s string) bool {
 	return true
 }
 
-// maxSafeInteger is JavaScript's Number.MAX_SAFE_INTEGER, node-semver's cap on each number.
-const maxSafeInteger = 1<<53 - 1
-
-// ValidateVersion requires a clean semantic version as npm publishes it: MAJOR.MINOR.PATCH with an
-// optional prerelease, no "v" prefix, no build metadata (npm publish strips both, so the provenance
-// subject would not match the published version), each number at most 2^53-1, at most 256 characters.
+// ValidateVersion requires the version exactly as npm publishes it: a semantic version that npm
+// accepts (node-semver, at most 256 characters, each number at most 2^53-1) and that npm's
+// semver.clean(version, loose) leaves unchanged, so no "v" or "=" prefix, spaces, leading zeros or
+// "+build" suffix (npm publish strips them, and the provenance subject would not match the
+// published version). The fix names the version npm would publish.
 func ValidateVersion(v string) error {
 	fail := func(problem, fix string) error { return manifestErr("version", quote(v)+" "+problem, fix) }
-	if len(v) > 256 {
+	if jsLength(v) > semverMaxLength {
 		return fail("is longer than 256 characters", `set "version" to a semantic version such as "1.0.0"`)
 	}
-	if !isCleanSemver(v) {
-		base, _, _ := strings.Cut(strings.TrimLeft(strings.TrimSpace(v), "=v"), "+")
-		if isCleanSemver(base) {
-			return fail("is not clean: npm publishes it as "+quote(base),
-				`set "version" to `+quote(base)+` (no "v" prefix, spaces or "+build" suffix)`)
-		}
+	switch pub, r := publishedVersion(v); {
+	case r == semverTooBig:
+		return fail("has a number larger than npm allows", "keep each number at most 2^53-1")
+	case r != semverOK:
 		return fail("is not a semantic version", `set "version" to MAJOR.MINOR.PATCH, e.g. "1.0.0"`)
-	}
-	core, _, _ := strings.Cut(v, "-")
-	for n := range strings.SplitSeq(core, ".") {
-		if x, err := strconv.ParseUint(n, 10, 64); err != nil || x > maxSafeInteger {
-			return fail("has a number larger than npm allows", "keep each number at most 2^53-1")
-		}
+	case pub != v:
+		return fail("is not clean: npm publishes it as "+quote(pub),
+			`set "version" to `+quote(pub)+` (no "v" prefix, spaces, leading zeros or "+build" suffix)`)
 	}
 	return nil
 }
 
-// isCleanSemver reports MAJOR.MINOR.PATCH[-PRERELEASE] exactly, with no shorthand or build.
-func isCleanSemver(v string) bool {
-	return semver.IsValid("v"+v) && semver.Canonical("v"+v) == "v"+v
+// isASCII reports whether s is 7-bit ASCII.
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }

@@ -48,6 +48,27 @@ func TestParseManifest(t *testing.T) {
 		{name: "name null", raw: `{"name":null,"version":"1.0.0"}`, wantField: "name", wantErr: true},
 		{name: "version number", raw: `{"name":"a","version":1}`, wantField: "version", wantErr: true},
 		{name: "build metadata", raw: `{"name":"a","version":"1.0.0+git.abc"}`, wantField: "version", wantErr: true},
+		// JavaScript reads keys case-sensitively: "Name" and "verſion" are other members.
+		{name: "case variants of keys", raw: `{"name":"a","version":"1.0.0","NAME":"b","Version":"2.0.0","verſion":"3.0.0"}`,
+			want: Manifest{Name: "a", Version: "1.0.0"}},
+		{name: "escaped keys", raw: `{"n\u0061me":"a","version":"1.0.0"}`, want: Manifest{Name: "a", Version: "1.0.0"}},
+		{name: "duplicate key", raw: `{"name":"a","version":"1.0.0","name":"b"}`, wantErr: true},
+		{name: "duplicate nested key", raw: `{"name":"a","version":"1.0.0","repository":{"url":"x/y","url":"o/r"}}`, wantErr: true},
+		{name: "proto key", raw: `{"name":"a","version":"1.0.0","__proto__":{"private":true}}`, wantErr: true},
+		{name: "lone surrogate", raw: `{"name":"a","version":"1.0.0","description":"\udfff"}`, wantErr: true},
+		{name: "invalid UTF-8", raw: "{\"name\":\"a\",\"version\":\"1.0.0\",\"x\":\"\xff\"}", wantErr: true},
+		{name: "two byte-order marks", raw: "\ufeff\ufeff" + `{"name":"a","version":"1.0.0"}`, wantErr: true},
+		// npm trims the name and semver.clean()s the version before publishing: refused, with npm's value.
+		{name: "name with spaces", raw: `{"name":" a\u3000","version":"1.0.0"}`, wantField: "name", wantErr: true},
+		{name: "private underflows to 0", raw: `{"name":"a","version":"1.0.0","private":1e-400}`, want: Manifest{Name: "a", Version: "1.0.0"}},
+		{name: "private overflows to Infinity", raw: `{"name":"a","version":"1.0.0","private":1e400}`, want: Manifest{Name: "a", Version: "1.0.0", Private: true}},
+		// repositories[0] as JavaScript indexes it: a string's first character, an object's "0".
+		{name: "repositories string", raw: `{"name":"a","version":"1.2.3","repository":"x/y","repositories":"o/r"}`,
+			want: Manifest{Name: "a", Version: "1.2.3", Repository: Repository{Type: "git", URL: "o"}}},
+		{name: "repositories object with 0", raw: `{"name":"a","version":"1.2.3","repository":"x/y","repositories":{"0":{"url":"o/r"}}}`,
+			want: Manifest{Name: "a", Version: "1.2.3", Repository: Repository{URL: "o/r"}}},
+		{name: "repositories first entry empty", raw: `{"name":"a","version":"1.2.3","repository":"x/y","repositories":[""]}`,
+			want: Manifest{Name: "a", Version: "1.2.3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,8 +154,10 @@ func TestValidateVersion(t *testing.T) {
 		{name: "spaces", version: " 1.2.3 ", wantFix: `set "version" to "1.2.3"`},
 		{name: "build metadata", version: "1.2.3+build.5", wantFix: `set "version" to "1.2.3"`},
 		{name: "shorthand", version: "1.2", wantFix: "MAJOR.MINOR.PATCH"},
-		{name: "leading zero", version: "01.2.3", wantFix: "MAJOR.MINOR.PATCH"},
-		{name: "prerelease leading zero", version: "1.2.3-01", wantFix: "MAJOR.MINOR.PATCH"},
+		// node-semver's loose parse (which npm's package.json normalization uses) reads numbers with
+		// leading zeros, and npm publishes them without: "01.2.3" as "1.2.3", "1.2.3-01" as "1.2.3-1".
+		{name: "leading zero", version: "01.2.3", wantFix: `set "version" to "1.2.3"`},
+		{name: "prerelease leading zero", version: "1.2.3-01", wantFix: `set "version" to "1.2.3-1"`},
 		{name: "range", version: "^1.2.3", wantFix: "MAJOR.MINOR.PATCH"},
 		{name: "empty", version: "", wantFix: "MAJOR.MINOR.PATCH"},
 		{name: "too big", version: "9007199254740992.0.0", wantFix: "2^53-1"},

@@ -29,12 +29,20 @@ type Tarball struct {
 }
 
 // ReadTarball reads the tarball at path exactly once: the same bytes feed sha512, sha256 and the
-// gzip+tar checks concurrently. It refuses anything `npm pack` would not make (see the Err*
-// sentinels); every error is a *TarballError naming the file and the fix, or the context's error.
-// Memory stays under 8 MiB of pooled buffers whatever the tarball's size. Throughput is that of
-// sha512 for incompressible content and of gzip inflation for compressible content, since every
-// entry is checked, not only those before package/package.json.
+// gzip+tar checks concurrently. It accepts only the canonical form `npm pack` writes, in which npm
+// (node-tar, JSON.parse) and waxseal cannot read different files, names or versions, and refuses
+// everything else (see the Err* sentinels, ErrNotCanonical in particular); every error is a
+// *TarballError naming the file and the fix, or the context's error. Memory stays under 8 MiB of
+// pooled buffers whatever the tarball's size, plus about 40 bytes per entry and directory name (to
+// refuse names that collide on case-insensitive file systems). Throughput is that of sha512 for
+// incompressible content and of gzip inflation for compressible content, since every entry is
+// checked, not only those before package/package.json.
 func ReadTarball(ctx context.Context, path string, lim Limits) (*Tarball, error) {
+	return readTarball(ctx, path, lim, nil)
+}
+
+// readTarball is ReadTarball with a hook that sees every entry (for tests).
+func readTarball(ctx context.Context, path string, lim Limits, onEntry func(*tarEntry)) (*Tarball, error) {
 	lim = lim.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {
@@ -48,7 +56,7 @@ func ReadTarball(ctx context.Context, path string, lim Limits) (*Tarball, error)
 			Fix: "pass the .tgz file that `npm pack` writes", Err: ErrNotRegular}
 	}
 
-	w := &walker{lim: lim}
+	w := &walker{lim: lim, onEntry: onEntry}
 	d, err := stream(ctx, f, func(r *chunkReader) error {
 		w.src = r
 		return w.walk()

@@ -92,8 +92,6 @@ func TestReadTarballDigestsLarge(t *testing.T) {
 	for _, n := range []int{0, 1, chunkSize - 700, chunkSize, 3*chunkSize + 1, 11 * chunkSize} {
 		body := bytes.Repeat([]byte("waxseal\x00\xff"), n/9+1)[:n]
 		raw := makeTGZ(t, file("package/package.json", goodManifest), file("package/blob.bin", string(body)))
-		// Append a second gzip member of padding: npm tolerates it, and it must be hashed too.
-		raw = append(raw, gz(t, make([]byte, 1024))...)
 		p := writeTemp(t, "big.tgz", raw)
 		got, err := ReadTarball(t.Context(), p, Limits{})
 		if err != nil {
@@ -105,8 +103,9 @@ func TestReadTarballDigestsLarge(t *testing.T) {
 	}
 }
 
-// TestReadTarballLegacyTypeflag: pre-POSIX tars mark regular files with type '\x00' (tar.TypeRegA), which
-// archive/tar's reader reports as TypeReg, so such entries are read like any other file.
+// TestReadTarballLegacyTypeflag: pre-POSIX tars mark regular files with type '\x00' (tar.TypeRegA). Both
+// archive/tar and node-tar read it as a file (or, with a trailing slash, a directory), but node-tar never
+// writes it, so it is refused as not canonical: waxseal accepts only what npm pack writes.
 func TestReadTarballLegacyTypeflag(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
@@ -142,18 +141,17 @@ func TestReadTarballLegacyTypeflag(t *testing.T) {
 		copy(hdr[148:156], fmt.Sprintf("%06o\x00 ", sum))
 	}
 	got, err := ReadTarball(t.Context(), writeTemp(t, "legacy.tgz", gz(t, raw)), DefaultLimits())
-	if err != nil {
-		t.Fatalf("ReadTarball: %v", err)
-	}
-	if got.Manifest.Name != "@waxseal-example/hello" || got.Manifest.Version != "1.0.0" {
-		t.Errorf("Manifest = %s@%s, want @waxseal-example/hello@1.0.0", got.Manifest.Name, got.Manifest.Version)
+	if !errors.Is(err, ErrNotCanonical) || !strings.Contains(err.Error(), `'\x00'`) {
+		t.Fatalf("ReadTarball = %v, %v; want ErrNotCanonical naming the '\\x00' type", got, err)
 	}
 }
 
 func TestReadTarballRefuses(t *testing.T) {
 	t.Parallel()
 	manifest := file("package/package.json", goodManifest)
-	big := bytes.Repeat([]byte{0}, 70<<20) // 70 MiB of zeros: ~1000:1 compression
+	// 70 MiB of a 64-byte pattern: about 340:1 under gzip -6, over the 200:1 cap but under node-tar's 1000:1.
+	big := bytes.Repeat([]byte("waxseal-ratio-pattern-0123456789abcdefghijklmnopqrstuvwxyzABCDEF"), (70<<20)/64)
+	zeros := bytes.Repeat([]byte{0}, 8<<20) // about 1000:1: node-tar aborts past 1000:1
 	tests := []struct {
 		name    string
 		raw     []byte
@@ -169,7 +167,8 @@ func TestReadTarballRefuses(t *testing.T) {
 		{name: "bad gzip checksum", raw: corruptCRC(makeTGZ(t, manifest)), wantErr: ErrCorrupt},
 		{name: "no manifest", raw: makeTGZ(t, file("package/index.js", "x")), wantErr: ErrNoManifest},
 		{name: "empty tar", raw: makeTGZ(t), wantErr: ErrNoManifest},
-		{name: "manifest at top level", raw: makeTGZ(t, file("package.json", goodManifest)), wantErr: ErrNoManifest},
+		// npm strips the first path component of every entry: "package.json" alone becomes nothing.
+		{name: "manifest at top level", raw: makeTGZ(t, file("package.json", goodManifest)), wantErr: ErrNotCanonical, wantMsg: "skips"},
 		{name: "dotdot", raw: makeTGZ(t, manifest, file("package/../../etc/passwd", "x")), wantErr: ErrTraversal, wantMsg: `"package/../../etc/passwd"`},
 		{name: "backslash dotdot", raw: makeTGZ(t, manifest, file(`package\..\..\x`, "x")), wantErr: ErrTraversal},
 		{name: "absolute", raw: makeTGZ(t, file("/etc/cron.d/x", "x"), manifest), wantErr: ErrTraversal},
@@ -179,7 +178,10 @@ func TestReadTarballRefuses(t *testing.T) {
 		{name: "symlinked manifest", raw: makeTGZ(t, entry{name: "package/package.json", typ: tar.TypeSymlink, link: "/etc/passwd"}), wantErr: ErrLink},
 		{name: "fifo", raw: makeTGZ(t, manifest, entry{name: "package/p", typ: tar.TypeFifo}), wantErr: ErrEntryType},
 		{name: "char device", raw: makeTGZ(t, manifest, entry{name: "package/d", typ: tar.TypeChar}), wantErr: ErrEntryType},
-		{name: "manifest twice", raw: makeTGZ(t, manifest, file("package/./package.json", `{"name":"evil","version":"6.6.6"}`)), wantErr: ErrManifest, wantMsg: "twice"},
+		{name: "manifest twice", raw: makeTGZ(t, manifest, file("package/package.json", `{"name":"evil","version":"6.6.6"}`)), wantErr: ErrNotCanonical, wantMsg: "twice"},
+		{name: "dot segment", raw: makeTGZ(t, manifest, file("package/./package.json", `{"name":"evil","version":"6.6.6"}`)), wantErr: ErrNotCanonical, wantMsg: `"." path segment`},
+		{name: "second gzip member", raw: append(makeTGZ(t, manifest), gz(t, make([]byte, 1024))...), wantErr: ErrNotCanonical, wantMsg: "after its gzip stream"},
+		{name: "node-tar ratio", raw: makeTGZ(t, manifest, file("package/zeros", string(zeros))), wantErr: ErrBomb, wantMsg: "1000 times"},
 		{name: "manifest is dir", raw: makeTGZ(t, entry{name: "package/package.json/", typ: tar.TypeDir}), wantErr: ErrManifest},
 		{name: "manifest over cap", raw: makeTGZ(t, file("package/package.json", `{"name":"a","version":"1.0.0","x":"`+strings.Repeat("y", 2048)+`"}`)), lim: Limits{MaxManifestBytes: 1024}, wantErr: ErrManifest, wantMsg: "larger than 1024 bytes"},
 		{name: "invalid json", raw: makeTGZ(t, file("package/package.json", `{"name": "a",`)), wantErr: ErrManifest, wantMsg: "not valid JSON"},

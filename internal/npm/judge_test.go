@@ -1,0 +1,226 @@
+package npm
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The judge is test/npmjs/judge.mjs: npm's own reading code (pacote, node-tar, @npmcli/package-json,
+// npm-package-arg, semver, libnpmpublish at the versions npm 11.21.2 bundles), run as one long-lived
+// node process per test binary and asked, one JSON line per tarball, what npm publish and npm install
+// make of it. It works on a few requests at once, so answers are matched to requests by id; answers
+// are cached by the tarball's digest, since the corpora overlap. `make npmjs` installs it.
+
+const judgeDir = "../../test/npmjs"
+
+// judgeAnswer is judge.mjs's answer.
+type judgeAnswer struct {
+	ID      int    `json:"id"`
+	Error   string `json:"error"`
+	Publish struct {
+		OK         bool    `json:"ok"`
+		Error      string  `json:"error"`
+		Code       string  `json:"code"`
+		Name       string  `json:"name"`
+		Version    string  `json:"version"`
+		Purl       string  `json:"purl"`
+		Private    bool    `json:"private"`
+		SameBytes  bool    `json:"sameBytes"`
+		Repository *string `json:"repository"`
+	} `json:"publish"`
+	Install struct {
+		OK       bool       `json:"ok"`
+		Error    string     `json:"error"`
+		Manifest []byte     `json:"manifest"` // the root package.json's bytes (base64 in JSON), nil if none
+		Files    []npmFile  `json:"files"`
+		Chunked  *npmResult `json:"chunked"`
+	} `json:"install"`
+	Header  []byte `json:"header"`
+	NeedPax bool   `json:"needPax"`
+}
+
+// npmFile is a file npm's extraction wrote, relative to the package root.
+type npmFile struct {
+	Path string `json:"path"`
+	Size int64  `json:"size"`
+}
+
+// npmResult is an extraction's outcome: the root package.json and the files.
+type npmResult struct {
+	Manifest []byte    `json:"manifest"`
+	Files    []npmFile `json:"files"`
+}
+
+type npmJudge struct {
+	mu      sync.Mutex // guards in, next, waiting and cache
+	in      io.WriteCloser
+	next    int
+	waiting map[int]chan []byte
+	cache   map[[sha256.Size]byte]judgeAnswer
+	dead    chan struct{} // closed when the judge exits
+	stderr  *bytes.Buffer
+}
+
+var theJudge = sync.OnceValues(startJudge)
+
+// judgeFor returns the judge, or skips the test (fails it if WAXSEAL_REQUIRE_NPMJS=1) when node or
+// the judge's node_modules are missing.
+func judgeFor(tb testing.TB) *npmJudge {
+	tb.Helper()
+	j, err := theJudge()
+	if err != nil {
+		msg := fmt.Sprintf("npm's own reader is not available (%v): run `make npmjs`", err)
+		if os.Getenv("WAXSEAL_REQUIRE_NPMJS") == "1" {
+			tb.Fatal(msg)
+		}
+		tb.Skip(msg)
+	}
+	return j
+}
+
+func startJudge() (*npmJudge, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, errors.New("node is not installed")
+	}
+	for _, dep := range []string{"pacote", "tar", "libnpmpublish", "@npmcli/package-json", "npm-package-arg", "semver"} {
+		if _, err := os.Stat(filepath.Join(judgeDir, "node_modules", dep, "package.json")); err != nil {
+			return nil, fmt.Errorf("%s/node_modules/%s is missing", judgeDir, dep)
+		}
+	}
+	cmd := exec.Command(node, "judge.mjs")
+	cmd.Dir = judgeDir
+	j := &npmJudge{waiting: map[int]chan []byte{}, cache: map[[sha256.Size]byte]judgeAnswer{},
+		dead: make(chan struct{}), stderr: &bytes.Buffer{}}
+	cmd.Stderr = &limitedBuffer{b: j.stderr, n: 64 << 10}
+	if j.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	// The judge exits when its stdin closes, which happens when the test binary exits.
+	go func() {
+		sc := bufio.NewScanner(out)
+		sc.Buffer(make([]byte, 1<<20), 256<<20)
+		for sc.Scan() {
+			var a struct{ ID int }
+			if json.Unmarshal(sc.Bytes(), &a) != nil {
+				continue
+			}
+			j.mu.Lock()
+			ch := j.waiting[a.ID]
+			delete(j.waiting, a.ID)
+			j.mu.Unlock()
+			if ch != nil {
+				ch <- bytes.Clone(sc.Bytes())
+			}
+		}
+		close(j.dead)
+		_ = cmd.Wait()
+	}()
+	return j, nil
+}
+
+// limitedBuffer keeps the first n bytes written to it.
+type limitedBuffer struct {
+	mu sync.Mutex
+	b  *bytes.Buffer
+	n  int
+}
+
+func (l *limitedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if room := l.n - l.b.Len(); room > 0 {
+		l.b.Write(p[:min(room, len(p))])
+	}
+	return len(p), nil
+}
+
+// ask sends one request and waits for its answer.
+func (j *npmJudge) ask(tb testing.TB, req map[string]any) judgeAnswer {
+	tb.Helper()
+	ch := make(chan []byte, 1)
+	j.mu.Lock()
+	j.next++
+	id := j.next
+	req["id"] = id
+	j.waiting[id] = ch
+	line, err := json.Marshal(req)
+	if err == nil {
+		_, err = j.in.Write(append(line, '\n'))
+	}
+	j.mu.Unlock()
+	if err != nil {
+		tb.Fatalf("asking the judge: %v (stderr: %s)", err, j.stderr)
+	}
+	select {
+	case out := <-ch:
+		var a judgeAnswer
+		if err := json.Unmarshal(out, &a); err != nil {
+			tb.Fatalf("judge answer %q: %v", out, err)
+		}
+		if a.Error != "" {
+			tb.Fatalf("the judge failed: %s", a.Error)
+		}
+		return a
+	case <-j.dead:
+		tb.Fatalf("the judge exited (stderr: %s)", j.stderr)
+	case <-time.After(30 * time.Second):
+		tb.Fatalf("the judge did not answer within 30 seconds (stderr: %s)", j.stderr)
+	}
+	return judgeAnswer{}
+}
+
+// judgeTarball asks what npm makes of the tarball at path.
+func (j *npmJudge) judgeTarball(tb testing.TB, path string) judgeAnswer {
+	tb.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sum := sha256.Sum256(raw)
+	j.mu.Lock()
+	a, ok := j.cache[sum]
+	j.mu.Unlock()
+	if ok {
+		return a
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a = j.ask(tb, map[string]any{"op": "judge", "path": abs})
+	j.mu.Lock()
+	j.cache[sum] = a
+	j.mu.Unlock()
+	return a
+}
+
+// tarName asks for the ustar header node-tar writes for path p.
+func (j *npmJudge) tarName(tb testing.TB, p string) judgeAnswer {
+	tb.Helper()
+	return j.ask(tb, map[string]any{"op": "tarname", "path": p})
+}
+
+// identity asks which name and version npm publishes for a package.json holding just these.
+func (j *npmJudge) identity(tb testing.TB, name, version string) judgeAnswer {
+	tb.Helper()
+	return j.ask(tb, map[string]any{"op": "identity", "name": name, "version": version})
+}

@@ -1,0 +1,257 @@
+// judge.mjs answers, for a package tarball, exactly what npm would make of it, using npm's own code at
+// the versions npm 11.21.2 bundles (package.json pins them; package-lock.json pins the rest of the tree).
+// waxseal's differential tests (internal/npm/differential_test.go) run it as a long-lived helper:
+// one JSON request per line on stdin, one JSON answer per line on stdout (up to four requests are
+// worked on at once, so answers may come out of order: match them by id).
+//
+//   {"id": 1, "op": "judge", "path": "/abs/pkg.tgz"}
+//     -> {"id": 1, "publish": {...}, "install": {...}}
+//   {"id": 2, "op": "tarname", "path": "package/a/b.js"}
+//     -> {"id": 2, "header": "<base64 of the 512-byte ustar header node-tar writes>", "needPax": false}
+//   {"id": 3, "op": "identity", "name": " a ", "version": "v1.0.0"}
+//     -> {"id": 3, "publish": {"ok": true, "name": "a", "version": "1.0.0", "purl": "pkg:npm/a@1.0.0"}}
+//
+// "publish" follows `npm publish <tarball>` (npm 11 lib/commands/publish.js) step by step: the
+// manifest comes from pacote.manifest(spec, {fullMetadata, fullReadJson}), which extracts the
+// tarball with node-tar and reads package.json with @npmcli/package-json's prepare(); the tarball
+// bytes from libnpmpack's pacote.tarball(); then the command's own checks; then libnpmpublish's
+// publish(), whose PUT to the registry is captured by a local server standing in for the registry.
+// name and version are what that PUT publishes; purl is the provenance subject libnpmpublish
+// would sign (npa.toPurl of the manifest's name and version).
+//
+// "install" follows what `npm install <tarball>` writes: pacote.extract() into an empty
+// directory (the call arborist's reify makes), then the root package.json's exact bytes and every
+// file extracted. "install.chunked" is the same extraction with the compressed bytes arriving in
+// small pieces, as they do from the registry over HTTP (a local file arrives in one piece):
+// node-tar's output then depends on where the pieces break.
+import { createServer } from 'node:http'
+import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { Minipass } from 'minipass'
+import pacote from 'pacote'
+import npa from 'npm-package-arg'
+import semver from 'semver'
+import PackageJson from '@npmcli/package-json'
+import { publish as libpub } from 'libnpmpublish'
+import { Header } from 'tar'
+
+const root = await mkdtemp(join(tmpdir(), 'waxseal-npmjs-'))
+
+// The stand-in registry: each request publishes under its own path prefix, /<id>/, and the body
+// of its PUT is handed to the request waiting for it.
+const pending = new Map()
+const registry = createServer((req, res) => {
+  const chunks = []
+  req.on('data', c => chunks.push(c))
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' })
+    res.end('{}')
+    const id = req.url.split('/')[1]
+    if (req.method === 'PUT' && pending.has(id)) {
+      pending.get(id)({ url: req.url, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) })
+    }
+  })
+})
+await new Promise(resolve => registry.listen(0, '127.0.0.1', resolve))
+const port = registry.address().port
+
+// Each request gets its own pacote cache (pacote caches every tarball it reads), removed after.
+const baseOpts = (id) => ({
+  cache: join(root, `cache-${id}`),
+  registry: `http://127.0.0.1:${port}/${id}/`,
+  [`//127.0.0.1:${port}/${id}/:_authToken`]: 'judge',
+  retry: { retries: 0 },
+  timeout: 30000,
+  npmVersion: '11.21.2',
+  defaultTag: 'latest',
+  access: null,
+  provenance: false,
+  log: { silly () {}, verbose () {}, warn () {}, notice () {}, http () {} },
+})
+
+const errInfo = e => ({ ok: false, error: String(e?.message ?? e).slice(0, 500), code: e?.code ?? null })
+
+async function publishView (id, file) {
+  const opts = baseOpts(id)
+  const spec = npa(file)
+  // #getManifest: pacote.manifest with fullMetadata and fullReadJson for anything but a directory.
+  const manifest = await pacote.manifest(spec, { ...opts, fullMetadata: true, fullReadJson: true })
+  // libnpmpack with dryRun: its own pacote.manifest, then the tarball bytes.
+  const packed = await pacote.manifest(spec, { ...opts, _isRoot: true })
+  const tarballData = await pacote.tarball(packed._resolved, { ...opts, integrity: packed._integrity })
+  // (npm reads the manifest once more "in case it changed"; the file cannot have, so that read is
+  // left out.)
+  // The prerelease check (npm would ask for --tag; the judge publishes as if --tag had been given),
+  // then npa.resolve and the tag check, all of which throw on what npm refuses.
+  void semver.parse(manifest.version).prerelease
+  npa.resolve(manifest.name, manifest.version)
+  npa(`${manifest.name}@latest`)
+  const purl = npa.toPurl(npa.resolve(manifest.name, manifest.version))
+  // libnpmpublish refuses a private package (EPRIVATE); report "private" and publish a copy without
+  // it, so name and version are known for private packages too.
+  const isPrivate = Boolean(manifest.private)
+  const { private: _, ...toPublish } = manifest
+  const put = new Promise(resolve => pending.set(String(id), resolve))
+  try {
+    await libpub(toPublish, tarballData, opts)
+  } finally {
+    pending.delete(String(id))
+  }
+  const { body } = await put
+  const versions = Object.keys(body.versions ?? {})
+  const attachment = body._attachments?.[`${body.name}-${versions[0]}.tgz`]
+  const url = body.versions?.[versions[0]]?.repository?.url
+  return {
+    ok: true,
+    name: body.name,
+    version: versions[0],
+    purl,
+    private: isPrivate,
+    sameBytes: attachment?.data === tarballData.toString('base64'),
+    repository: typeof url === 'string' ? url : null,
+  }
+}
+
+// ChunkedFileFetcher is pacote's FileFetcher reading the file in 97-byte pieces.
+class ChunkedFileFetcher extends pacote.FileFetcher {
+  [Symbol.for('pacote.Fetcher._tarballFromResolved')] () {
+    const stream = new Minipass()
+    readFile(this.resolved).then(data => {
+      for (let i = 0; i < data.length; i += 97) {
+        stream.write(data.subarray(i, i + 97))
+      }
+      stream.end()
+    }, err => stream.emit('error', err))
+    return stream
+  }
+}
+
+async function listFiles (dir, rel = '') {
+  const out = []
+  for (const d of await readdir(join(dir, rel), { withFileTypes: true }).catch(() => [])) {
+    const p = rel ? `${rel}/${d.name}` : d.name
+    if (d.isDirectory()) {
+      out.push(...await listFiles(dir, p))
+    } else {
+      const st = await lstat(join(dir, p)).catch(() => null)
+      out.push({ path: p, size: st?.isFile() ? st.size : -1 })
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+}
+
+// removeDir removes a scratch directory; node-tar may still be writing into it after an
+// extraction failed, so it retries, and leaves what it cannot remove to the final cleanup.
+const removeDir = dir => rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 20 }).catch(() => {})
+
+async function extractView (extract) {
+  const dest = await mkdtemp(join(root, 'x-'))
+  try {
+    let error = null
+    try {
+      await extract(dest)
+    } catch (e) {
+      error = errInfo(e)
+    }
+    let manifest = null
+    try {
+      manifest = (await readFile(join(dest, 'package.json'))).toString('base64')
+    } catch {
+      // no package.json at the root
+    }
+    return { ok: error === null, error: error?.error ?? null, code: error?.code ?? null, manifest, files: await listFiles(dest) }
+  } finally {
+    await removeDir(dest)
+  }
+}
+
+async function installView (id, file) {
+  const install = await extractView(dest => pacote.extract(npa(file), dest, baseOpts(id)))
+  install.chunked = await extractView(dest => new ChunkedFileFetcher(npa(file), baseOpts(id)).extract(dest))
+  return install
+}
+
+async function judge (id, file) {
+  try {
+    let publish
+    try {
+      publish = await publishView(id, file)
+    } catch (e) {
+      publish = errInfo(e)
+    }
+    return { publish, install: await installView(id, file) }
+  } finally {
+    await removeDir(baseOpts(id).cache)
+  }
+}
+
+// identity runs just the name and version steps of "publish" on a package.json holding only them:
+// @npmcli/package-json's normalizeData step (which prepare() runs: it trims and validates the name
+// and semver.clean()s the version), npm publish's checks, and libnpmpublish's patchManifest (fixName
+// and semver.clean). It is cheap, so fuzzing can ask it often.
+async function identity (name, version) {
+  const pkg = await new PackageJson().fromContent({ name, version }).normalize({ steps: ['_id', 'normalizeData'] })
+  const manifest = pkg.content
+  void semver.parse(manifest.version).prerelease
+  npa.resolve(manifest.name, manifest.version)
+  npa(`${manifest.name}@latest`)
+  const purl = npa.toPurl(npa.resolve(manifest.name, manifest.version))
+  const patched = (await new PackageJson().fromContent({ ...manifest }).normalize({ steps: ['fixName'] })).content
+  const clean = semver.clean(patched.version)
+  if (!clean) {
+    throw Object.assign(new Error('invalid semver: ' + patched.version), { code: 'EBADSEMVER' })
+  }
+  return { ok: true, name: patched.name, version: clean, purl }
+}
+
+// tarname is what node-tar's Header.encode writes for a file entry at path p, as npm pack
+// (portable: no uid, gid, uname, gname, atime or ctime) does.
+function tarname (p) {
+  const h = new Header({ path: p, mode: 0o644, size: 0, mtime: new Date('1985-10-26T08:15:00.000Z'), type: 'File' })
+  const needPax = h.encode()
+  return { header: h.block.toString('base64'), needPax }
+}
+
+async function answer (req) {
+  let a
+  try {
+    switch (req.op) {
+      case 'tarname':
+        a = tarname(req.path)
+        break
+      case 'identity':
+        a = { publish: await identity(req.name, req.version).catch(errInfo) }
+        break
+      default:
+        a = await judge(req.id, req.path)
+    }
+  } catch (e) {
+    a = { error: String(e?.stack ?? e) }
+  }
+  process.stdout.write(JSON.stringify({ id: req.id, ...a }) + '\n')
+}
+
+const inFlight = new Set()
+const rl = createInterface({ input: process.stdin, crlfDelay: Infinity })
+for await (const line of rl) {
+  if (!line.trim()) {
+    continue
+  }
+  let req
+  try {
+    req = JSON.parse(line)
+  } catch (e) {
+    process.stdout.write(JSON.stringify({ id: null, error: 'bad request: ' + e.message }) + '\n')
+    continue
+  }
+  while (inFlight.size >= 4) {
+    await Promise.race(inFlight)
+  }
+  const p = answer(req).finally(() => inFlight.delete(p))
+  inFlight.add(p)
+}
+await Promise.all(inFlight)
+registry.close()
+await removeDir(root)
