@@ -35,7 +35,11 @@ e2e: stack-install
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o .cache/bin/waxseal ./cmd/waxseal
 
-demo: build stack-install
+# The demo builds only what it runs: waxseal, its npm registry and TUF helper, the stack's servers and one npm.
+demo: build
+	$(GO) build -o .cache/bin/npmdemo ./test/stack/npmdemo
+	test/stack/install.sh --demo
+	$(GO) mod download
 	test/stack/run.sh scripts/demo.sh
 
 bench: build stack-install

@@ -1,27 +1,59 @@
 #!/usr/bin/env bash
-# demo.sh: waxseal's main job on the bundled example package, against the local Sigstore stack.
-# Run it through `make demo`, which builds waxseal, starts the stack and exports its stack.env.
+# demo.sh: waxseal's main job on a small monorepo (testdata/example), against the local Sigstore stack: the registry
+# preflight refuses one package before anything is signed and says how to fix it; after the fix the whole monorepo
+# is signed with one certificate; an unmodified npm accepts waxseal's provenance file; a consumer verifies.
+# Run it through `make demo`, which builds what it uses, starts the stack and exports its stack.env.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 waxseal=$repo/.cache/bin/waxseal
+npmdemo=$repo/.cache/bin/npmdemo
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-cp "$repo"/testdata/example/*.tgz "$work/"
+reg_pid=""
+cleanup() {
+	[[ -n $reg_pid ]] && kill "$reg_pid" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+root=$WAXSEAL_STACK_TRUSTED_ROOT
+config=$WAXSEAL_STACK_SIGNING_CONFIG_V2 # Rekor v2 and a TSA for signatures; Rekor v1 for npm provenance
 
-echo "== waxseal sign (Rekor v2 + timestamp authority, as the stack's signing config says)"
-"$waxseal" sign --trusted-root "$WAXSEAL_STACK_TRUSTED_ROOT" --signing-config "$WAXSEAL_STACK_SIGNING_CONFIG_V2" \
-	--output-json "$work/result.json" "$work/*.tgz"
-echo
-echo "== result.json"
-cat "$work/result.json"
-echo
-echo "== files written"
-ls -l "$work"
-identity=$(sed -n 's/.*"certificateIdentity": "\(.*\)",/\1/p' "$work/result.json")
-issuer=$(sed -n 's/.*"certificateIssuer": "\(.*\)",/\1/p' "$work/result.json")
-echo
-echo "== waxseal verify, as a consumer would"
-for tgz in "$work"/*.tgz; do
-	"$waxseal" verify "$tgz" --trusted-root "$WAXSEAL_STACK_TRUSTED_ROOT" \
-		--certificate-identity "$identity" --certificate-oidc-issuer "$issuer"
+mkdir -p "$work/dist"
+cp "$repo"/testdata/example/*.tgz "$work/dist/"
+cd "$work"
+
+say "An npm registry that already has @waxseal-demo/legacy@1.0.0"
+"$npmdemo" serve -url-file registry.url -published @waxseal-demo/legacy@1.0.0 &
+reg_pid=$!
+until [[ -s registry.url ]]; do sleep 0.1; done # polling the helper's ready file
+npm_config_registry=$(cat registry.url)
+export npm_config_registry
+ls dist
+
+say "waxseal sign 'dist/*.tgz': the registry preflight refuses the run before anything is signed or logged"
+if "$waxseal" sign --trusted-root "$root" --signing-config "$config" 'dist/*.tgz'; then
+	echo "demo: the run should have been refused" >&2
+	exit 1
+fi
+ls dist
+
+say "The fix the message names: bump @waxseal-demo/legacy to 1.0.1 (testdata/example/fixed), then sign again"
+rm dist/waxseal-demo-legacy-1.0.0.tgz
+cp "$repo"/testdata/example/fixed/*.tgz dist/
+"$waxseal" sign --trusted-root "$root" --signing-config "$config" --output-json result.json 'dist/*.tgz'
+ls dist
+
+say "One certificate for the whole monorepo"
+for b in dist/*.sigstore.json; do
+	sed -n 's/.*"certificate":{"rawBytes":"\([^"]*\)".*/\1/p' "$b"
+done | sort -u | awk '{ n++ } END { print n " distinct certificate(s) across", ARGC > 0 ? "" : "", "every bundle" }'
+
+say "An unmodified npm 12 publishes a package with waxseal's provenance file, checking it against the stack's trust root"
+"$npmdemo" publish -trusted-root "$root" -npm "$WAXSEAL_STACK_NPM_12" -registry "$npm_config_registry" \
+	dist/waxseal-demo-core-1.2.0.tgz dist/waxseal-demo-core-1.2.0.tgz.provenance.sigstore.json
+
+say "A consumer verifies every package, pinned to the repository and the workflow"
+for tgz in dist/*.tgz; do
+	"$waxseal" verify "$tgz" --trusted-root "$root" --repository waxseal/waxseal --workflow .github/workflows/release.yml \
+		--certificate-oidc-issuer "$WAXSEAL_STACK_OIDC_ISSUER"
 done

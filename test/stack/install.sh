@@ -11,9 +11,17 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 log() { printf 'install.sh: %s\n' "$*" >&2; }
 
+# install.sh --demo installs only what `make demo` runs: the servers and one npm, not the tools only tests use.
+demo=0
+[[ ${1:-} == --demo ]] && demo=1
+test_only=" cosign gh actionlint "
+
 mkdir -p "$STACK_BIN"
 for t in "${STACK_TOOLS[@]}"; do
 	IFS='|' read -r name pkg ver exe <<<"$t"
+	if ((demo)) && [[ $test_only == *" $name "* ]]; then
+		continue
+	fi
 	dest=$STACK_BIN/$name@$ver
 	if [[ -x $dest/$exe ]]; then
 		log "$name $ver: already built"
@@ -51,7 +59,9 @@ for t in "${STACK_TOOLS[@]}"; do
 	log "$name $ver: built in $((SECONDS - start))s"
 done
 
-for v in "${NPM_CLIS[@]}"; do
+npms=("${NPM_CLIS[@]}")
+((demo)) && npms=("${NPM_CLIS[1]}")
+for v in "${npms[@]}"; do
 	if [[ -f $(npm_cli "$v") ]]; then
 		log "npm $v: already installed"
 		continue
