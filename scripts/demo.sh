@@ -22,8 +22,9 @@ mkdir -p "$work/dist"
 cp "$repo"/testdata/example/*.tgz "$work/dist/"
 cd "$work"
 
-say "An npm registry that already has @waxseal-demo/legacy@1.0.0"
-"$npmdemo" serve -url-file registry.url -published @waxseal-demo/legacy@1.0.0 &
+say "An npm registry with the monorepo's earlier releases, @waxseal-demo/legacy@1.0.0 among them"
+"$npmdemo" serve -url-file registry.url -published @waxseal-demo/core@1.1.0 -published @waxseal-demo/cli@1.1.0 \
+	-published waxseal-example@0.9.0 -published @waxseal-demo/legacy@1.0.0 &
 reg_pid=$!
 until [[ -s registry.url ]]; do sleep 0.1; done # polling the helper's ready file
 npm_config_registry=$(cat registry.url)
@@ -46,7 +47,8 @@ ls dist
 say "One certificate for the whole monorepo"
 for b in dist/*.sigstore.json; do
 	sed -n 's/.*"certificate":{"rawBytes":"\([^"]*\)".*/\1/p' "$b"
-done | sort -u | awk '{ n++ } END { print n " distinct certificate(s) across", ARGC > 0 ? "" : "", "every bundle" }'
+done | sort -u >certs
+echo "$(ls dist/*.sigstore.json | wc -l) bundles, $(wc -l <certs) distinct signing certificate(s)"
 
 say "An unmodified npm 12 publishes a package with waxseal's provenance file, checking it against the stack's trust root"
 "$npmdemo" publish -trusted-root "$root" -npm "$WAXSEAL_STACK_NPM_12" -registry "$npm_config_registry" \

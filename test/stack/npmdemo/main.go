@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -104,6 +105,13 @@ func publish(ctx context.Context, out io.Writer, rootFile, npmCLI, registry, tar
 		return err
 	}
 	defer func() { _ = os.RemoveAll(dir) }()
+	// npm reads a relative dir/file.tgz as a GitHub owner/repo: pass it absolute.
+	if tarball, err = filepath.Abs(tarball); err != nil {
+		return err
+	}
+	if bundle, err = filepath.Abs(bundle); err != nil {
+		return err
+	}
 	tr, err := npmtrust.Start(trustedRoot, dir)
 	if err != nil {
 		return err
