@@ -15,6 +15,9 @@ unit: npmjs
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -race -shuffle=on ./...
+	@# A bounded run of the differential fuzzer (waxseal's tarball reader against npm's own), on top of its seeds
+	@# above; run it longer by hand with a larger -fuzztime.
+	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s ./internal/npm
 
 # npm's own tarball and package.json reading code, pinned by test/npmjs/package-lock.json, for the
 # differential tests in internal/npm; installed again only when the lockfile changes.

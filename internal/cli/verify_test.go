@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -579,5 +580,29 @@ func TestVerifyRegistryAttestations(t *testing.T) {
 				t.Fatalf("err = %v, want %v; output:\n%s\nwant %q in it", err, tc.wantErr, out, tc.want)
 			}
 		})
+	}
+}
+
+// TestVerifyReleaseKeepsTheTokenOnTheAPIHost: an API answer that redirects to another host (a renamed repository's
+// 301, a hostile API URL) must not carry GITHUB_TOKEN there. go-github's WithAuthToken adds it to every request,
+// redirects included; waxseal adds it only for the API's own host.
+func TestVerifyReleaseKeepsTheTokenOnTheAPIHost(t *testing.T) {
+	t.Parallel()
+	var leaked atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "" {
+			leaked.Add(1)
+		}
+		http.Error(w, `{"message":"Not Found"}`, http.StatusNotFound)
+	}))
+	t.Cleanup(other.Close)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusMovedPermanently)
+	}))
+	t.Cleanup(api.Close)
+	env, _, _ := testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_secret0123456789", "GITHUB_API_URL": api.URL})
+	_ = env.Run(t.Context(), []string{"verify", "--release", "o/r@v1", "--no-signature", "--trusted-root", publicGoodRoot, "--retry-for", "1s"})
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the token reached the redirect's host %d time(s)", n)
 	}
 }
