@@ -10,8 +10,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -296,4 +298,75 @@ func firstLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+// TestCancelDuringAnOutageE2E: the waxseal binary, waiting out a Rekor outage, stops at once on SIGINT (as a
+// cancelled job's runner sends) and writes no bundle.
+func TestCancelDuringAnOutageE2E(t *testing.T) {
+	fs := newFaultStack(t)
+	fs.rekor1.Add(faultproxy.Rule{Path: "/api/v1/log/entries", For: time.Hour, Fault: faultproxy.Fault{Kind: faultproxy.Answer, Status: 503}})
+	bin := filepath.Join(t.TempDir(), "waxseal")
+	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "../../cmd/waxseal")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	tarball := copyPackages(t)[0]
+	cmd := exec.CommandContext(t.Context(), bin, "sign", "--trusted-root", stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"),
+		"--signing-config", fs.configV1, "--retry-for", "10m", tarball)
+	cmd.Env = append(os.Environ(), "GITHUB_ACTIONS=true", "ACTIONS_ID_TOKEN_REQUEST_URL="+fs.tokenURL, "npm_config_registry="+testRegistry())
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer // written by the reader until done is closed; read by the test after that, or under mu
+	var mu sync.Mutex
+	waiting, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		signalled := false
+		for {
+			n, err := stderr.Read(buf)
+			mu.Lock()
+			log.Write(buf[:n])
+			seen := strings.Contains(log.String(), "trying again in")
+			mu.Unlock()
+			if !signalled && seen {
+				signalled = true
+				close(waiting)
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	select {
+	case <-waiting:
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("no wait line within a minute:\n%s", log.String())
+	}
+	sent := time.Now()
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	<-done
+	err = cmd.Wait()
+	took := time.Since(sent)
+	if err == nil {
+		t.Fatalf("waxseal sign succeeded after SIGINT:\n%s", log.String())
+	}
+	if took > 5*time.Second {
+		t.Errorf("waxseal took %v to stop after SIGINT", took)
+	}
+	for _, suffix := range []string{".sigstore.json", ".provenance.sigstore.json"} {
+		if _, serr := os.Stat(tarball + suffix); !os.IsNotExist(serr) {
+			t.Errorf("%s was written by a cancelled run", filepath.Base(tarball+suffix))
+		}
+	}
+	t.Logf("stopped %v after SIGINT:\n%s", took.Round(time.Millisecond), lastLines(log.String(), 3))
 }
