@@ -176,8 +176,8 @@ func TestActionE2E(t *testing.T) {
 			if diff := cmp.Diff([]string{"dist/waxseal-e2e-action-0.4.0.tgz.sigstore.json", "dist/waxseal-e2e-action-scoped-1.2.3.tgz.sigstore.json"}, bundles); diff != "" {
 				t.Errorf("bundles output (-want +got):\n%s", diff)
 			}
-			if len(provs) != 2 || len(indexes) != 2 || len(urls) != 4 || indexes[0] == indexes[1] {
-				t.Errorf("provenance-bundles %q, rekor-log-indexes %v, release-assets %q: want 2, 2 distinct, 4", provs, indexes, urls)
+			if len(provs) != 2 || len(indexes) != 2 || len(urls) != 6 || indexes[0] == indexes[1] {
+				t.Errorf("provenance-bundles %q, rekor-log-indexes %v, release-assets %q: want 2, 2 distinct, 6", provs, indexes, urls)
 			}
 			for _, u := range urls {
 				if !strings.HasPrefix(u, "https://github.com/waxseal/waxseal/releases/download/") {
@@ -197,7 +197,11 @@ func TestActionE2E(t *testing.T) {
 			var names []string
 			for _, tgz := range tarballs {
 				base := filepath.Base(tgz)
-				names = append(names, base+".sigstore.json", base+".provenance.sigstore.json")
+				names = append(names, base+".sigstore.json", base+".provenance.sigstore.json", base+".intoto.jsonl")
+				// The Scorecard asset is the provenance bundle as one line of JSON.
+				if want := append(bytes.TrimSpace(mustRead(t, tgz+".provenance.sigstore.json")), '\n'); !bytes.Equal(assets[base+".intoto.jsonl"], want) {
+					t.Errorf("%s.intoto.jsonl is not the provenance bundle as one line", base)
+				}
 				tb, err := npm.ReadTarball(t.Context(), tgz, npm.DefaultLimits())
 				if err != nil {
 					t.Fatal(err)
