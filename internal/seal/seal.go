@@ -31,6 +31,10 @@ type Options struct {
 	Files []string
 	// Provenance also signs SLSA v1 build provenance for each tarball (needs a GitHub Actions token).
 	Provenance bool
+	// ProvenanceOptional makes Provenance a wish rather than a demand: when the identity token is not a CI identity
+	// (a person's sign-in), the tarballs are signed without provenance and the run says so in one line, instead of
+	// failing. The command line sets it unless --provenance was given explicitly.
+	ProvenanceOptional bool
 	// SkipNPMChecksUnsafe turns off the checks npm's registry applies to provenance (repository.url, runner,
 	// "private", duplicates). Only for artifacts that will never be published to npm with this provenance.
 	SkipNPMChecksUnsafe bool
@@ -89,15 +93,23 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	if err := claims.Check(o.Audience, o.Now()); err != nil {
 		return nil, err
 	}
-	if claims.IsGitHubActions() {
+	ci := claims.IsGitHubActions()
+	switch {
+	case ci:
 		if rep.Source, err = githubContext(claims, o.Getenv); err != nil {
 			return nil, err
 		}
-	} else if o.Provenance {
-		return nil, fmt.Errorf("provenance needs a GitHub Actions identity token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or pass --provenance=false to sign the tarballs alone", claims.Issuer)
+	case o.Provenance && !o.ProvenanceOptional:
+		return nil, fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or leave out --provenance to sign the tarballs alone", claims.Issuer)
+	case o.Provenance:
+		o.Provenance = false
+		rep.skip(o.Progress, skippedProvenance)
 	}
 	if !o.SkipNPMChecksUnsafe {
-		npmChecks(tarballs, rep)
+		npmChecks(tarballs, rep, ci)
+		if !ci {
+			rep.skip(o.Progress, skippedNPMChecks)
+		}
 	}
 	if o.RegistryPreflight {
 		o.preflight(ctx, tarballs, rep)
@@ -217,8 +229,28 @@ func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) [
 	return out
 }
 
-// npmChecks applies the npm registry's provenance checks to every readable tarball.
-func npmChecks(tarballs []*npm.Tarball, rep *Report) {
+// What a run without a CI identity leaves out, one line each.
+const (
+	skippedProvenance = "provenance: it needs a CI identity (a GitHub Actions job's token) to say where and how the package was built, " +
+		"and this is a personal sign-in; the tarballs are signed without it"
+	skippedNPMChecks = "npm's provenance checks that need a CI identity (runner environment, repository.url against the workflow's repository); " +
+		"package.json \"private\" and duplicate name@version were checked"
+)
+
+// skip records something the run left out and says so.
+func (r *Report) skip(w io.Writer, what string) {
+	r.Skipped = append(r.Skipped, what)
+	fmt.Fprintf(w, "skipped %s\n", what)
+}
+
+// ciCheckFields are the fields of npm.CheckPublishable's refusals that compare the package with the CI identity
+// (the runner and the workflow's repository): without one there is nothing to compare, and without provenance the
+// registry makes neither check.
+var ciCheckFields = map[string]bool{"runner environment": true, `package.json "repository.url"`: true}
+
+// npmChecks applies the npm registry's provenance checks to every readable tarball. Without a CI identity only the
+// checks of the package itself run ("private", duplicates).
+func npmChecks(tarballs []*npm.Tarball, rep *Report, ci bool) {
 	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
 	index := make(map[string]int, len(tarballs))
 	for i, t := range tarballs {
@@ -226,8 +258,16 @@ func npmChecks(tarballs []*npm.Tarball, rep *Report) {
 			continue
 		}
 		index[t.Path] = i
-		if err := npm.CheckPublishable(t.Manifest, src); err != nil {
-			rep.Packages[i].Error = oneLine(err)
+		var problems []string
+		for _, e := range unjoin(npm.CheckPublishable(t.Manifest, src)) {
+			var ce *npm.CheckError
+			if !ci && errors.As(e, &ce) && ciCheckFields[ce.Field] {
+				continue
+			}
+			problems = append(problems, oneLine(e))
+		}
+		if len(problems) > 0 {
+			rep.Packages[i].Error = strings.Join(problems, "; ")
 		}
 	}
 	// CheckUnique skips unreadable (nil) tarballs and names both files of each duplicate.
