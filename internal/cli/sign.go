@@ -6,8 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/waxseal/waxseal/internal/oidc"
@@ -41,6 +43,11 @@ func (t *trustFlags) options(e *Env, policy retry.Policy) trust.Options {
 }
 
 func (e *Env) runSign(ctx context.Context, args []string) error {
+	// A run writes to Stderr from several goroutines (progress lines, retry waits, a browser command's output),
+	// each guarded by its own writer's lock if any: one lock for them all keeps a non-concurrent writer whole.
+	locked := *e
+	locked.Stderr = &lockedWriter{w: e.Stderr}
+	e = &locked
 	fs := e.newFlagSet("sign", signSynopsis)
 	var (
 		tf          trustFlags
@@ -165,4 +172,16 @@ func shellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

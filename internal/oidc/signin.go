@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"slices"
-	"sync"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -56,8 +55,7 @@ type InteractiveSource struct {
 	// OpenBrowser opens the authorization URL for the person; default SystemBrowser. It may block (a browser
 	// started in the foreground): the sign-in does not wait for it to return.
 	OpenBrowser func(url string) error
-	// Prompt receives what the person must read (the URL, the device code); default io.Discard. It is written
-	// from more than one goroutine, one whole line at a time.
+	// Prompt receives what the person must read (the URL, the device code); default io.Discard.
 	Prompt io.Writer
 	// Transport carries the requests to the provider; default http.DefaultTransport.
 	Transport http.RoundTripper
@@ -96,9 +94,9 @@ func (s *InteractiveSource) Token(ctx context.Context, _ string) (string, error)
 }
 
 func (s *InteractiveSource) signIn(ctx context.Context, timeout time.Duration) (string, error) {
-	prompt := &lineWriter{w: s.Prompt}
-	if s.Prompt == nil {
-		prompt.w = io.Discard
+	prompt := s.Prompt
+	if prompt == nil {
+		prompt = io.Discard
 	}
 	p, err := gooidc.NewProvider(gooidc.ClientContext(ctx, s.Retry.Client(s.Transport, providerService)), s.Issuer)
 	if err != nil {
@@ -180,16 +178,4 @@ func describe(code, description string) string {
 		return code
 	}
 	return fmt.Sprintf("%s: %q", code, description)
-}
-
-// lineWriter serialises whole writes to w: the prompt is written by the flow and by a browser command's output.
-type lineWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -232,7 +232,7 @@ func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) [
 // What a run without a CI identity leaves out, one line each.
 const (
 	skippedProvenance = "provenance: it needs a CI identity (a GitHub Actions job's token) to say where and how the package was built, " +
-		"and this is a personal sign-in; the tarballs are signed without it"
+		"and this token is not one; the tarballs are signed without it"
 	skippedNPMChecks = "npm's provenance checks that need a CI identity (runner environment, repository.url against the workflow's repository); " +
 		"package.json \"private\" and duplicate name@version were checked"
 )
