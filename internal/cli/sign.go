@@ -6,7 +6,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
+	"strings"
+	"sync"
+	"time"
 
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/registry"
@@ -39,16 +43,24 @@ func (t *trustFlags) options(e *Env, policy retry.Policy) trust.Options {
 }
 
 func (e *Env) runSign(ctx context.Context, args []string) error {
+	// A run writes to Stderr from several goroutines (progress lines, retry waits, a browser command's output),
+	// each guarded by its own writer's lock if any: one lock for them all keeps a non-concurrent writer whole.
+	locked := *e
+	locked.Stderr = &lockedWriter{w: e.Stderr}
+	e = &locked
 	fs := e.newFlagSet("sign", signSynopsis)
 	var (
 		tf          trustFlags
 		token       = fs.String("identity-token", "", "OIDC identity token, or a file holding it (default: $SIGSTORE_ID_TOKEN, the GitHub Actions runtime, or a browser sign-in on a terminal)")
 		audience    = fs.String("audience", oidc.DefaultAudience, "audience to request the identity token for")
-		provenance  = fs.Bool("provenance", true, "also sign SLSA v1 build provenance for each tarball (needs a GitHub Actions token)")
+		provenance  = fs.Bool("provenance", true, "also sign SLSA v1 build provenance for each tarball; it needs a CI identity (a GitHub Actions token): without one it is skipped, unless given explicitly")
 		skipChecks  = fs.Bool("skip-npm-checks", false, "UNSAFE for npm: skip the checks npm's registry applies to provenance (only for tarballs never published to npm with it)")
 		concurrency = fs.Int("concurrency", signer.DefaultConcurrency, "Rekor submissions in flight at once")
 		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
-		oidcIssuer  = fs.String("oidc-issuer", "", "issuer for the interactive browser sign-in (default: the instance's)")
+		oidcIssuer  = fs.String("oidc-issuer", "", "OIDC provider to sign in at when there is no token (default: the one the instance's signing config names, https://oauth2.sigstore.dev/auth for public-good)")
+		oidcClient  = fs.String("oidc-client-id", oidc.DefaultClientID, "OAuth client id for the sign-in")
+		oidcDevice  = fs.Bool("oidc-device", false, "sign in with a code entered on another device (OAuth device flow) instead of a browser on this machine")
+		oidcTimeout = fs.Duration("oidc-timeout", oidc.DefaultSignInTimeout, "how long to wait for the sign-in to be finished")
 		retryFor    = registerRetryFor(fs)
 		allowPriv   = fs.Bool("allow-private-repository", false, "let a private repository sign into Sigstore's public log, which then shows its name, workflow and commit to anyone (npm provenance from a private repository is refused either way)")
 		preflight   = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
@@ -74,16 +86,25 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if err := topts.Validate(); err != nil {
 		return usagef("sign: %v", err)
 	}
-	issuer := *oidcIssuer
-	if issuer == "" {
-		issuer = map[trust.Instance]string{trust.PublicGood: "https://oauth2.sigstore.dev/auth", trust.Staging: "https://oauth2.sigstage.dev/auth"}[topts.Instance()]
+	if *oidcTimeout <= 0 {
+		return usagef("sign: --oidc-timeout must be positive, e.g. 5m")
 	}
-	tokens, err := oidc.Select(e.Getenv, *token, e.Interactive != nil && e.Interactive(), issuer, e.transport(), policy)
+	var signIn *oidc.InteractiveSource
+	if *oidcDevice || e.Interactive != nil && e.Interactive() {
+		signIn = &oidc.InteractiveSource{Issuer: *oidcIssuer, ClientID: *oidcClient, Device: *oidcDevice, Timeout: *oidcTimeout,
+			OpenBrowser: e.browser(), Prompt: e.Stderr, Transport: e.transport(), Retry: policy}
+	}
+	tokens, err := oidc.Select(e.Getenv, *token, signIn, e.transport(), policy)
 	if err != nil {
 		return err
 	}
+	if in, ok := tokens.(*oidc.InteractiveSource); ok && in.Issuer == "" {
+		if in.Issuer, err = trust.SignInProvider(ctx, topts, e.now()); err != nil {
+			return err
+		}
+	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
-		Paths: paths, Provenance: *provenance, SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
+		Paths: paths, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
 		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient, Retry: policy,
 		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
 		Progress: e.Stderr, Now: e.Now,
@@ -97,7 +118,33 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		return signErr
 	}
 	fmt.Fprintf(e.Stderr, "signed %d package(s) as %s (issuer %s)\n", len(rep.Packages), rep.CertificateIdentity, rep.CertificateIssuer)
+	if !*provenance || len(rep.Skipped) > 0 {
+		fmt.Fprintf(e.Stderr, "verify with: waxseal verify PKG.tgz --no-provenance --certificate-identity %s --certificate-oidc-issuer %s\n",
+			shellQuote(rep.CertificateIdentity), shellQuote(rep.CertificateIssuer))
+	}
 	return nil
+}
+
+// flagGiven reports whether the flag was set on the command line.
+func flagGiven(fs *flag.FlagSet, name string) bool {
+	given := false
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == name })
+	return given
+}
+
+// browser opens the sign-in page: the BROWSER command when the environment names one, else the desktop's browser.
+func (e *Env) browser() func(url string) error {
+	if b := e.Getenv("BROWSER"); b != "" {
+		return oidc.BrowserCommand(b, e.Stderr)
+	}
+	return oidc.SystemBrowser
+}
+
+func (e *Env) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
 }
 
 func writeJSON(path string, v any) error {
@@ -118,4 +165,24 @@ func (e *Env) registryFor(name string) (string, error) {
 		return "", fmt.Errorf("finding the npm registry: %w", err)
 	}
 	return registry.URLFor(name, cwd, e.Getenv)
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it, so a printed command works as pasted.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// lockedWriter serialises writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }

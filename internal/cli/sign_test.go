@@ -9,12 +9,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sigstore/sigstore-go/pkg/root"
+
 	"github.com/waxseal/waxseal/internal/oidc"
 )
 
 func TestSignRefusesBadInvocations(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
+	noOIDC := filepath.Join(dir, "no-oidc.json")
+	sc, _ := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{{URL: "http://fulcio", MajorAPIVersion: 1}}, nil,
+		[]root.Service{{URL: "http://rekor", MajorAPIVersion: 1}}, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
+	if raw, err := sc.MarshalJSON(); err != nil || os.WriteFile(noOIDC, raw, 0o600) != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -33,6 +41,10 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		{name: "glob matches nothing", args: []string{"sign", filepath.Join(dir, "*.tgz")}, env: map[string]string{"SIGSTORE_ID_TOKEN": "a.b.c"},
 			want: "run `npm pack` first", wantCode: 1},
 		{name: "unknown command", args: []string{"sing"}, want: "unknown command", wantCode: 2},
+		{name: "bad sign-in timeout", args: []string{"sign", "--oidc-timeout", "0s", "x.tgz"}, want: "--oidc-timeout must be positive", wantCode: 2},
+		// A device sign-in needs no terminal, but a provider: a private instance's config without oidcUrls names none.
+		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--signing-config", noOIDC, "x.tgz"},
+			want: "the config needs an oidcUrls entry valid now; or pass --oidc-issuer URL", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

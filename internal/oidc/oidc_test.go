@@ -235,7 +235,11 @@ func TestSelect(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := Select(func(k string) string { return tc.env[k] }, tc.explicit, tc.terminal, "https://issuer", nil, retry.Policy{})
+			var signIn *InteractiveSource
+			if tc.terminal {
+				signIn = &InteractiveSource{Issuer: "https://issuer"}
+			}
+			got, err := Select(func(k string) string { return tc.env[k] }, tc.explicit, signIn, nil, retry.Policy{})
 			if !errors.Is(err, tc.wantErr) || (tc.wantErr == nil) != (err == nil) {
 				t.Fatalf("Select() error = %v, want %v", err, tc.wantErr)
 			}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
-	"github.com/sigstore/sigstore/pkg/oauthflow"
 
 	"github.com/waxseal/waxseal/internal/retry"
 )
@@ -23,7 +22,7 @@ type Source interface {
 var ErrNoIDTokenPermission = errors.New("GitHub Actions gave this job no identity token: add `permissions: id-token: write` to the job")
 
 // ErrNoToken means no token source is available at all.
-var ErrNoToken = errors.New("no identity token: run in GitHub Actions with `permissions: id-token: write`, or pass --identity-token (or SIGSTORE_ID_TOKEN), or run on a terminal to sign in through a browser")
+var ErrNoToken = errors.New("no identity token: run in GitHub Actions with `permissions: id-token: write`, or pass --identity-token (or SIGSTORE_ID_TOKEN), or run on a terminal to sign in through a browser (--oidc-device: with a code, on another device)")
 
 // ActionsSource requests tokens from the GitHub Actions runtime (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN).
 type ActionsSource struct {
@@ -82,28 +81,9 @@ func (s *StaticSource) Token(context.Context, string) (string, error) {
 	return v, nil
 }
 
-// InteractiveSource signs the user in through a browser (sigstore's OAuth flow) on a terminal.
-type InteractiveSource struct {
-	// Issuer is the OIDC issuer, e.g. https://oauth2.sigstore.dev/auth.
-	Issuer string
-	// ClientID is the OAuth client, "sigstore" for public-good and staging.
-	ClientID string
-}
-
-var _ Source = (*InteractiveSource)(nil)
-
-// Token runs the interactive flow. The audience is the client ID, as Fulcio expects for this flow.
-func (s *InteractiveSource) Token(context.Context, string) (string, error) {
-	tok, err := oauthflow.OIDConnect(s.Issuer, s.ClientID, "", "", oauthflow.DefaultIDTokenGetter)
-	if err != nil {
-		return "", fmt.Errorf("signing in through %s: %w (or pass --identity-token)", s.Issuer, err)
-	}
-	return tok.RawString, nil
-}
-
-// Select picks the token source: an explicit token, then SIGSTORE_ID_TOKEN, then the GitHub Actions runtime,
-// then (on a terminal) the interactive flow against issuer.
-func Select(getenv func(string) string, explicit string, terminal bool, issuer string, transport http.RoundTripper, policy retry.Policy) (Source, error) {
+// Select picks the token source: an explicit token, then SIGSTORE_ID_TOKEN, then the GitHub Actions runtime, then
+// signIn, the sign-in a person at a terminal goes through (nil when there is nobody to sign in).
+func Select(getenv func(string) string, explicit string, signIn *InteractiveSource, transport http.RoundTripper, policy retry.Policy) (Source, error) {
 	switch {
 	case explicit != "":
 		return &StaticSource{Value: explicit}, nil
@@ -114,8 +94,8 @@ func Select(getenv func(string) string, explicit string, terminal bool, issuer s
 			return nil, ErrNoIDTokenPermission
 		}
 		return &ActionsSource{Getenv: getenv, Transport: transport, Retry: policy}, nil
-	case terminal && issuer != "":
-		return &InteractiveSource{Issuer: issuer, ClientID: "sigstore"}, nil
+	case signIn != nil:
+		return signIn, nil
 	default:
 		return nil, ErrNoToken
 	}

@@ -23,6 +23,9 @@ type Report struct {
 	ProvenanceRekorURL string `json:"provenanceRekorUrl,omitempty"`
 	// PublicGood is true when signing went to Sigstore's public-good instance (so search.sigstore.dev finds entries).
 	PublicGood bool `json:"publicGood"`
+	// Skipped says what the run left out because the identity was not a CI one (provenance, npm's checks that
+	// compare the package with the CI identity), one line each.
+	Skipped []string `json:"skipped,omitempty"`
 	// Warnings are things a person should know that did not stop the run (a package the registry does not have
 	// yet, an opt-in that publishes more than usual).
 	Warnings []string `json:"warnings,omitempty"`

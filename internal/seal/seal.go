@@ -31,6 +31,10 @@ type Options struct {
 	Files []string
 	// Provenance also signs SLSA v1 build provenance for each tarball (needs a GitHub Actions token).
 	Provenance bool
+	// ProvenanceOptional makes Provenance a wish rather than a demand: when the identity token is not a CI identity
+	// (a person's sign-in), the tarballs are signed without provenance and the run says so in one line, instead of
+	// failing. The command line sets it unless --provenance was given explicitly.
+	ProvenanceOptional bool
 	// SkipNPMChecksUnsafe turns off the checks npm's registry applies to provenance (repository.url, runner,
 	// "private", duplicates). Only for artifacts that will never be published to npm with this provenance.
 	SkipNPMChecksUnsafe bool
@@ -100,15 +104,23 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	if warning != "" {
 		rep.Warnings = append(rep.Warnings, warning)
 	}
-	if claims.IsGitHubActions() {
+	ci := claims.IsGitHubActions()
+	switch {
+	case ci:
 		if rep.Source, err = githubContext(claims, o.Getenv); err != nil {
 			return nil, err
 		}
-	} else if o.Provenance {
-		return nil, fmt.Errorf("provenance needs a GitHub Actions identity token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or pass --provenance=false to sign the tarballs alone", claims.Issuer)
+	case o.Provenance && !o.ProvenanceOptional:
+		return nil, fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or leave out --provenance to sign the tarballs alone", claims.Issuer)
+	case o.Provenance:
+		o.Provenance = false
+		rep.skip(o.Progress, skippedProvenance)
 	}
 	if !o.SkipNPMChecksUnsafe {
-		npmChecks(tarballs, rep)
+		npmChecks(tarballs, rep, ci)
+		if !ci {
+			rep.skip(o.Progress, skippedNPMChecks)
+		}
 	}
 	if o.RegistryPreflight {
 		o.preflight(ctx, tarballs, rep)
@@ -234,47 +246,6 @@ func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) [
 	wg.Wait()
 	return out
 }
-
-// npmChecks applies the npm registry's provenance checks to every readable tarball.
-func npmChecks(tarballs []*npm.Tarball, rep *Report) {
-	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
-	index := make(map[string]int, len(tarballs))
-	for i, t := range tarballs {
-		if t == nil {
-			continue
-		}
-		index[t.Path] = i
-		if err := npm.CheckPublishable(t.Manifest, src); err != nil {
-			rep.Packages[i].Error = oneLine(err)
-		}
-	}
-	// CheckUnique skips unreadable (nil) tarballs and names both files of each duplicate.
-	err := npm.CheckUnique(tarballs)
-	for _, e := range unjoin(err) {
-		var dup *npm.DuplicateError
-		if !errors.As(e, &dup) {
-			continue
-		}
-		for _, path := range []string{dup.First, dup.Again} {
-			if p := &rep.Packages[index[path]]; p.Error == "" {
-				p.Error = oneLine(dup)
-			}
-		}
-	}
-}
-
-// unjoin returns the errors an errors.Join holds, or err alone.
-func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
-		return j.Unwrap()
-	}
-	if err == nil {
-		return nil
-	}
-	return []error{err}
-}
-
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
 
 type trustInfo struct {
 	rekorURL     string

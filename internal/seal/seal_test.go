@@ -117,7 +117,7 @@ func TestNPMChecksMarksBothDuplicates(t *testing.T) {
 		Packages: make([]PackageResult, len(tarballs)),
 	}
 	rep.Packages[1].Error = "unreadable"
-	npmChecks(tarballs, rep)
+	npmChecks(tarballs, rep, true)
 	for i, want := range []string{"is also in", "unreadable", "", "is also in"} {
 		got := rep.Packages[i].Error
 		if (want == "") != (got == "") || !strings.Contains(got, want) {

@@ -185,6 +185,26 @@ func signingConfig(ctx context.Context, o Options) (*root.SigningConfig, error) 
 	return sc, nil
 }
 
+// SignInProvider returns the OpenID Connect provider the selected instance's signing config names for people
+// signing in (its oidcUrls): https://oauth2.sigstore.dev/auth for public-good, https://oauth2.sigstage.dev/auth for
+// staging.
+func SignInProvider(ctx context.Context, o Options, now time.Time) (string, error) {
+	sc, err := signingConfig(ctx, o)
+	if err != nil {
+		return "", err
+	}
+	return SelectSignInProvider(sc, now)
+}
+
+// SelectSignInProvider picks the sign-in provider of a signing config valid at now.
+func SelectSignInProvider(sc *root.SigningConfig, now time.Time) (string, error) {
+	s, err := root.SelectService(sc.OIDCProviderURLs(), []uint32{1}, now)
+	if err != nil {
+		return "", fmt.Errorf("choosing the sign-in provider from the signing config: %w (the config needs an oidcUrls entry valid now; or pass --oidc-issuer URL, or --identity-token)", err)
+	}
+	return s.URL, nil
+}
+
 // SelectServices validates a signing config and picks the services valid at now. It never dereferences parts the
 // config lacks (sigstore-go v1.3.0 would, for a missing tsaConfig).
 func SelectServices(sc *root.SigningConfig, now time.Time) (*Services, error) {

@@ -174,3 +174,36 @@ func TestSigningServicesNeedsConfigWithRoot(t *testing.T) {
 		t.Fatalf("SigningServices(root without config) = %v, want an error that asks for --signing-config", err)
 	}
 }
+
+// TestSignInProvider: a person signs in at the provider the instance's own signing config names, read here from
+// the public-good and staging configs shipped in testdata, with no network.
+func TestSignInProvider(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct{ name, config, want string }{
+		{"public-good", "../../testdata/trust/public-good.signing_config.v0.2.json", "https://oauth2.sigstore.dev/auth"},
+		{"public-good (conformance copy)", "../../testdata/conformance/public-good.signing_config.v0.2.json", "https://oauth2.sigstore.dev/auth"},
+		{"staging", "../../testdata/conformance/staging.signing_config.v0.2.json", "https://oauth2.sigstage.dev/auth"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ft := &failingTransport{}
+			got, err := SignInProvider(t.Context(), Options{SigningConfigPath: tc.config, Transport: ft}, now)
+			if err != nil || got != tc.want || ft.calls.Load() != 0 {
+				t.Errorf("SignInProvider(%s) = %q, %v after %d requests; want %q offline", tc.config, got, err, ft.calls.Load(), tc.want)
+			}
+		})
+	}
+	none, _ := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{service("http://fulcio", 1)}, nil,
+		[]root.Service{service("http://rekor", 1)}, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
+	if _, err := SelectSignInProvider(none, now); err == nil || !strings.Contains(err.Error(), "oidcUrls") || !strings.Contains(err.Error(), "--oidc-issuer") {
+		t.Errorf("SelectSignInProvider(no oidcUrls) = %v, want an error naming oidcUrls and --oidc-issuer", err)
+	}
+	future := root.Service{URL: "https://later", MajorAPIVersion: 1, ValidityPeriodStart: now.Add(time.Hour)}
+	current := root.Service{URL: "https://now", MajorAPIVersion: 1, ValidityPeriodStart: now.Add(-time.Hour)}
+	two, _ := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{service("http://fulcio", 1)}, []root.Service{future, current},
+		[]root.Service{service("http://rekor", 1)}, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
+	if got, err := SelectSignInProvider(two, now); got != "https://now" || err != nil {
+		t.Errorf("SelectSignInProvider(one valid later) = %q, %v; want the one valid now", got, err)
+	}
+}

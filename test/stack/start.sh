@@ -2,7 +2,7 @@
 # start.sh: start the local Sigstore stack on 127.0.0.1 and write
 # "$WAXSEAL_STACK_DIR/stack.env" (sourceable). Run install.sh first.
 #
-# Order matters (see README.md): OIDC issuer -> Fulcio (ephemeral CA; the CT
+# Order matters (see README.md): OIDC issuers -> Fulcio (ephemeral CA; the CT
 # log needs its root) -> CT log -> TSA (before Rekor v1: both want metrics on
 # :2112) -> Rekor v2 -> MariaDB -> Trillian -> Rekor v1 -> trusted root and
 # signing configs. Every wait polls a readiness condition; a service that
@@ -22,7 +22,7 @@ with_v1=${WAXSEAL_STACK_REKOR_V1:-1}
 ready_timeout=${WAXSEAL_STACK_READY_TIMEOUT:-90}
 
 host=127.0.0.1
-oidc_port=8088 fulcio_port=5555 fulcio_grpc_port=5554 fulcio_metrics_port=2113
+oidc_port=8088 signin_port=8089 fulcio_port=5555 fulcio_grpc_port=5554 fulcio_metrics_port=2113
 ct_port=6962 tsa_port=3004 rekor2_port=3003 rekor2_grpc_port=3013 rekor2_metrics_port=2114
 rekor1_port=3000 trillian_port=8090 trillian_http_port=8091 signer_port=8092 signer_http_port=8093
 
@@ -87,14 +87,21 @@ for d in logs fulcio ct tsa rekor-v2 mysql bin out; do rm -rf "${dir:?}/$d"; don
 mkdir -p "$dir/logs" "$dir/fulcio" "$dir/ct/storage" "$dir/rekor-v2/storage" "$dir/bin" "$dir/out" "$dir/ghoidc"
 : >"$pids"
 
-log "building the issuer and mkroot"
-(cd "$repo" && go build -o "$dir/bin/" ./test/stack/ghoidc ./test/stack/mkroot) ||
+log "building the issuers, the test browser and mkroot"
+(cd "$repo" && go build -o "$dir/bin/" ./test/stack/ghoidc ./test/stack/signin ./test/stack/browser ./test/stack/mkroot) ||
 	{ log "go build failed"; exit 1; }
 
 # 1. GitHub-Actions-shaped OIDC issuer. Fulcio runs discovery at start-up.
 issuer=http://$host:$oidc_port
 spawn ghoidc "$dir/bin/ghoidc" -listen "$host:$oidc_port" -state-dir "$dir/ghoidc" -issuer "$issuer"
 wait_until ghoidc http_ok "$issuer/.well-known/openid-configuration"
+
+# 1b. The provider people sign in at (browser and device flows), for Fulcio an
+# email issuer, as oauth2.sigstore.dev is for public-good. Devices poll every
+# second, so the tests do not wait RFC 8628's default 5 s per poll.
+signin_issuer=http://$host:$signin_port signin_email=signer@example.com
+spawn signin "$dir/bin/signin" -listen "$host:$signin_port" -issuer "$signin_issuer" -email "$signin_email" -device-interval 1s
+wait_until signin http_ok "$signin_issuer/.well-known/openid-configuration"
 
 # 2. Keys: the CT log wants a SEC1 P-256 key, Rekor v2 an ed25519 key.
 openssl ecparam -name prime256v1 -genkey -noout -out "$dir/ct/privkey.pem" 2>/dev/null
@@ -109,6 +116,10 @@ oidc-issuers:
     issuer-url: $issuer
     client-id: sigstore
     type: github-workflow
+  $signin_issuer:
+    issuer-url: $signin_issuer
+    client-id: sigstore
+    type: email
 YAML
 spawn fulcio "$(stack_bin fulcio)" serve --ca ephemeralca \
 	--host "$host" --port "$fulcio_port" --grpc-host "$host" --grpc-port "$fulcio_grpc_port" \
@@ -153,7 +164,7 @@ fi
 	-fulcio-url "http://$host:$fulcio_port" \
 	-ct-url "http://$host:$ct_port" -ct-pubkey "$dir/ct/pubkey.pem" \
 	-rekor-v2-url "http://$host:$rekor2_port" -rekor-v2-pubkey "$dir/rekor-v2/pubkey.pem" -rekor-v2-origin "$host" \
-	-tsa-url "http://$host:$tsa_port" "${mkroot_v1[@]}" || fail mkroot "assembling the trusted root failed"
+	-tsa-url "http://$host:$tsa_port" -oidc-url "$signin_issuer" "${mkroot_v1[@]}" || fail mkroot "assembling the trusted root failed"
 
 q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # single-quoted for sh
 {
@@ -168,6 +179,9 @@ q() { local s=${1//\'/\'\\\'\'}; printf "'%s'" "$s"; } # single-quoted for sh
 	echo "export ACTIONS_ID_TOKEN_REQUEST_URL=$(q "$issuer/idtoken?api-version=2.0")"
 	echo "export ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(q "$(cat "$dir/ghoidc/request-token")")"
 	echo "export WAXSEAL_STACK_OIDC_ISSUER=$(q "$issuer")"
+	echo "export WAXSEAL_STACK_SIGNIN_ISSUER=$(q "$signin_issuer")"
+	echo "export WAXSEAL_STACK_SIGNIN_EMAIL=$(q "$signin_email")"
+	echo "export WAXSEAL_STACK_BROWSER=$(q "$dir/bin/browser")"
 	echo "export WAXSEAL_STACK_COSIGN=$(q "$(stack_bin cosign)")"
 	echo "export WAXSEAL_STACK_GH=$(q "$(stack_bin gh)")"
 	echo "export WAXSEAL_STACK_ACTIONLINT=$(q "$(stack_bin actionlint)")"

@@ -50,6 +50,7 @@ type options struct {
 	rekorV2Origin string
 	rekorV1URL    string
 	tsaURL        string
+	oidcURL       string
 }
 
 func main() {
@@ -75,6 +76,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.StringVar(&o.rekorV2Origin, "rekor-v2-origin", "", "Rekor v2 checkpoint origin (its --hostname; required)")
 	fs.StringVar(&o.rekorV1URL, "rekor-v1-url", "", "Rekor v1 base URL (optional: without it no v1 signing config is written)")
 	fs.StringVar(&o.tsaURL, "tsa-url", "", "timestamp authority base URL (required)")
+	fs.StringVar(&o.oidcURL, "oidc-url", "", "issuer URL of the OIDC provider people sign in at, the signing configs' oidcUrls (optional)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -155,8 +157,12 @@ func assemble(ctx context.Context, hc *http.Client, o options) error {
 		profiles[signingConfigV1File] = []root.Service{svc(o.rekorV1URL, 1)}
 		profiles[signingConfigV2File] = append(profiles[signingConfigV2File], svc(o.rekorV1URL, 1))
 	}
+	var oidc []root.Service // as public-good's and staging's configs name oauth2.sigstore.dev and oauth2.sigstage.dev
+	if o.oidcURL != "" {
+		oidc = []root.Service{svc(o.oidcURL, 1)}
+	}
 	for file, rekor := range profiles {
-		sc, err := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{svc(o.fulcioURL, 1)}, nil,
+		sc, err := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{svc(o.fulcioURL, 1)}, oidc,
 			rekor, anyOne, tsaSvc, anyOne)
 		if err != nil {
 			return fmt.Errorf("building %s: %w", file, err)

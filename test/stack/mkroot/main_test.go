@@ -104,7 +104,7 @@ func TestAssemble(t *testing.T) {
 
 	o := options{outDir: dir, validFrom: validFrom, fulcioURL: srv.URL, ctURL: "http://127.0.0.1:6962", ctPubKey: ctPath,
 		rekorV2URL: "http://127.0.0.1:3003", rekorV2PubKey: v2Path, rekorV2Origin: "127.0.0.1",
-		rekorV1URL: srv.URL, tsaURL: srv.URL}
+		rekorV1URL: srv.URL, tsaURL: srv.URL, oidcURL: "http://127.0.0.1:8089"}
 	if err := assemble(t.Context(), srv.Client(), o); err != nil {
 		t.Fatalf("assemble: %v", err)
 	}
@@ -167,6 +167,9 @@ func TestAssemble(t *testing.T) {
 		}
 		if !slices.Equal(got, wantVersions) || len(tsaURLs) != 1 || len(cas) != 1 {
 			t.Errorf("%s: rekor %+v, tsa %+v, ca %+v; want Rekor API versions %v, one TSA and one CA", file, rekors, tsaURLs, cas, wantVersions)
+		}
+		if o := sc.OIDCProviderURLs(); len(o) != 1 || o[0].URL != "http://127.0.0.1:8089" || o[0].MajorAPIVersion != 1 {
+			t.Errorf("%s: oidcUrls %+v, want the sign-in provider, API version 1", file, o)
 		}
 		if len(tsaURLs) == 1 && !strings.HasSuffix(tsaURLs[0].URL, "/api/v1/timestamp") {
 			t.Errorf("%s: TSA URL %q lacks the /api/v1/timestamp path", file, tsaURLs[0].URL)
