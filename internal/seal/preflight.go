@@ -17,7 +17,7 @@ const preflightConcurrency = 8
 // the publish after the signatures were logged. A package the registry does not have yet is a warning: the first
 // publish creates it, but not through trusted publishing. A registry that cannot answer fails the package with the
 // opt-out.
-func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Report) {
+func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Report, ci bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, preflightConcurrency)
@@ -28,7 +28,7 @@ func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Re
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			problem, warning := o.preflightOne(ctx, t)
+			problem, warning := o.preflightOne(ctx, t, ci)
 			mu.Lock()
 			defer mu.Unlock()
 			if problem != "" {
@@ -42,7 +42,7 @@ func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Re
 	wg.Wait()
 }
 
-func (o Options) preflightOne(ctx context.Context, t *npm.Tarball) (problem, warning string) {
+func (o Options) preflightOne(ctx context.Context, t *npm.Tarball, ci bool) (problem, warning string) {
 	m := t.Manifest
 	base, err := o.RegistryFor(m.Name)
 	if err != nil {
@@ -62,6 +62,9 @@ func (o Options) preflightOne(ctx context.Context, t *npm.Tarball) (problem, war
 		return fmt.Sprintf("%s: %s is already published on %s, and npm refuses to publish over a version: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
 	case avail == registry.VersionUnpublished:
 		return fmt.Sprintf("%s: %s was published and unpublished on %s, and npm never allows a version number again: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
+	case avail == registry.NewPackage && !ci:
+		return "", fmt.Sprintf("%s does not exist on %s yet: its first publish creates it (publishing from CI later needs it to exist: "+
+			"trusted publishing cannot create a package)", m.Name, registry.Redact(base))
 	case avail == registry.NewPackage:
 		return "", fmt.Sprintf("%s does not exist on %s yet: trusted publishing (OIDC) cannot create a package, so publish its first version by hand "+
 			"(npm publish --access public), then add this repository and workflow as its trusted publisher on npmjs.com", m.Name, registry.Redact(base))

@@ -32,7 +32,7 @@ func TestPreflight(t *testing.T) {
 		}
 		return reg.URL, nil
 	}}
-	o.preflight(t.Context(), tarballs, rep)
+	o.preflight(t.Context(), tarballs, rep, true)
 	for i, want := range []string{"is already published", "", "", "never allows a version number again", "unreadable", "environment variable"} {
 		got := rep.Packages[i].Error
 		if (want == "") != (got == "") || !strings.Contains(got, want) {
@@ -49,5 +49,19 @@ func TestPreflight(t *testing.T) {
 		if strings.HasPrefix(r, "GET /@octo%2Funreadable") {
 			t.Errorf("asked about an unreadable tarball: %s", r)
 		}
+	}
+}
+
+// TestPreflightNewPackageOutsideCI: outside CI the new-package warning does not talk as if trusted publishing
+// were in use.
+func TestPreflightNewPackageOutsideCI(t *testing.T) {
+	t.Parallel()
+	reg := npmregistry.New("t")
+	t.Cleanup(reg.Close)
+	rep := &Report{Packages: make([]PackageResult, 1)}
+	o := Options{HTTPClient: http.DefaultClient, Retry: retry.Policy{Clock: &retrytest.Clock{}}, RegistryFor: func(string) (string, error) { return reg.URL, nil }}
+	o.preflight(t.Context(), []*npm.Tarball{{Path: "/w/x.tgz", Manifest: npm.Manifest{Name: "brand-new", Version: "0.1.0"}}}, rep, false)
+	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "its first publish creates it") || strings.Contains(rep.Warnings[0], "trusted publisher on npmjs.com") {
+		t.Errorf("warnings = %q", rep.Warnings)
 	}
 }

@@ -123,7 +123,7 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	if o.RegistryPreflight {
-		o.preflight(ctx, tarballs, rep)
+		o.preflight(ctx, tarballs, rep, ci)
 	}
 	slices.Sort(rep.Warnings)
 	for _, w := range rep.Warnings {

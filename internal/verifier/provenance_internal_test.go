@@ -204,3 +204,14 @@ func TestCheckStatementAgainstCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestFillIdentityOfAPerson: a certificate with an email SAN (a person signed in from a laptop) names no
+// repository and so no workflow; the verdict must not show the email as a workflow.
+func TestFillIdentityOfAPerson(t *testing.T) {
+	t.Parallel()
+	var r Result
+	fillIdentity(&r, &certificate.Summary{SubjectAlternativeName: "signer@example.com", Extensions: certificate.Extensions{Issuer: "https://oauth2.sigstore.dev/auth"}})
+	if r.SAN != "signer@example.com" || r.Workflow != "" || r.Repository != "" {
+		t.Errorf("result = %+v, want the email as the signer and no workflow", r)
+	}
+}

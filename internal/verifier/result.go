@@ -57,7 +57,9 @@ func fillIdentity(r *Result, c *certificate.Summary) {
 	r.Ref = firstNonEmpty(c.SourceRepositoryRef, c.GithubWorkflowRef)
 	r.Commit = firstNonEmpty(c.SourceRepositoryDigest, c.GithubWorkflowSHA)
 	r.RunnerEnvironment = c.RunnerEnvironment
-	r.Workflow = workflowPath(firstNonEmpty(c.BuildConfigURI, c.SubjectAlternativeName), r.Repository)
+	if r.Repository != "" { // a CI identity; a person's certificate (an email SAN) names no workflow
+		r.Workflow = workflowPath(firstNonEmpty(c.BuildConfigURI, c.SubjectAlternativeName), r.Repository)
+	}
 }
 
 func certRepository(c *certificate.Summary) string {
