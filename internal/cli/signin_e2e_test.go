@@ -3,15 +3,12 @@
 package cli
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,50 +19,10 @@ import (
 	"github.com/waxseal/waxseal/internal/testing/signin"
 )
 
-// watched is a Stderr a test can wait on, safe for the writes of the run and of the browser command.
-type watched struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func newWatched() *watched { return &watched{changed: make(chan struct{})} }
-
-func (w *watched) Write(b []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	close(w.changed)
-	w.changed = make(chan struct{})
-	return w.buf.Write(b)
-}
-
-func (w *watched) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
-// waitFor returns the submatches of re once the output shows it, nil if ctx ends first.
-func (w *watched) waitFor(ctx context.Context, re *regexp.Regexp) []string {
-	for {
-		w.mu.Lock()
-		m, changed := re.FindStringSubmatch(w.buf.String()), w.changed
-		w.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
 // atTerminal runs waxseal as a person on a laptop would: a terminal, no CI, no token; the browser is the stack's
 // test browser playing behaviour b (set as BROWSER, the command waxseal runs with the authorization URL, as
 // oauthflow runs xdg-open); the npm registry is the e2e one.
-func atTerminal(t *testing.T, b signin.Behaviour, stderr *watched, args ...string) error {
+func atTerminal(t *testing.T, b signin.Behaviour, stderr *signin.Screen, args ...string) error {
 	t.Helper()
 	env := map[string]string{"npm_config_registry": testRegistry(),
 		"BROWSER": stackVar(t, "WAXSEAL_STACK_BROWSER") + " -behaviour " + string(b)}
@@ -77,12 +34,12 @@ func atTerminal(t *testing.T, b signin.Behaviour, stderr *watched, args ...strin
 var deviceCode = regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4})`)
 
 // decideDevice plays the person at the other device: once waxseal shows the code, they decide.
-func decideDevice(t *testing.T, out *watched, d signin.Decision) {
+func decideDevice(t *testing.T, out *signin.Screen, d signin.Decision) {
 	done := make(chan struct{})
 	t.Cleanup(func() { <-done }) // t.Context() has ended by then, which ends the wait
 	go func() {
 		defer close(done)
-		m := out.waitFor(t.Context(), deviceCode)
+		m := out.WaitFor(t.Context(), deviceCode)
 		if m == nil {
 			return
 		}
@@ -109,7 +66,7 @@ func TestSignInE2E(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tarballs := copyPackages(t)[:2]
-			out := newWatched()
+			out := signin.NewScreen()
 			args := []string{"sign", "--trusted-root", trustedRoot, "--signing-config", tc.p.signingConfig, "--output-json", filepath.Join(t.TempDir(), "r.json")}
 			if tc.device {
 				args = append(args, "--oidc-device")
@@ -200,7 +157,7 @@ func TestSignInRefusesE2E(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tarballs := copyPackages(t)[:2]
-			out := newWatched()
+			out := signin.NewScreen()
 			result := filepath.Join(t.TempDir(), "r.json")
 			args := append([]string{"sign", "--trusted-root", stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"),
 				"--signing-config", stackVar(t, "WAXSEAL_STACK_SIGNING_CONFIG_V1"), "--output-json", result}, tc.extra...)

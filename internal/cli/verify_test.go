@@ -390,23 +390,31 @@ func fakeRegistry(t *testing.T, name, version string, tarball []byte, integrityO
 	return srv
 }
 
-// TestVerifyNPMAgainstRelease fetches the tarball from the user's registry (npm_config_registry), checks it against
-// dist.integrity and verifies it with the release's bundles.
-func TestVerifyNPMAgainstRelease(t *testing.T) {
-	t.Parallel()
-	tgz, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz"))
+// sigstoreJSRelease returns the real sigstore@version tarball and a fake GitHub whose sigstore/sigstore-js
+// release v2.0.0 carries that version's real provenance under the name of 2.0.0's.
+func sigstoreJSRelease(t *testing.T, version string) (tgz []byte, gh *githubfake.Server) {
+	t.Helper()
+	tgz, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-"+version+".tgz"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-2.0.0.tgz.provenance.sigstore.json"))
+	prov, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-"+version+".tgz.provenance.sigstore.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
+	gh = githubfake.New("sigstore", "sigstore-js", "ghs_test")
 	gh.SetIDs(sigstoreJSIDs)
 	t.Cleanup(gh.Close)
 	rel := gh.AddRelease("v2.0.0", false, true)
 	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
+	return tgz, gh
+}
+
+// TestVerifyNPMAgainstRelease fetches the tarball from the user's registry (npm_config_registry), checks it against
+// dist.integrity and verifies it with the release's bundles.
+func TestVerifyNPMAgainstRelease(t *testing.T) {
+	t.Parallel()
+	tgz, gh := sigstoreJSRelease(t, "2.0.0")
 
 	tampered := append([]byte{}, tgz...)
 	tampered[len(tampered)/2] ^= 0xff
@@ -445,24 +453,12 @@ func TestVerifyNPMAgainstRelease(t *testing.T) {
 // the verdict must name what npm would install.
 func TestVerifyNPMRefusesAnotherVersion(t *testing.T) {
 	t.Parallel()
-	old, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	oldProv, err := os.ReadFile(filepath.Join(npmRealDir, "sigstore-1.3.0.tgz.provenance.sigstore.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh := githubfake.New("sigstore", "sigstore-js", "ghs_test")
-	gh.SetIDs(sigstoreJSIDs)
-	t.Cleanup(gh.Close)
-	rel := gh.AddRelease("v2.0.0", false, true)
-	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", oldProv, "uploaded")
+	old, gh := sigstoreJSRelease(t, "1.3.0")
 	reg := fakeRegistry(t, "sigstore", "2.0.0", old, old)
 	env, out, _ := testEnv(http.DefaultTransport, map[string]string{
 		"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/",
 	})
-	err = env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+	err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
 	if !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out.String(), "the registry served sigstore@1.3.0 for sigstore@2.0.0") {
 		t.Fatalf("got %v\n%s\nwant a refusal naming the version served", err, out)
 	}

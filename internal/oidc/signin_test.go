@@ -17,46 +17,6 @@ import (
 	"github.com/waxseal/waxseal/internal/testing/signin"
 )
 
-// prompt is a Prompt that lets a test wait for a line the person would read.
-type prompt struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	changed chan struct{}
-}
-
-func newPrompt() *prompt { return &prompt{changed: make(chan struct{})} }
-
-func (p *prompt) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	close(p.changed)
-	p.changed = make(chan struct{})
-	return p.buf.Write(b)
-}
-
-func (p *prompt) String() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.buf.String()
-}
-
-// waitFor returns the submatches of re once the prompt shows it.
-func (p *prompt) waitFor(ctx context.Context, re *regexp.Regexp) []string {
-	for {
-		p.mu.Lock()
-		m, changed := re.FindStringSubmatch(p.buf.String()), p.changed
-		p.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
 func newSignInServer(t *testing.T) *httptest.Server {
 	t.Helper()
 	is, err := signin.New(signin.Config{})
@@ -69,7 +29,7 @@ func newSignInServer(t *testing.T) *httptest.Server {
 }
 
 // checkToken checks a sign-in's token is the test user's, for the client, and that the person was shown no token.
-func checkToken(t *testing.T, tok string, p *prompt) {
+func checkToken(t *testing.T, tok string, p *signin.Screen) {
 	t.Helper()
 	c, err := ParseClaims(tok)
 	if err != nil {
@@ -104,7 +64,7 @@ func TestBrowserSignIn(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			p := newPrompt()
+			p := signin.NewScreen()
 			src := &InteractiveSource{Issuer: srv.URL, Timeout: tc.timeout, Prompt: p, OpenBrowser: func(u string) error {
 				_, err := signin.Browse(context.Background(), http.DefaultClient, u, tc.b)
 				return err
@@ -132,10 +92,10 @@ func TestBrowserSignIn(t *testing.T) {
 func TestBrowserSignInByHand(t *testing.T) {
 	t.Parallel()
 	srv := newSignInServer(t)
-	p := newPrompt()
+	p := signin.NewScreen()
 	src := &InteractiveSource{Issuer: srv.URL, Prompt: p, OpenBrowser: func(string) error { return errors.New("no display") }}
 	go func() {
-		m := p.waitFor(t.Context(), regexp.MustCompile(`(?s)no display\).*visit:\n    (\S+)\n|visit:\n    (\S+)\n.*no display\)`))
+		m := p.WaitFor(t.Context(), regexp.MustCompile(`(?s)no display\).*visit:\n    (\S+)\n|visit:\n    (\S+)\n.*no display\)`))
 		if m == nil {
 			return
 		}
@@ -247,11 +207,11 @@ func TestDeviceSignIn(t *testing.T) {
 				client := &http.Client{Transport: inMemory{flaky(is, tc.failures)}}
 				var waits []string
 				var mu sync.Mutex
-				p := newPrompt()
+				p := signin.NewScreen()
 				src := &InteractiveSource{Issuer: "http://signin.test", Device: true, Timeout: tc.timeout, Prompt: p, Transport: client.Transport,
 					Retry: retry.Policy{Log: func(w retry.Wait) { mu.Lock(); waits = append(waits, w.String()); mu.Unlock() }}}
 				go func() {
-					m := p.waitFor(t.Context(), userCodeLine)
+					m := p.WaitFor(t.Context(), userCodeLine)
 					if m != nil && tc.decision != "" {
 						time.Sleep(12 * time.Second) // the person takes a while (fake time): waxseal polls meanwhile
 						_ = signin.Decide(t.Context(), &http.Client{Transport: inMemory{is}}, "http://signin.test", m[1], tc.decision)

@@ -12,23 +12,14 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/waxseal/waxseal/internal/testing/signin"
+	"github.com/waxseal/waxseal/test/stack/internal/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "browser: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("browser", os.Stderr, run) }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("browser", flag.ContinueOnError)

@@ -13,24 +13,13 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/test/stack/internal/command"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ghoidc: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("ghoidc", os.Stderr, run) }
 
 func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("ghoidc", flag.ContinueOnError)
@@ -73,20 +62,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", *listen, err)
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stderr, "ghoidc: issuer %s listening on %s\n", *issuer, ln.Addr())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serving: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(sctx)
+	return command.Serve(ctx, *listen, h, func(addr net.Addr) {
+		fmt.Fprintf(stderr, "ghoidc: issuer %s listening on %s\n", *issuer, addr)
+	})
 }

@@ -22,27 +22,18 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/testing/npmtrust"
+	"github.com/waxseal/waxseal/test/stack/internal/command"
 )
 
 // token is the demo registry's publish token.
 const token = "waxseal-demo"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "npmdemo: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("npmdemo", os.Stdout, run) }
 
 type list []string
 
