@@ -141,6 +141,9 @@ func TestActionE2E(t *testing.T) {
 			} {
 				env[k] = v
 			}
+			if profile.binary {
+				env["INPUT_ATTEST"] = "true" // and the online gh command below finds the provenance in the store
+			}
 			var stdout, stderr bytes.Buffer
 			if profile.binary {
 				// ENTRYPOINT ["/waxseal"] with action.yml's args, in the workspace, with only the runner's variables.
@@ -250,12 +253,28 @@ func TestActionE2E(t *testing.T) {
 			if profile.binary {
 				// The summary's waxseal verify commands, run as printed, verify (every printed command is run by
 				// TestConsumerCommandsE2E, with cosign and gh too).
+				// With attest: true, the last line is gh's online check: it finds each stored provenance by the
+				// tarball's sha512 (gh reaches the fake as github.localhost through HTTP_PROXY, as in
+				// TestConsumerCommandsE2E).
+				var ids []int64
+				if err := json.Unmarshal([]byte(out["attestation-ids"]), &ids); err != nil || len(ids) != 2 || len(fake.Attestations()) != 2 {
+					t.Errorf("attestation-ids = %q, %d stored: want 2", out["attestation-ids"], len(fake.Attestations()))
+				}
+				home := t.TempDir()
 				for _, b := range shBlock.FindAllStringSubmatch(summary, -1) {
-					line := strings.Split(b[2], "\n")[0]
-					cmd := exec.CommandContext(t.Context(), "bash", "-c", line)
-					cmd.Dir, cmd.Env = ws, []string{"PATH=" + filepath.Dir(buildBinary(t)) + ":/usr/bin:/bin"}
-					if out, err := cmd.CombinedOutput(); err != nil {
-						t.Errorf("the summary's command failed: %s\n%v\n%s", line, err, out)
+					lines := strings.Split(b[2], "\n")
+					online := lines[len(lines)-1]
+					if !strings.HasPrefix(online, "gh attestation verify ") || strings.Contains(online, "--bundle") {
+						t.Errorf("the last command is not gh's online check: %s", online)
+					}
+					for _, line := range []string{lines[0], online} {
+						cmd := exec.CommandContext(t.Context(), "bash", "-c", line)
+						cmd.Dir, cmd.Env = ws, []string{"PATH=" + filepath.Dir(buildBinary(t)) + ":" + filepath.Dir(stackVar(t, "WAXSEAL_STACK_GH")) + ":/usr/bin:/bin",
+							"HOME=" + home, "GH_CONFIG_DIR=" + filepath.Join(home, "gh"), "GH_NO_UPDATE_NOTIFIER=1", "GH_PROMPT_DISABLED=1",
+							"GH_HOST=github.localhost", "HTTP_PROXY=" + fake.API.URL, "GH_TOKEN=" + token}
+						if out, err := cmd.CombinedOutput(); err != nil {
+							t.Errorf("the summary's command failed: %s\n%v\n%s", line, err, out)
+						}
 					}
 				}
 			}

@@ -15,6 +15,7 @@ import (
 type attestResult struct {
 	Tarball string `json:"tarball"`
 	release.Attestation
+	path string // the tarball's local path
 }
 
 // attest stores each package's provenance bundle in GitHub's attestation store, before anything is put on the
@@ -41,7 +42,7 @@ func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *se
 		if err == nil {
 			var a *release.Attestation
 			if a, err = c.Attest(ctx, b); err == nil {
-				out = append(out, attestResult{Tarball: ws.Rel(p.Tarball), Attestation: *a})
+				out = append(out, attestResult{Tarball: ws.Rel(p.Tarball), Attestation: *a, path: p.Tarball})
 				continue
 			}
 		}

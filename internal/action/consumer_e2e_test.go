@@ -10,9 +10,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
 )
@@ -117,7 +121,31 @@ func TestConsumerCommandsE2E(t *testing.T) {
 				r, _ := filepath.Rel(good, p)
 				return filepath.ToSlash(r)
 			}
-			summary := RenderSummary(SummaryData{Report: rep, Rel: rel, TrustedRoot: ".sigstore/trusted_root.json"})
+			// GitHub's attestation store (attest: true) holds our provenance and, to make the online check mean
+			// something, mallory's too: gh must refuse it by what its certificate says, not because none was found.
+			// gh reaches the fake as it reaches github.com: GH_HOST=github.localhost, gh's plain-HTTP development
+			// host, through HTTP_PROXY, with GH_TOKEN; the commands themselves run as printed.
+			const ghToken = "ghs_consumerE2E"
+			store := githubfake.New("waxseal", "waxseal", ghToken)
+			t.Cleanup(store.Close)
+			storeClient, err := release.NewClient(http.DefaultTransport, retry.Policy{}, store.API.URL, "waxseal/waxseal", ghToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+			attested := map[string]string{}
+			for _, r := range []*seal.Report{rep, evilRep} {
+				for _, p := range r.Packages {
+					a, err := storeClient.Attest(t.Context(), mustRead(t, p.ProvenanceBundle))
+					if err != nil {
+						t.Fatal(err)
+					}
+					if r == rep {
+						attested[p.Tarball] = a.URL
+					}
+				}
+			}
+			toolEnv := append(slices.Clip(toolEnv), "GH_HOST=github.localhost", "HTTP_PROXY="+store.API.URL, "GH_TOKEN="+ghToken)
+			summary := RenderSummary(SummaryData{Report: rep, Rel: rel, TrustedRoot: ".sigstore/trusted_root.json", Attestations: attested})
 			blocks := shBlock.FindAllStringSubmatch(summary, -1)
 			if len(blocks) != 2 {
 				t.Fatalf("the summary has %d sh blocks, want one per package:\n%s", len(blocks), summary)
@@ -129,6 +157,7 @@ func TestConsumerCommandsE2E(t *testing.T) {
 				return string(out), err
 			}
 			var tools []string
+			online := 0
 			for _, b := range blocks {
 				for _, line := range strings.Split(b[2], "\n") {
 					tools = append(tools, strings.Fields(line)[0]+" "+strings.Fields(line)[1])
@@ -137,8 +166,25 @@ func TestConsumerCommandsE2E(t *testing.T) {
 					}
 					if out, err := run(evil, line); err == nil {
 						t.Errorf("the printed command accepts mallory/evil's bundles, signed through the same reusable workflow:\n%s\n%s", line, out)
+					} else if strings.Contains(out, "no attestations found") {
+						t.Errorf("the online check found no attestation for mallory/evil's tarball, so its refusal proves nothing:\n%s\n%s", line, out)
+					}
+					if !strings.Contains(line, "--bundle") && strings.HasPrefix(line, "gh ") {
+						online++
 					}
 				}
+			}
+			if online != 2 {
+				t.Errorf("%d online gh commands (no --bundle) were printed, want one per package", online)
+			}
+			// Each online check fetched the stored bundle as gh does: the list, then the bundle_url on storage.
+			var lists, fetched int
+			for _, r := range store.Requests() {
+				lists += b2i(strings.HasPrefix(r, "GET api /repos/waxseal/waxseal/attestations/sha512:"))
+				fetched += b2i(strings.HasPrefix(r, "GET download /attestation-bundles/"))
+			}
+			if lists < 4 || fetched < 4 {
+				t.Errorf("gh listed %d times and fetched %d bundles, want at least 4 of each (2 packages, ours and mallory's): %q", lists, fetched, store.Requests())
 			}
 			want := []string{"waxseal verify", "cosign verify-blob", "cosign verify-blob-attestation", "gh attestation"}
 			for _, w := range want {
@@ -173,4 +219,11 @@ func TestConsumerCommandsE2E(t *testing.T) {
 			}
 		})
 	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -150,9 +150,13 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 			assets[res.path] = res.Asset.DownloadURL
 		}
 	}
+	attested := map[string]string{}
+	for _, a := range attests {
+		attested[a.path] = a.URL
+	}
 	resultsPath, werr := writeResults(ws, rep, results, attests)
 	serr := ghactions.AppendSummary(cfg.SummaryPath, RenderSummary(SummaryData{Report: rep, Assets: assets, Rel: ws.Rel,
-		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note}))
+		Staging: cfg.Staging, TrustedRoot: cfg.TrustedRoot, Note: note, Attestations: attested}))
 	oerr := setOutputs(out, ws, rep, resultsPath, results, attests)
 	err := errors.Join(signErr, attErr, upErr, werr, serr, oerr)
 	if errors.Is(signErr, seal.ErrPackagesFailed) {

@@ -22,6 +22,8 @@ type SummaryData struct {
 	TrustedRoot string
 	// Note is an extra line under the table (e.g. why nothing was uploaded).
 	Note string
+	// Attestations maps a local tarball path to the page of its provenance in GitHub's attestation store (`attest`).
+	Attestations map[string]string
 }
 
 // code puts untrusted text (package names, versions, errors, asset names) in a code span: inside one, markdown
@@ -78,6 +80,9 @@ func RenderSummary(d SummaryData) string {
 		entries := link(fmt.Sprint(p.RekorLogIndex), p.RekorEntryURL)
 		if p.ProvenanceBundle != "" {
 			entries += " · provenance " + link(fmt.Sprint(p.ProvenanceRekorLogIndex), p.ProvenanceRekorEntryURL)
+		}
+		if u := d.Attestations[p.Tarball]; u != "" {
+			bundles = append(bundles, link("attestation", u))
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(short(p.SHA512)),
 			strings.Join(bundles, " · "), entries)
@@ -173,6 +178,10 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 		"repository as well as the signing workflow, so a package that another repository signed through the same " +
 		"reusable workflow is refused. `gh attestation verify` checks provenance only: it never accepts the message-signature " +
 		"bundle (`.sigstore.json`).\n")
+	if len(d.Attestations) > 0 {
+		b.WriteString("\nThe provenance is also in this repository's attestation store: the last `gh attestation verify` of each " +
+			"package needs no bundle file, only the tarball (for example as npm installs it).\n")
+	}
 	if d.Staging {
 		b.WriteString("\nThese bundles come from Sigstore's staging instance: cosign and gh need its `trusted_root.json` " +
 			"(`--trusted-root` for cosign, `--custom-trusted-root` for gh), so only the waxseal command is shown.\n")
@@ -249,13 +258,19 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	// npm's provenance names the tarball by sha512 only, which cosign cannot compute itself.
 	out = append(out, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --new-bundle-format%s --type slsaprovenance1 --digest %s --digestAlg sha512%s",
 		prov, cosignRoot, shq(p.SHA512), id))
-	g := []string{"gh attestation verify", tgz, "--bundle", prov, "--repo", shq(repo), "--digest-alg sha512",
-		"--signer-workflow", shq(signer), "--source-ref", shq(s.Ref)}
+	// --signer-workflow with its host: without one, gh prefixes the host it talks to.
+	pin := []string{"--repo", shq(repo), "--digest-alg sha512", "--signer-workflow", shq(strings.TrimPrefix(serverURL, "https://") + "/" + signer),
+		"--source-ref", shq(s.Ref)}
 	if d.TrustedRoot != "" {
-		g = append(g, "--custom-trusted-root", shq(d.TrustedRoot))
+		pin = append(pin, "--custom-trusted-root", shq(d.TrustedRoot))
 	}
 	if !ghIssuer {
-		g = append(g, "--cert-oidc-issuer", shq(iss))
+		pin = append(pin, "--cert-oidc-issuer", shq(iss))
 	}
-	return append(out, strings.Join(g, " "))
+	out = append(out, strings.Join(append([]string{"gh attestation verify", tgz, "--bundle", prov}, pin...), " "))
+	if d.Attestations[p.Tarball] != "" {
+		// Online: gh finds the provenance in the repository's attestation store by the tarball's sha512.
+		out = append(out, strings.Join(append([]string{"gh attestation verify", tgz}, pin...), " "))
+	}
+	return out
 }

@@ -66,6 +66,10 @@ func TestRenderSummary(t *testing.T) {
 			"/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json":            "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.sigstore.json",
 			"/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json": "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
 		}}},
+		{name: "uploaded-attested.md", data: SummaryData{Report: summaryReport(), Rel: rel, Assets: map[string]string{
+			"/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json":            "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.sigstore.json",
+			"/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json": "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
+		}, Attestations: map[string]string{"/ws/dist/octo-pkg-1.0.0.tgz": "https://github.com/octo/pkg/attestations/7"}}},
 		{name: "not-uploaded-private-instance.md", data: func() SummaryData {
 			r := summaryReport()
 			r.PublicGood, r.RekorURL = false, "http://127.0.0.1:3003"
@@ -180,5 +184,36 @@ func TestSummaryPackageDataAddsNoLinksOrStructure(t *testing.T) {
 				t.Errorf("%q: a link to %q", h, m[1])
 			}
 		}
+	}
+}
+
+// TestDocsShowTheSummarysCommands: docs/action.md's example of the summary's verify commands is what the summary
+// prints for o/r's release workflow at v1.0.0 (with `attest: true`), so the docs cannot drift back to commands
+// that do not verify or do not pin the repository.
+func TestDocsShowTheSummarysCommands(t *testing.T) {
+	t.Parallel()
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "action.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha512 := strings.Repeat("ab", 64)
+	r := &seal.Report{
+		CertificateIdentity: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.0.0",
+		CertificateIssuer:   "https://token.actions.githubusercontent.com",
+		Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "o/r", Ref: "refs/tags/v1.0.0",
+			RepositoryID: "123456", RepositoryOwnerID: "654321", WorkflowRef: "o/r/.github/workflows/release.yml@refs/tags/v1.0.0"},
+		PublicGood: true,
+		Packages: []seal.PackageResult{{Tarball: "dist/pkg-1.0.0.tgz", Name: "pkg", Version: "1.0.0", SHA512: sha512,
+			Bundle: "dist/pkg-1.0.0.tgz.sigstore.json", ProvenanceBundle: "dist/pkg-1.0.0.tgz.provenance.sigstore.json"}},
+	}
+	d := SummaryData{Report: r, Rel: func(p string) string { return p },
+		Attestations: map[string]string{"dist/pkg-1.0.0.tgz": "https://github.com/o/r/attestations/1"}}
+	cmds := verifyCommands(d, &r.Packages[0])
+	if len(cmds) != 5 {
+		t.Fatalf("%d commands, want 5:\n%s", len(cmds), strings.Join(cmds, "\n"))
+	}
+	want := "```sh\n" + strings.ReplaceAll(strings.Join(cmds, "\n"), sha512, "<sha512 of the tarball, hex>") + "\n```\n"
+	if !strings.Contains(string(docs), want) {
+		t.Errorf("docs/action.md does not show the summary's commands; put this block under \"The summary\":\n%s", want)
 	}
 }

@@ -211,6 +211,10 @@ func (s *Server) serveUploads(w http.ResponseWriter, r *http.Request) {
 		s.download(w, r)
 		return
 	}
+	if strings.HasPrefix(r.URL.Path, bundlePath) {
+		s.bundle(w, r)
+		return
+	}
 	ok, storeFault := s.admit(w, r, "uploads")
 	if !ok {
 		return

@@ -118,7 +118,8 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, host string) (boo
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, r.Method+" "+host+" "+r.URL.RequestURI())
-	if host != "download" && r.Header.Get("Authorization") != "Bearer "+s.Token {
+	// GitHub takes the token as "Bearer TOKEN" or "token TOKEN" (gh sends the latter).
+	if auth := r.Header.Get("Authorization"); host != "download" && auth != "Bearer "+s.Token && auth != "token "+s.Token {
 		writeError(w, http.StatusUnauthorized, "Bad credentials", "https://docs.github.com/rest")
 		return false, nil
 	}
