@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -223,15 +224,17 @@ func TestFaultsE2E(t *testing.T) {
 				if err == nil {
 					t.Fatalf("sign survived, want a failure naming %q", r.wantFail)
 				}
-				if !strings.Contains(said, r.wantFail) {
-					t.Fatalf("sign failed with %v\nstderr:\n%s\nwant it to name %q", err, stderr.String(), r.wantFail)
+				// The final error, not one of the wait lines before it, must name the service.
+				final := finalLine(said, r.wantFail)
+				if final == "" {
+					t.Fatalf("sign failed with %v\nstderr:\n%s\nwant its final error to name %q", err, stderr.String(), r.wantFail)
 				}
 				for _, suffix := range []string{".sigstore.json", ".provenance.sigstore.json"} {
 					if _, serr := os.Stat(tarball + suffix); !os.IsNotExist(serr) {
 						t.Errorf("%s was written by a failed run", filepath.Base(tarball+suffix))
 					}
 				}
-				outcome = "failed clean: " + firstLine(lineWith(said, r.wantFail), 200)
+				outcome = "failed clean: " + firstLine(final, 300)
 			}
 			if r.wantWait != "" && !strings.Contains(stderr.String(), r.wantWait) {
 				t.Errorf("stderr has no wait line with %q:\n%s", r.wantWait, stderr.String())
@@ -282,10 +285,11 @@ func fetchToken(t *testing.T) string {
 	return v.Value[:strings.Index(v.Value, ".")+1]
 }
 
-// lineWith returns the first line of s that contains sub.
-func lineWith(s, sub string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, sub) {
+// finalLine returns the last line of s that contains sub and is not a retry's wait line.
+func finalLine(s, sub string) string {
+	lines := strings.Split(s, "\n")
+	for _, l := range slices.Backward(lines) {
+		if strings.Contains(l, sub) && !strings.Contains(l, "trying again in") {
 			return strings.TrimSpace(l)
 		}
 	}
@@ -294,8 +298,8 @@ func lineWith(s, sub string) string {
 
 func firstLine(s string, n int) string {
 	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > n {
-		s = s[:n] + "…"
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
 	}
 	return s
 }
