@@ -11,7 +11,7 @@ trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/pkg/package"
 for ((i = 1; i <= n; i++)); do
 	printf '{"name":"conc-%d","version":"1.0.0","repository":{"type":"git","url":"git+https://github.com/waxseal/waxseal.git"}}\n' "$i" >"$work/pkg/package/package.json"
-	tar -C "$work/pkg" -czf "$work/conc-$i-1.0.0.tgz" package
+	tar --format=ustar -C "$work/pkg" -czf "$work/conc-$i-1.0.0.tgz" package
 done
 printf '%-8s %5s %12s %10s\n' profile N concurrency seconds
 for profile in v1 v2; do

@@ -28,7 +28,7 @@ make_tarballs() {
 		rm -rf "$work/pkg" && mkdir -p "$work/pkg/package"
 		printf '{"name":"bench-%d","version":"1.0.0","repository":{"type":"git","url":"git+https://github.com/waxseal/waxseal.git"}}\n' "$i" >"$work/pkg/package/package.json"
 		printf 'module.exports = %d\n' "$i" >"$work/pkg/package/index.js"
-		tar -C "$work/pkg" -czf "$dir/bench-$i-1.0.0.tgz" package
+		tar --format=ustar -C "$work/pkg" -czf "$dir/bench-$i-1.0.0.tgz" package
 	done
 }
 
@@ -91,7 +91,7 @@ if [[ ${BIG:-1} == 1 ]]; then
 	mkdir -p "$work/big/package"
 	printf '{"name":"bench-big","version":"1.0.0","repository":{"type":"git","url":"git+https://github.com/waxseal/waxseal.git"}}\n' >"$work/big/package/package.json"
 	head -c $((2 << 30)) /dev/urandom >"$work/big/package/blob.bin"
-	tar -C "$work/big" -cf - package | gzip -1 >"$work/big.tgz"
+	tar --format=ustar -C "$work/big" -cf - package | gzip -1 >"$work/big.tgz"
 	rm -rf "$work/big"
 	/usr/bin/time -f '%M %e' -o "$work/rss" "$waxseal" sign --registry-preflight=false --trusted-root "$WAXSEAL_STACK_TRUSTED_ROOT" \
 		--signing-config "$WAXSEAL_STACK_SIGNING_CONFIG_V2" "$work/big.tgz" 2>"$work/big.log" || { cat "$work/big.log" >&2; exit 1; }
