@@ -156,11 +156,7 @@ const bundlePath = "/attestation-bundles/"
 // bundle answers a bundle_url as GitHub's storage does: the bundle JSON, compressed with snappy, to a
 // pre-signed URL that takes no Authorization header.
 func (s *Server) bundle(w http.ResponseWriter, r *http.Request) {
-	if ok, _ := s.admit(w, r, "download"); !ok {
-		return
-	}
-	if r.Header.Get("Authorization") != "" {
-		http.Error(w, "Only one auth mechanism allowed", http.StatusBadRequest)
+	if !s.storage(w, r) {
 		return
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(r.URL.Path, bundlePath), 10, 64)

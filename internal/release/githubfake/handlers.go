@@ -292,13 +292,21 @@ func (s *Server) store(w http.ResponseWriter, relID int64, name string, data []b
 	return a, s.uploads, s.afterUpload
 }
 
-func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+// storage admits a request to the storage host, whose URLs are pre-signed: an Authorization header is refused,
+// as S3 does. It reports whether to go on.
+func (s *Server) storage(w http.ResponseWriter, r *http.Request) bool {
 	if ok, _ := s.admit(w, r, "download"); !ok {
-		return
+		return false
 	}
 	if r.Header.Get("Authorization") != "" {
-		// Storage URLs are pre-signed; an Authorization header is refused, as S3 does.
 		http.Error(w, "Only one auth mechanism allowed", http.StatusBadRequest)
+		return false
+	}
+	return true
+}
+
+func (s *Server) download(w http.ResponseWriter, r *http.Request) {
+	if !s.storage(w, r) {
 		return
 	}
 	var id int64
