@@ -134,12 +134,19 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 		return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
 	}
 
+	var statements [][]byte // each package's provenance statement, built once: the bytes checked are the bytes signed
+	if o.Provenance {
+		if statements = buildStatements(tarballs, rep.Source, rep); rep.Failed() {
+			reportFailures(o.Progress, rep)
+			return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+		}
+	}
 	s, tm, err := o.newSigner(ctx, token)
 	if err != nil {
 		return nil, err
 	}
 	if o.Provenance && !o.SkipNPMChecksUnsafe {
-		checkStatements(s, tarballs, rep.Source, rep)
+		checkStatements(s, tarballs, statements, rep)
 		if rep.Failed() {
 			reportFailures(o.Progress, rep)
 			return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
@@ -155,7 +162,11 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	for i, t := range tarballs {
 		wg.Go(func() {
 			p := &rep.Packages[i]
-			if err := signOne(ctx, s, t, rep.Source, o.Provenance, p); err != nil {
+			var statement []byte
+			if o.Provenance {
+				statement = statements[i]
+			}
+			if err := signOne(ctx, s, t, statement, p); err != nil {
 				p.Error = err.Error()
 			} else {
 				p.RekorEntryURL = entryURL(tm.rekorURL, tm.rekorVersion, p.RekorLogIndex, rep.PublicGood)
@@ -314,14 +325,14 @@ func (r *reusingSource) Token(ctx context.Context, audience string) (string, err
 	return r.next.Token(ctx, audience)
 }
 
-func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub, withProvenance bool, p *PackageResult) error {
+func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []byte, p *PackageResult) error {
 	// The two signatures are independent Rekor submissions: make them at once, so a package costs one log
 	// round trip rather than two.
 	var prov *signer.Signed
 	var provErr error
 	var wg sync.WaitGroup
-	if withProvenance {
-		wg.Go(func() { prov, provErr = signProvenance(ctx, s, t, gh) })
+	if statement != nil {
+		wg.Go(func() { prov, provErr = signProvenance(ctx, s, t, statement) })
 	}
 	art, err := s.SignArtifact(ctx, t.SHA256[:])
 	wg.Wait()
@@ -353,12 +364,8 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenanc
 	return nil
 }
 
-func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, gh provenance.GitHub) (*signer.Signed, error) {
-	payload, err := statementFor(t, gh)
-	if err != nil {
-		return nil, err
-	}
-	prov, err := s.SignProvenance(ctx, provenance.PayloadType, payload, t.Purl(), t.SHA512[:])
+func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []byte) (*signer.Signed, error) {
+	prov, err := s.SignProvenance(ctx, provenance.PayloadType, statement, t.Purl(), t.SHA512[:])
 	if err != nil {
 		return nil, fmt.Errorf("signing provenance for %s: %w", t.Path, err)
 	}
