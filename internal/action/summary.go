@@ -138,8 +138,8 @@ func short7(sha string) string {
 	return sha
 }
 
-// shq quotes a word for a POSIX shell.
-func shq(s string) string {
+// ShellQuote quotes a word for a POSIX shell when it needs it, so a printed command works as pasted.
+func ShellQuote(s string) string {
 	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
 		return s
 	}
@@ -204,7 +204,7 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	r := d.Report
 	s := r.Source
-	tgz, bundle, prov := shq(d.Rel(p.Tarball)), shq(d.Rel(p.Bundle)), shq(d.Rel(p.ProvenanceBundle))
+	tgz, bundle, prov := ShellQuote(d.Rel(p.Tarball)), ShellQuote(d.Rel(p.Bundle)), ShellQuote(d.Rel(p.ProvenanceBundle))
 	san, iss := r.CertificateIdentity, r.CertificateIssuer
 	serverURL := strings.TrimSuffix(s.ServerURL, "/")
 	repo := s.Repository
@@ -217,23 +217,23 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	case d.Staging:
 		w = append(w, "--staging")
 	case d.TrustedRoot != "":
-		w = append(w, "--trusted-root", shq(d.TrustedRoot))
+		w = append(w, "--trusted-root", ShellQuote(d.TrustedRoot))
 	}
 	if inRepo && serverURL == "https://github.com" && strings.HasPrefix(san, serverURL+"/") {
 		// --repository builds the identity: a workflow of this repository, at this ref.
-		w = append(w, "--repository", shq(repo), "--workflow", shq(wfPath), "--ref", shq(ref))
+		w = append(w, "--repository", ShellQuote(repo), "--workflow", ShellQuote(wfPath), "--ref", ShellQuote(ref))
 		if !ghIssuer {
-			w = append(w, "--certificate-oidc-issuer", shq(iss))
+			w = append(w, "--certificate-oidc-issuer", ShellQuote(iss))
 		}
 	} else {
 		// A reusable workflow of another repository signed: pin its SAN, and the calling repository on top.
-		w = append(w, "--certificate-identity", shq(san), "--certificate-oidc-issuer", shq(iss), "--repository", shq(repo), "--ref", shq(s.Ref))
+		w = append(w, "--certificate-identity", ShellQuote(san), "--certificate-oidc-issuer", ShellQuote(iss), "--repository", ShellQuote(repo), "--ref", ShellQuote(s.Ref))
 	}
 	if s.RepositoryID != "" {
-		w = append(w, "--repository-id", shq(s.RepositoryID))
+		w = append(w, "--repository-id", ShellQuote(s.RepositoryID))
 	}
 	if s.RepositoryOwnerID != "" {
-		w = append(w, "--repository-owner-id", shq(s.RepositoryOwnerID))
+		w = append(w, "--repository-owner-id", ShellQuote(s.RepositoryOwnerID))
 	}
 	if p.ProvenanceBundle == "" {
 		w = append(w, "--no-provenance")
@@ -244,9 +244,9 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	}
 	cosignRoot := ""
 	if d.TrustedRoot != "" {
-		cosignRoot = " --trusted-root " + shq(d.TrustedRoot)
+		cosignRoot = " --trusted-root " + ShellQuote(d.TrustedRoot)
 	}
-	id := fmt.Sprintf(" --certificate-identity %s --certificate-oidc-issuer %s --certificate-github-workflow-repository %s", shq(san), shq(iss), shq(repo))
+	id := fmt.Sprintf(" --certificate-identity %s --certificate-oidc-issuer %s --certificate-github-workflow-repository %s", ShellQuote(san), ShellQuote(iss), ShellQuote(repo))
 	timestamps := ""
 	if r.RekorVersion == 2 {
 		timestamps = " --use-signed-timestamps" // Rekor v2 gives no signing time: the RFC 3161 timestamp does
@@ -257,15 +257,15 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	}
 	// npm's provenance names the tarball by sha512 only, which cosign cannot compute itself.
 	out = append(out, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --new-bundle-format%s --type slsaprovenance1 --digest %s --digestAlg sha512%s",
-		prov, cosignRoot, shq(p.SHA512), id))
+		prov, cosignRoot, ShellQuote(p.SHA512), id))
 	// --signer-workflow with its host: without one, gh prefixes the host it talks to.
-	pin := []string{"--repo", shq(repo), "--digest-alg sha512", "--signer-workflow", shq(strings.TrimPrefix(serverURL, "https://") + "/" + signer),
-		"--source-ref", shq(s.Ref)}
+	pin := []string{"--repo", ShellQuote(repo), "--digest-alg sha512", "--signer-workflow", ShellQuote(strings.TrimPrefix(serverURL, "https://") + "/" + signer),
+		"--source-ref", ShellQuote(s.Ref)}
 	if d.TrustedRoot != "" {
-		pin = append(pin, "--custom-trusted-root", shq(d.TrustedRoot))
+		pin = append(pin, "--custom-trusted-root", ShellQuote(d.TrustedRoot))
 	}
 	if !ghIssuer {
-		pin = append(pin, "--cert-oidc-issuer", shq(iss))
+		pin = append(pin, "--cert-oidc-issuer", ShellQuote(iss))
 	}
 	out = append(out, strings.Join(append([]string{"gh attestation verify", tgz, "--bundle", prov}, pin...), " "))
 	if d.Attestations[p.Tarball] != "" {

@@ -95,8 +95,8 @@ func TestShellQuote(t *testing.T) {
 		"it's $(rm -rf)": `'it'\''s $(rm -rf)'`,
 		"":               "''",
 	} {
-		if got := shq(in); got != want {
-			t.Errorf("shq(%q) = %s, want %s", in, got, want)
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", in, got, want)
 		}
 	}
 }

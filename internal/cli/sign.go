@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/action"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
@@ -120,7 +120,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	fmt.Fprintf(e.Stderr, "signed %d package(s) as %s (issuer %s)\n", len(rep.Packages), rep.CertificateIdentity, rep.CertificateIssuer)
 	if !*provenance || len(rep.Skipped) > 0 {
 		fmt.Fprintf(e.Stderr, "verify with: waxseal verify PKG.tgz --no-provenance --certificate-identity %s --certificate-oidc-issuer %s\n",
-			shellQuote(rep.CertificateIdentity), shellQuote(rep.CertificateIssuer))
+			action.ShellQuote(rep.CertificateIdentity), action.ShellQuote(rep.CertificateIssuer))
 	}
 	return nil
 }
@@ -165,14 +165,6 @@ func (e *Env) registryFor(name string) (string, error) {
 		return "", fmt.Errorf("finding the npm registry: %w", err)
 	}
 	return registry.URLFor(name, cwd, e.Getenv)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it, so a printed command works as pasted.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // lockedWriter serialises writes to w.
