@@ -3,7 +3,6 @@ package release
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 )
 
@@ -256,17 +254,6 @@ func (p *publisher) holds(ctx context.Context, a Asset, want string) bool {
 	if a.State != stateUploaded && a.State != "" {
 		return true
 	}
-	if d, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
-		return d == want
-	}
-	rc, err := p.svc.OpenAsset(ctx, a.ID)
-	if err != nil {
-		return false
-	}
-	defer func() { _ = rc.Close() }() // read-only
-	h := sha256.New()
-	if _, err := io.Copy(h, io.LimitReader(rc, 1<<30)); err != nil {
-		return false
-	}
-	return hex.EncodeToString(h.Sum(nil)) == want
+	got, _, err := assetSHA256(ctx, p.svc, a, 1<<30)
+	return err == nil && got == want
 }

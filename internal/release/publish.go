@@ -1,7 +1,6 @@
 package release
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -398,20 +397,29 @@ func sameContent(ctx context.Context, svc Service, a Asset, path string) (bool, 
 	if a.Size != size {
 		return false, nil
 	}
-	if hexDigest, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
-		return hexDigest == hex.EncodeToString(local), nil
-	}
-	rc, err := svc.OpenAsset(ctx, a.ID)
+	remote, n, err := assetSHA256(ctx, svc, a, size+1)
 	if err != nil {
 		return false, err
 	}
+	return n == size && remote == hex.EncodeToString(local), nil
+}
+
+// assetSHA256 returns asset a's sha256 in hex: GitHub's digest when it reports one, else the hash of its download,
+// read up to limit bytes. n is the asset's size: its reported one, or how many bytes were read.
+func assetSHA256(ctx context.Context, svc Service, a Asset, limit int64) (hexDigest string, n int64, err error) {
+	if d, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
+		return d, a.Size, nil
+	}
+	rc, err := svc.OpenAsset(ctx, a.ID)
+	if err != nil {
+		return "", 0, err
+	}
 	defer func() { _ = rc.Close() }() // read-only
 	h := sha256.New()
-	n, err := io.Copy(h, io.LimitReader(rc, a.Size+1))
-	if err != nil {
-		return false, fmt.Errorf("downloading asset %q: %w", a.Name, err)
+	if n, err = io.Copy(h, io.LimitReader(rc, limit)); err != nil {
+		return "", 0, fmt.Errorf("downloading asset %q: %w", a.Name, err)
 	}
-	return n == size && bytes.Equal(h.Sum(nil), local), nil
+	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 func fileSHA256(path string) (int64, []byte, error) {
