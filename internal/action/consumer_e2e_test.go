@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/waxseal/waxseal/internal/release"
-	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"

@@ -17,9 +17,9 @@ import (
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/release"
-	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/retry/retrytest"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 	"github.com/waxseal/waxseal/internal/seal"
 )
 

@@ -21,7 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/retry/retrytest"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 // mint signs a token with a throwaway key; ParseClaims does not verify signatures (Fulcio does).

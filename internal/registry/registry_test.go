@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/retry/retrytest"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 )
 

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
 
 // provenanceBundle is a Sigstore bundle shaped like a provenance bundle: a DSSE envelope around an in-toto

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/release/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/retry/retrytest"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 const testToken = "ghs_testtoken123"
