@@ -24,8 +24,8 @@ import (
 
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/npm"
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/testing/stacktest"
 	"github.com/waxseal/waxseal/internal/verifier"

@@ -9,9 +9,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/seal"
-	"go.yaml.in/yaml/v3"
 )
 
 type actionYML struct {

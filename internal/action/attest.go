@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/seal"
 )
@@ -14,7 +15,7 @@ import (
 // attestResult is one provenance bundle stored in GitHub's attestation store.
 type attestResult struct {
 	Tarball string `json:"tarball"`
-	release.Attestation
+	github.Attestation
 	path string // the tarball's local path
 }
 
@@ -24,12 +25,11 @@ type attestResult struct {
 // release is not touched unless every attestation was stored, and that when one fails, the error lists the ones
 // already stored. Those are true statements about their tarballs whatever happens next, and a re-run stores
 // fresh ones (every run signs afresh); verifiers accept any one of them.
-func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *seal.Report) ([]attestResult, error) {
+func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *seal.Report, pace *release.Pacer) ([]attestResult, error) {
 	if cfg.GitHubToken == "" {
 		return nil, errors.New("`attest: true` needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: attestations: write`")
 	}
-	c, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken,
-		release.WithServerURL(cfg.ServerURL))
+	c, err := r.githubRepo(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,10 @@ func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *se
 		}
 		b, err := os.ReadFile(p.ProvenanceBundle)
 		if err == nil {
-			var a *release.Attestation
+			err = pace.Wait(ctx)
+		}
+		if err == nil {
+			var a *github.Attestation
 			if a, err = c.Attest(ctx, b); err == nil {
 				out = append(out, attestResult{Tarball: ws.Rel(p.Tarball), Attestation: *a, path: p.Tarball})
 				continue
@@ -60,4 +63,18 @@ func storedSoFar(done []attestResult) string {
 		s = append(s, fmt.Sprintf("%s (%s)", a.Tarball, a.URL))
 	}
 	return "the attestations of " + strings.Join(s, ", ") + " were stored (GitHub offers no way to delete them; they stay valid, and a re-run stores new ones); the release was not changed"
+}
+
+// githubRepo is the job's repository through the one GitHub client, with the `github-token` input.
+func (r *Runner) githubRepo(cfg *Config) (*github.Repo, error) {
+	c, err := github.New(github.Config{APIURL: cfg.APIURL, ServerURL: cfg.ServerURL, Token: cfg.GitHubToken,
+		Transport: r.Transport, Retry: r.Retry})
+	if err != nil {
+		return nil, err
+	}
+	repo, err := c.Repo(cfg.Repository)
+	if err != nil {
+		return nil, fmt.Errorf("%w: check GITHUB_REPOSITORY", err)
+	}
+	return repo, nil
 }

@@ -11,8 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
+
 	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
 
 // signWithDSSE is fakeSign with a provenance bundle shaped like a real one (a DSSE envelope around an in-toto

@@ -14,11 +14,10 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/waxseal/waxseal/internal/release"
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
-	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
 
 // packAs packs name@version with the real npm into ws/dist, its package.json naming repository (owner/name).
@@ -128,7 +127,11 @@ func TestConsumerCommandsE2E(t *testing.T) {
 			const ghToken = "ghs_consumerE2E"
 			store := githubfake.New("waxseal", "waxseal", ghToken)
 			t.Cleanup(store.Close)
-			storeClient, err := release.NewClient(http.DefaultTransport, retry.Policy{}, store.API.URL, "waxseal/waxseal", ghToken)
+			ghc, err := github.New(github.Config{APIURL: store.API.URL, Token: ghToken})
+			if err != nil {
+				t.Fatal(err)
+			}
+			storeClient, err := ghc.Repo("waxseal/waxseal")
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,6 +4,7 @@
 package action
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -182,7 +183,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		errs = append(errs, fmt.Errorf("inputs `staging` and `trusted-root`/`signing-config` contradict each other: set either `staging: true` or the files of your own instance"))
 	}
 	if len(errs) > 0 {
-		return nil, joinErrs(errs)
+		return nil, errors.Join(errs...)
 	}
 	return c, nil
 }

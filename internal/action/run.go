@@ -14,6 +14,7 @@ import (
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/release"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/trust"
@@ -23,8 +24,9 @@ import (
 type Runner struct {
 	Getenv func(string) string
 	Stdout io.Writer // workflow commands and log lines
-	// HTTPClient's transport carries every request (ID token, TUF, Fulcio, Rekor, GitHub).
-	HTTPClient *http.Client
+	// Transport carries every request (ID token, TUF, Fulcio, Rekor, GitHub, the npm registry); nil means
+	// http.DefaultTransport. The retry policy bounds each try and each request.
+	Transport http.RoundTripper
 	// Sign is seal.Sign.
 	Sign func(context.Context, seal.Options) (*seal.Report, error)
 	// Retry is the base of the run's retry policy: tests set its Clock. The `retry-for` input sets For, and a nil
@@ -39,14 +41,11 @@ func Run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writ
 	return r.Run(ctx)
 }
 
-// Run runs the action. A nil Sign means seal.Sign, a nil HTTPClient http.DefaultTransport's.
+// Run runs the action. A nil Sign means seal.Sign.
 func (r *Runner) Run(ctx context.Context) error {
 	rr := *r // never mutate the caller's Runner
 	if rr.Sign == nil {
 		rr.Sign = seal.Sign
-	}
-	if rr.HTTPClient == nil {
-		rr.HTTPClient = &http.Client{} // the retry policy bounds each try and each request
 	}
 	return rr.runLogged(ctx)
 }
@@ -56,7 +55,7 @@ func (r *Runner) runLogged(ctx context.Context) error {
 	// The runner masks secrets it passed in, but not a token given through another path: mask before anything.
 	cmds.Mask(input(r.Getenv, "github-token"))
 	cmds.Mask(r.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN"))
-	err := r.run(ctx, cmds)
+	err := explain(r.run(ctx, cmds))
 	if err != nil {
 		var pe *packageErrors
 		if !errors.As(err, &pe) { // per-package errors were annotated already
@@ -107,44 +106,46 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		return err
 	}
 	// Find the release before signing: a missing or frozen release should not cost a transparency-log entry.
-	up, note, err := r.prepareUpload(ctx, cfg, bases)
+	pace := release.NewPacer(r.Retry) // one pace for everything the run creates on GitHub
+	up, note, err := r.prepareUpload(ctx, cfg, bases, pace)
 	if err != nil {
 		return err
 	}
 
 	rep, signErr := r.Sign(ctx, seal.Options{
 		Files: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
-		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.HTTPClient.Transport, Retry: r.Retry},
+		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.Transport, Retry: r.Retry},
 			cmds: cmds},
-		Audience: cfg.Audience, Getenv: r.Getenv, HTTPClient: r.HTTPClient, Retry: r.Retry,
+		Audience: cfg.Audience, Getenv: r.Getenv, Transport: r.Transport, Retry: r.Retry,
 		RegistryPreflight: cfg.RegistryPreflight, AllowPrivateRepository: cfg.AllowPrivateRepository,
 		// The registry npm would publish to from the workspace: its .npmrc, the job's npm_config_* settings.
 		RegistryFor: func(name string) (string, error) { return registry.URLFor(name, ws.Root(), r.Getenv) },
+		Words:       remedy.Input,
 	})
 	if rep == nil {
 		return signErr
 	}
 	logPackages(cmds, ws, rep)
-	return r.finish(ctx, cfg, ws, out, up, note, rep, bases, signErr)
+	return r.finish(ctx, cfg, ws, out, up, pace, note, rep, bases, signErr)
 }
 
 // finish uploads (when every package was signed), then writes the results file, the summary and the outputs,
 // whatever happened, so a failed run still says what it did.
 func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *ghactions.OutputFile, up *uploader,
-	note string, rep *seal.Report, bases map[string]string, signErr error) error {
+	pace *release.Pacer, note string, rep *seal.Report, bases map[string]string, signErr error) error {
 	assets := map[string]string{}
 	var results []uploadResult
 	var attests []attestResult
 	var upErr, attErr error
 	if signErr == nil && cfg.Attest {
 		// Before the release: an attestation cannot be taken back, so the release changes only once all are stored.
-		if attests, attErr = r.attest(ctx, cfg, ws, rep); attErr != nil {
-			note = "Nothing was uploaded: " + code(attErr.Error())
+		if attests, attErr = r.attest(ctx, cfg, ws, rep, pace); attErr != nil {
+			note = "Nothing was uploaded: " + code(explain(attErr).Error())
 		}
 	}
 	if signErr == nil && attErr == nil && up != nil {
 		if results, upErr = up.publish(ctx, cfg, rep, bases); upErr != nil {
-			note = "The upload failed: " + code(upErr.Error())
+			note = "The upload failed: " + code(explain(upErr).Error())
 		}
 		for _, res := range results {
 			assets[res.path] = res.Asset.DownloadURL
@@ -166,7 +167,7 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 }
 
 func (r *Runner) trustOptions(cfg *Config, ws *Workspace) (trust.Options, error) {
-	o := trust.Options{Staging: cfg.Staging, Transport: r.HTTPClient.Transport, Retry: r.Retry}
+	o := trust.Options{Staging: cfg.Staging, Transport: r.Transport, Retry: r.Retry}
 	var err error
 	if cfg.TrustedRoot != "" {
 		if o.TrustedRootPath, err = ws.File("trusted-root", cfg.TrustedRoot); err != nil {
@@ -282,5 +283,5 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 		errs = appendErr(errs, out.Set("results", ws.Rel(resultsPath)))
 	}
 	errs = appendErr(errs, out.Set("certificate-identity", rep.CertificateIdentity))
-	return joinErrs(errs)
+	return errors.Join(errs...)
 }

@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/release"
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/testing/retrytest"
 	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 const (
@@ -100,7 +101,7 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 func runAction(t *testing.T, env map[string]string, sign func(context.Context, seal.Options) (*seal.Report, error)) (string, error) {
 	t.Helper()
 	var stdout bytes.Buffer
-	r := &Runner{Getenv: envFunc(env), Stdout: &stdout, HTTPClient: &http.Client{Timeout: 10 * time.Second}, Sign: sign,
+	r := &Runner{Getenv: envFunc(env), Stdout: &stdout, Sign: sign,
 		Retry: retry.Policy{Clock: &retrytest.Clock{}}}
 	err := r.Run(t.Context())
 	return stdout.String(), err

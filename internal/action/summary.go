@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/printable"
+
 	"github.com/waxseal/waxseal/internal/seal"
 )
 
@@ -84,7 +86,7 @@ func RenderSummary(d SummaryData) string {
 		if u := d.Attestations[p.Tarball]; u != "" {
 			bundles = append(bundles, link("attestation", u))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(short(p.SHA512)),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(printable.Abbrev(p.SHA512, 16)),
 			strings.Join(bundles, " · "), entries)
 	}
 	if d.Note != "" {
@@ -104,13 +106,6 @@ func (d SummaryData) bundleCell(kind, path string) string {
 		return link(kind, u)
 	}
 	return kind + " " + code(d.Rel(path))
-}
-
-func short(hexDigest string) string {
-	if len(hexDigest) > 16 {
-		return hexDigest[:16] + "…"
-	}
-	return hexDigest
 }
 
 func writeSigner(b *strings.Builder, r *seal.Report) {

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
@@ -18,8 +19,9 @@ import (
 // uploader is a found release and the service to reach it.
 type uploader struct {
 	svc    release.Service
-	rel    *release.Release
+	rel    *github.Release
 	policy retry.Policy
+	pace   *release.Pacer
 }
 
 // uploadResult is a release.Result and the local file it came from.
@@ -30,7 +32,7 @@ type uploadResult struct {
 
 // prepareUpload decides whether this run uploads and finds the release. It returns a nil uploader and a note
 // for the summary when there is nothing to upload to and upload is "auto".
-func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[string]string) (*uploader, string, error) {
+func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[string]string, pace *release.Pacer) (*uploader, string, error) {
 	if cfg.Upload == UploadFalse {
 		return nil, "Upload is off (`upload: false`): the bundles are in the workspace.", nil
 	}
@@ -47,12 +49,11 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 	if cfg.GitHubToken == "" {
 		return nil, "", fmt.Errorf("uploading to the release %q needs a token: set the `github-token` input (default `${{ github.token }}`) and grant the job `permissions: contents: write`, or set `upload: false`", tag)
 	}
-	svc, err := release.NewClient(r.HTTPClient.Transport, r.Retry, cfg.APIURL, cfg.Repository, cfg.GitHubToken,
-		release.WithServerURL(cfg.ServerURL))
+	svc, err := r.githubRepo(cfg)
 	if err != nil {
 		return nil, "", err
 	}
-	rel, err := svc.FindRelease(ctx, tag)
+	rel, err := release.Find(ctx, svc, tag, r.Retry)
 	if errors.Is(err, release.ErrReleaseHidden) {
 		// A draft for the tag may well exist: skipping would leave it without bundles, for good once published
 		// immutable. So even `upload: auto` fails here.
@@ -68,10 +69,10 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 		return nil, "", err
 	}
 	if rel.Immutable && !rel.Draft {
-		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, release.ErrImmutableRelease, immutableHelp)
+		return nil, "", fmt.Errorf("release %q: %w\n%s", tag, github.ErrImmutableRelease, immutableHelp)
 	}
 	// An interrupted earlier run's leftovers are undone first, so they do not count as a finished run's bundles.
-	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry, Run: cfg.Run}); err != nil {
+	if _, err := release.Recover(ctx, svc, rel, release.PublishOptions{Policy: r.Retry, Pacer: pace, Run: cfg.Run}); err != nil {
 		return nil, "", err
 	}
 	if !cfg.Overwrite {
@@ -79,7 +80,7 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 			return nil, "", err
 		}
 	}
-	return &uploader{svc: svc, rel: rel, policy: r.Retry}, "", nil
+	return &uploader{svc: svc, rel: rel, policy: r.Retry, pace: pace}, "", nil
 }
 
 // checkNoBundles refuses, before anything is signed, a release that already holds bundles this run would
@@ -88,7 +89,7 @@ func (r *Runner) prepareUpload(ctx context.Context, cfg *Config, bases map[strin
 // are compared as GitHub stores them; an asset whose upload never finished (state "starter") is a leftover,
 // which Publish deletes, not a bundle. (Recover has already undone interrupted runs, so what is left here was
 // uploaded by a run that finished.)
-func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Release, bases map[string]string, prov bool) error {
+func checkNoBundles(ctx context.Context, svc release.Service, rel *github.Release, bases map[string]string, prov bool) error {
 	assets, err := svc.ListAssets(ctx, rel.ID)
 	if err != nil {
 		return err
@@ -106,7 +107,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 			names = append(names, base+".provenance.sigstore.json", base+".intoto.jsonl")
 		}
 		for _, n := range names {
-			if have[release.StoredName(n)] {
+			if have[github.StoredName(n)] {
 				clash = append(clash, n)
 			}
 		}
@@ -115,7 +116,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *release.Relea
 		return nil
 	}
 	slices.Sort(clash)
-	return fmt.Errorf("release %q already has %s, probably from an earlier run: each run signs afresh, so the new bundles cannot match; set `overwrite: true` to replace them, or delete them from the release (%w)",
+	return fmt.Errorf("release %q already has %s, probably from an earlier run: each run signs afresh, so the new bundles cannot match (%w)",
 		rel.TagName, strings.Join(clash, ", "), release.ErrAssetConflict)
 }
 
@@ -142,9 +143,10 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 			files = append(files, release.File{Name: base + ".intoto.jsonl", Path: jsonl})
 		}
 	}
-	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy, Run: cfg.Run})
+	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy,
+		Pacer: u.pace, Run: cfg.Run})
 	if err != nil {
-		if errors.Is(err, release.ErrImmutableRelease) {
+		if errors.Is(err, github.ErrImmutableRelease) {
 			err = fmt.Errorf("%w\n%s", err, immutableHelp)
 		}
 		return nil, fmt.Errorf("uploading to the release %q: %w", u.rel.TagName, err)

@@ -12,7 +12,7 @@ func (e *Env) runAction(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return usagef("waxseal action takes no arguments: it reads the step's inputs from INPUT_* variables (see action.yml)")
 	}
-	r := &action.Runner{Getenv: e.Getenv, Stdout: e.Stdout, HTTPClient: e.HTTPClient}
+	r := &action.Runner{Getenv: e.Getenv, Stdout: e.Stdout, Transport: e.Transport, Retry: e.Retry}
 	if err := r.Run(ctx); err != nil {
 		// The runner has already shown it as an ::error:: annotation; printing it again only doubles the log.
 		return &ReportedError{Err: err}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
@@ -24,8 +25,9 @@ type Env struct {
 	Stdout io.Writer
 	Stderr io.Writer
 	Getenv func(string) string
-	// HTTPClient is used for every network call a subcommand makes (TUF, Fulcio, Rekor, GitHub, npm).
-	HTTPClient *http.Client
+	// Transport carries every network call a subcommand makes (TUF, Fulcio, Rekor, GitHub, npm); nil means
+	// http.DefaultTransport. The retry policy bounds each try and each request.
+	Transport http.RoundTripper
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Interactive reports whether a person is at a terminal (for the browser sign-in); nil means no.
@@ -51,12 +53,7 @@ func (e *Env) retryPolicy(retryFor time.Duration) retry.Policy {
 }
 
 // transport is the base transport every request goes over.
-func (e *Env) transport() http.RoundTripper {
-	if e.HTTPClient == nil {
-		return nil
-	}
-	return e.HTTPClient.Transport
-}
+func (e *Env) transport() http.RoundTripper { return e.Transport }
 
 // registerRetryFor registers --retry-for on fs.
 func registerRetryFor(fs *flag.FlagSet) *time.Duration {
@@ -118,14 +115,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		Stdout:      stdout,
 		Stderr:      stderr,
 		Getenv:      getenv,
-		HTTPClient:  &http.Client{}, // the retry policy bounds each try and each request
 		Interactive: func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 	}
 	return env.Run(ctx, args)
 }
 
-// Run dispatches to a subcommand.
+// Run dispatches to a subcommand. An error that names a setting to change (package remedy) says it as a flag.
 func (e *Env) Run(ctx context.Context, args []string) error {
+	return remedy.Explain(e.dispatch(ctx, args), remedy.Flag)
+}
+
+func (e *Env) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(e.Stderr, usage)
 		return usagef("no command given: run 'waxseal sign' or 'waxseal verify'")

@@ -201,7 +201,7 @@ func TestFaultsE2E(t *testing.T) {
 				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
 			}
 			var stdout, stderr bytes.Buffer
-			e := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, HTTPClient: &http.Client{},
+			e := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] },
 				Retry: retry.Policy{WaitMin: 50 * time.Millisecond, WaitMax: 500 * time.Millisecond, AttemptTimeout: 5 * time.Second}}
 			began := time.Now()
 			err := e.Run(t.Context(), []string{"sign", "--trusted-root", trustedRoot, "--signing-config", config,

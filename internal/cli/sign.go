@@ -14,6 +14,7 @@ import (
 	"github.com/waxseal/waxseal/internal/action"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/signer"
@@ -84,7 +85,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	policy := e.retryPolicy(*retryFor)
 	topts := tf.options(e, policy)
 	if err := topts.Validate(); err != nil {
-		return usagef("sign: %v", err)
+		return usagef("sign: %v", remedy.Explain(err, remedy.Flag))
 	}
 	if *oidcTimeout <= 0 {
 		return usagef("sign: --oidc-timeout must be positive, e.g. 5m")
@@ -105,9 +106,9 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
 		Paths: paths, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
-		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, HTTPClient: e.HTTPClient, Retry: policy,
+		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, Transport: e.Transport, Retry: policy,
 		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
-		Progress: e.Stderr, Now: e.Now,
+		Progress: e.Stderr, Now: e.Now, Words: remedy.Flag,
 	})
 	if rep != nil && *outputJSON != "" {
 		if err := writeJSON(*outputJSON, rep); err != nil {

@@ -3,7 +3,6 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,13 +43,13 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		{name: "bad sign-in timeout", args: []string{"sign", "--oidc-timeout", "0s", "x.tgz"}, want: "--oidc-timeout must be positive", wantCode: 2},
 		// A device sign-in needs no terminal, but a provider: a private instance's config without oidcUrls names none.
 		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--signing-config", noOIDC, "x.tgz"},
-			want: "the config needs an oidcUrls entry valid now; or pass --oidc-issuer URL", wantCode: 1},
+			want: "the config needs an oidcUrls entry valid now; or name the provider, or give a token) (--oidc-issuer; --identity-token)", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
 			// No terminal: a person at one would be offered a browser sign-in instead of ErrNoToken.
-			env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return tc.env[k] }, HTTPClient: http.DefaultClient}
+			env := &Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return tc.env[k] }}
 			err := env.Run(t.Context(), tc.args)
 			if err == nil {
 				t.Fatal("Run succeeded, want an error")
@@ -88,7 +87,7 @@ func TestActionFailureIsReportedOnce(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	// An Actions job with a bad boolean input: the runner annotates it; main must not print it again.
 	env := map[string]string{"GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": t.TempDir(), "INPUT_PROVENANCE": "maybe"}
-	err := (&Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }, HTTPClient: http.DefaultClient}).Run(t.Context(), []string{"action"})
+	err := (&Env{Stdout: &stdout, Stderr: &stderr, Getenv: func(k string) string { return env[k] }}).Run(t.Context(), []string{"action"})
 	if err == nil {
 		t.Fatal("action with an invalid input succeeded")
 	}

@@ -26,7 +26,7 @@ func atTerminal(t *testing.T, b signin.Behaviour, stderr *signin.Screen, args ..
 	t.Helper()
 	env := map[string]string{"npm_config_registry": testRegistry(),
 		"BROWSER": stackVar(t, "WAXSEAL_STACK_BROWSER") + " -behaviour " + string(b)}
-	e := &Env{Stdout: stderr, Stderr: stderr, Getenv: func(k string) string { return env[k] }, HTTPClient: &http.Client{},
+	e := &Env{Stdout: stderr, Stderr: stderr, Getenv: func(k string) string { return env[k] },
 		Interactive: func() bool { return true }}
 	return e.Run(t.Context(), args)
 }

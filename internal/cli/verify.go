@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/trust"
 	"github.com/waxseal/waxseal/internal/verifier"
@@ -121,7 +123,7 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	}
 	topts := f.tf.options(e, f.net)
 	if err := topts.Validate(); err != nil {
-		return usagef("verify: %v", err)
+		return usagef("verify: %v", remedy.Explain(err, remedy.Flag))
 	}
 	tr, err := trust.TrustedRoot(ctx, topts)
 	if err != nil {
@@ -160,18 +162,11 @@ func (e *Env) warnUnpinned(f *verifyFlags, reps []artifactReport) {
 				fmt.Fprintf(e.Stderr, "waxseal: warning: only the signing workflow (the certificate identity) was pinned, not the source "+
 					"repository: a reusable workflow signs with that identity for every repository that calls it. These bundles came from %s "+
 					"(repository id %s): if that is the one you trust, add --repository %s --repository-id %s\n",
-					res.Repository, orNone(res.RepositoryID), strings.TrimPrefix(res.Repository, githubServerURL+"/"), orNone(res.RepositoryID))
+					res.Repository, cmp.Or(res.RepositoryID, "unknown"), strings.TrimPrefix(res.Repository, githubServerURL+"/"), cmp.Or(res.RepositoryID, "unknown"))
 				return
 			}
 		}
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 // checkArgs validates the combination of targets and flags; it returns the parsed --release.

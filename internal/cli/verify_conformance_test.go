@@ -33,8 +33,8 @@ func testEnv(rt http.RoundTripper, env map[string]string) (*Env, *bytes.Buffer, 
 	var out, errOut bytes.Buffer
 	return &Env{
 		Stdout: &out, Stderr: &errOut,
-		Getenv:     func(k string) string { return env[k] },
-		HTTPClient: &http.Client{Transport: rt},
+		Getenv:    func(k string) string { return env[k] },
+		Transport: rt,
 	}, &out, &errOut
 }
 

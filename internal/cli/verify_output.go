@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -176,7 +177,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 	line("issuer", res.Issuer)
 	line("repository", res.Repository)
 	if res.RepositoryID != "" {
-		line("repository id", res.RepositoryID+" (owner id "+orNone(res.OwnerID)+")")
+		line("repository id", res.RepositoryID+" (owner id "+cmp.Or(res.OwnerID, "unknown")+")")
 	}
 	line("workflow", res.Workflow)
 	line("ref", res.Ref)

@@ -1,22 +1,19 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
-	"github.com/google/go-github/v62/github"
-
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/registry"
-	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
@@ -50,27 +47,26 @@ func (e *Env) learnRepositoryIDs(ctx context.Context, f *verifyFlags, rel *relea
 	if f.repository != rel.owner+"/"+rel.repo {
 		return nil // the identity names another repository: its IDs are not this one's
 	}
-	gh, err := e.githubClient(f.githubAPI, f.net)
+	repo, err := e.githubRepo(f.githubAPI, f.net, rel)
 	if err != nil {
 		return err
 	}
-	repo, _, err := gh.Repositories.Get(ctx, rel.owner, rel.repo)
+	info, err := repo.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("looking up repository %s/%s: %w", rel.owner, rel.repo, describeGitHubErr(err))
+		return e.explainGitHub(err)
 	}
 	for _, x := range []struct {
 		flag string
 		dst  *string
-		id   int64
-	}{{"--repository-id", &f.repositoryID, repo.GetID()}, {"--repository-owner-id", &f.ownerID, repo.GetOwner().GetID()}} {
-		got := strconv.FormatInt(x.id, 10)
-		if x.id == 0 {
+		id   string
+	}{{"--repository-id", &f.repositoryID, info.ID}, {"--repository-owner-id", &f.ownerID, info.OwnerID}} {
+		if x.id == "" {
 			continue
 		}
-		if *x.dst != "" && *x.dst != got {
-			return fmt.Errorf("%s %s contradicts GitHub, which gives %s/%s the ID %s: check which repository you mean", x.flag, *x.dst, rel.owner, rel.repo, got)
+		if *x.dst != "" && *x.dst != x.id {
+			return fmt.Errorf("%s %s contradicts GitHub, which gives %s/%s the ID %s: check which repository you mean", x.flag, *x.dst, rel.owner, rel.repo, x.id)
 		}
-		*x.dst = got
+		*x.dst = x.id
 	}
 	return nil
 }
@@ -78,30 +74,21 @@ func (e *Env) learnRepositoryIDs(ctx context.Context, f *verifyFlags, rel *relea
 // downloadRelease downloads the release's tarballs and bundles into dir; it returns asset name -> path. No token
 // is needed for a public repository; $GITHUB_TOKEN (or $GH_TOKEN) is sent when set.
 func (e *Env) downloadRelease(ctx context.Context, apiURL string, policy retry.Policy, rel *releaseRef, dir string) (map[string]string, error) {
-	gh, err := e.githubClient(apiURL, policy)
+	repo, err := e.githubRepo(apiURL, policy, rel)
 	if err != nil {
 		return nil, err
 	}
-	r, _, err := gh.Repositories.GetReleaseByTag(ctx, rel.owner, rel.repo, rel.tag)
+	r, err := repo.ReleaseByTag(ctx, rel.tag)
 	if err != nil {
-		return nil, fmt.Errorf("finding release %s: %w", rel, describeGitHubErr(err))
+		return nil, fmt.Errorf("finding release %s: %w", rel, e.explainGitHub(err))
 	}
-	var assets []*github.ReleaseAsset
-	opts := &github.ListOptions{PerPage: 100}
-	for {
-		page, resp, err := gh.Repositories.ListReleaseAssets(ctx, rel.owner, rel.repo, r.GetID(), opts)
-		if err != nil {
-			return nil, fmt.Errorf("listing the assets of release %s: %w", rel, describeGitHubErr(err))
-		}
-		assets = append(assets, page...)
-		if resp.NextPage == 0 {
-			break
-		}
-		opts.Page = resp.NextPage
+	assets, err := repo.ListAssets(ctx, r.ID)
+	if err != nil {
+		return nil, fmt.Errorf("listing the assets of release %s: %w", rel, e.explainGitHub(err))
 	}
 	out := map[string]string{}
 	for _, a := range assets {
-		name := a.GetName()
+		name := a.Name
 		if !releaseAsset(name) {
 			continue
 		}
@@ -109,74 +96,46 @@ func (e *Env) downloadRelease(ctx context.Context, apiURL string, policy retry.P
 			return nil, fmt.Errorf("release %s has an asset named %q, which is not a plain file name", rel, name)
 		}
 		path := filepath.Join(dir, name)
-		if err := downloadAsset(ctx, gh, policy.Client(e.transport(), release.DownloadService()), rel, a, path); err != nil {
-			return nil, err
+		if err := downloadAsset(ctx, repo, rel, a, path); err != nil {
+			return nil, e.explainGitHub(err)
 		}
 		out[name] = path
 	}
 	return out, nil
 }
 
-func downloadAsset(ctx context.Context, gh *github.Client, storage *http.Client, rel *releaseRef, a *github.ReleaseAsset, path string) error {
-	// GitHub answers the asset URL with a redirect to its storage host, which go-github follows with storage: a
-	// client that never sends the token.
-	rc, _, err := gh.Repositories.DownloadReleaseAsset(ctx, rel.owner, rel.repo, a.GetID(), storage)
+func downloadAsset(ctx context.Context, repo *github.Repo, rel *releaseRef, a github.Asset, path string) error {
+	rc, err := repo.OpenAsset(ctx, a.ID)
 	if err != nil {
-		return fmt.Errorf("downloading %s from release %s: %w", a.GetName(), rel, describeGitHubErr(err))
+		return fmt.Errorf("downloading %s from release %s: %w", a.Name, rel, err)
 	}
 	defer func() { _ = rc.Close() }() // response body, read-only
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
-		return fmt.Errorf("saving %s: %w", a.GetName(), err)
+		return fmt.Errorf("saving %s: %w", a.Name, err)
 	}
 	n, err := io.Copy(f, io.LimitReader(rc, maxAssetBytes+1))
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("downloading %s from release %s: %w", a.GetName(), rel, err)
+		return fmt.Errorf("downloading %s from release %s: %w", a.Name, rel, err)
 	}
 	if n > maxAssetBytes {
-		return fmt.Errorf("downloading %s from release %s: larger than %d bytes", a.GetName(), rel, int64(maxAssetBytes))
+		return fmt.Errorf("downloading %s from release %s: larger than %d bytes", a.Name, rel, int64(maxAssetBytes))
 	}
 	return nil
 }
 
-func (e *Env) githubClient(apiURL string, policy retry.Policy) (*github.Client, error) {
-	if apiURL == "" {
-		apiURL = e.Getenv("GITHUB_API_URL")
+// githubRepo is rel's repository through the one GitHub client: the API at --github-api-url, else
+// $GITHUB_API_URL, else api.github.com, with $GITHUB_TOKEN (or $GH_TOKEN) when set.
+func (e *Env) githubRepo(apiURL string, policy retry.Policy, rel *releaseRef) (*github.Repo, error) {
+	c, err := github.New(github.Config{APIURL: cmp.Or(apiURL, e.Getenv("GITHUB_API_URL")),
+		Token: firstNonEmptyEnv(e.Getenv, "GITHUB_TOKEN", "GH_TOKEN"), Transport: e.transport(), Retry: policy})
+	if err != nil {
+		return nil, usagef("verify: %v: fix --github-api-url (or GITHUB_API_URL)", err)
 	}
-	if apiURL == "" {
-		apiURL = "https://api.github.com/"
-	}
-	u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
-	if err != nil || u.Host == "" {
-		return nil, usagef("verify: GitHub API URL %q is not a URL", apiURL)
-	}
-	var rt http.RoundTripper = policy.Transport(e.transport(), release.APIService())
-	if tok := firstNonEmptyEnv(e.Getenv, "GITHUB_TOKEN", "GH_TOKEN"); tok != "" {
-		rt = &apiAuth{base: rt, scheme: u.Scheme, host: u.Host, token: tok}
-	}
-	gh := github.NewClient(&http.Client{Transport: rt})
-	gh.BaseURL = u
-	return gh, nil
-}
-
-// apiAuth adds the token to requests for the API's own scheme and host, and to nothing else: not to a redirect
-// to another host (go-github's WithAuthToken adds it to every request, redirects included).
-type apiAuth struct {
-	base         http.RoundTripper
-	scheme, host string
-	token        string
-}
-
-func (a *apiAuth) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != a.scheme || req.URL.Host != a.host {
-		return a.base.RoundTrip(req)
-	}
-	req = req.Clone(req.Context())
-	req.Header.Set("Authorization", "Bearer "+a.token)
-	return a.base.RoundTrip(req)
+	return c.Repo(rel.owner + "/" + rel.repo)
 }
 
 func firstNonEmptyEnv(getenv func(string) string, keys ...string) string {
@@ -188,20 +147,17 @@ func firstNonEmptyEnv(getenv func(string) string, keys ...string) string {
 	return ""
 }
 
-// describeGitHubErr adds what to do to GitHub's answers.
-func describeGitHubErr(err error) error {
-	var rl *github.RateLimitError
-	if errors.As(err, &rl) {
-		return fmt.Errorf("%w (GitHub's rate limit for unauthenticated requests is low: set GITHUB_TOKEN)", err)
-	}
-	var er *github.ErrorResponse
-	if errors.As(err, &er) && er.Response != nil {
-		switch er.Response.StatusCode {
-		case http.StatusNotFound:
-			return fmt.Errorf("%w (check OWNER/REPO and the tag; a private repository needs GITHUB_TOKEN)", err)
-		case http.StatusUnauthorized:
-			return fmt.Errorf("%w (GITHUB_TOKEN is invalid or expired)", err)
-		}
+// explainGitHub adds what to do to GitHub's answers, in the command line's words.
+func (e *Env) explainGitHub(err error) error {
+	var re *retry.Error
+	switch {
+	case errors.Is(err, github.ErrNotFound):
+		return fmt.Errorf("%w (check OWNER/REPO and the tag; a private repository needs GITHUB_TOKEN)", err)
+	case errors.Is(err, github.ErrUnauthorized):
+		return fmt.Errorf("%w (GITHUB_TOKEN is invalid or expired)", err)
+	case errors.As(err, &re) && (re.Status == http.StatusForbidden || re.Status == http.StatusTooManyRequests) &&
+		firstNonEmptyEnv(e.Getenv, "GITHUB_TOKEN", "GH_TOKEN") == "":
+		return fmt.Errorf("%w (GitHub's rate limit for requests without a token is 60 an hour: set GITHUB_TOKEN)", err)
 	}
 	return err
 }

@@ -17,9 +17,30 @@ type Source struct {
 }
 
 // CheckPublishable applies the checks the npm registry makes when it accepts a package with
-// provenance, so a publish cannot fail after signing. It returns nil or an errors.Join of
-// *CheckError, one per rule broken:
-//   - "private" must not be truthy (npm publish refuses with EPRIVATE);
+// provenance from src, so a publish cannot fail after signing: the package's own (CheckPackage) and
+// those that compare it with where it was built (CheckSource). It returns nil or an errors.Join of
+// *CheckError, one per rule broken.
+func CheckPublishable(m Manifest, src Source) error {
+	errs := []error{CheckPackage(m)}
+	if j, ok := CheckSource(m, src).(interface{ Unwrap() []error }); ok {
+		errs = append(errs, j.Unwrap()...)
+	}
+	return errors.Join(errs...)
+}
+
+// CheckPackage applies the checks of the package itself, which need no CI identity: "private" must
+// not be truthy (npm publish refuses with EPRIVATE). It returns nil or a *CheckError.
+func CheckPackage(m Manifest) error {
+	if m.Private {
+		return &CheckError{Path: m.Tarball, Field: `package.json "private"`,
+			Problem: "is set to a true value, so npm refuses to publish the package",
+			Fix:     `remove "private" from package.json (or set it to false)`}
+	}
+	return nil
+}
+
+// CheckSource applies the registry's checks of the package against the CI identity that builds it.
+// It returns nil or an errors.Join of *CheckError:
 //   - the runner environment must be github-hosted (the registry refuses provenance from
 //     self-hosted runners);
 //   - package.json repository.url must name the same repository as the provenance (the registry's
@@ -27,14 +48,10 @@ type Source struct {
 //     compared case-sensitively, after npm's hosted-git-info normalization (git+https://, git://,
 //     ssh and scp forms, github:owner/repo and owner/repo shorthands, trailing .git, host case,
 //     www.).
-func CheckPublishable(m Manifest, src Source) error {
+func CheckSource(m Manifest, src Source) error {
 	var errs []error
 	add := func(field, problem, fix string) {
 		errs = append(errs, &CheckError{Path: m.Tarball, Field: field, Problem: problem, Fix: fix})
-	}
-	if m.Private {
-		add(`package.json "private"`, "is set to a true value, so npm refuses to publish the package",
-			`remove "private" from package.json (or set it to false)`)
 	}
 	if src.RunnerEnvironment != "github-hosted" {
 		add("runner environment", fmt.Sprintf("is %q; the npm registry accepts provenance only from "+

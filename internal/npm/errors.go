@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+
+	"github.com/waxseal/waxseal/internal/printable"
 )
 
 // Sentinel errors classify why a tarball was refused; test them with errors.Is.
@@ -65,7 +67,7 @@ func (e *TarballError) Error() string {
 		b.WriteString("; ")
 		b.WriteString(e.Fix)
 	}
-	return oneLine(b.String())
+	return printable.Line(b.String())
 }
 
 // Unwrap returns the class of the error.
@@ -90,7 +92,7 @@ func (e *CheckError) Error() string {
 	b.WriteString(e.Problem)
 	b.WriteString("; ")
 	b.WriteString(e.Fix)
-	return oneLine(b.String())
+	return printable.Line(b.String())
 }
 
 // DuplicateError refuses two tarballs of the same name@version.
@@ -100,17 +102,9 @@ type DuplicateError struct {
 }
 
 func (e *DuplicateError) Error() string {
-	return oneLine(quote(e.Again) + ": " + e.Purl + " is also in " + quote(e.First) +
+	return printable.Line(quote(e.Again) + ": " + e.Purl + " is also in " + quote(e.First) +
 		"; the registry accepts one tarball per name@version: drop one or bump its version")
 }
 
 // quote quotes s the way %q would, which also keeps messages on one line whatever s holds.
 func quote(s string) string { return strconv.Quote(s) }
-
-// oneLine guarantees an error message never spans lines, whatever a tarball holds.
-func oneLine(s string) string {
-	if !strings.ContainsAny(s, "\r\n") {
-		return s
-	}
-	return strings.NewReplacer("\r", `\r`, "\n", `\n`).Replace(s)
-}

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
@@ -210,7 +212,7 @@ func TestActionsSourceGivesUpNamingTheEndpoint(t *testing.T) {
 	env := map[string]string{"ACTIONS_ID_TOKEN_REQUEST_URL": srv.URL + "/token", "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "request-secret"}
 	src := &ActionsSource{Getenv: func(k string) string { return env[k] }, Retry: retry.Policy{Clock: &retrytest.Clock{}, For: time.Minute}}
 	_, err := src.Token(t.Context(), "sigstore")
-	if err == nil || !strings.Contains(err.Error(), "the GitHub Actions token endpoint (GET ") || !strings.Contains(err.Error(), "--retry-for") ||
+	if err == nil || !strings.Contains(err.Error(), "the GitHub Actions token endpoint (GET ") || !slices.Contains(remedy.Hints(err), remedy.Give(remedy.RetryFor)) ||
 		strings.Contains(err.Error(), "eyJ") || strings.Contains(err.Error(), "sig") && strings.Contains(err.Error(), "value") {
 		t.Fatalf("err = %v, want the endpoint named, the retry hint, and no token", err)
 	}

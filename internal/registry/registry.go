@@ -58,13 +58,11 @@ type Client struct {
 // The registry as the retry policy sees it. Final 4xx answers (a 404 for a version that does not exist) come back
 // to the client, which explains them.
 var (
-	metadataService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: clientError,
+	metadataService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: retry.ClientError,
 		Hint: "check https://status.npmjs.org (or your registry's status)"}
-	downloadService = retry.Service{Name: "the npm registry", Stream: true, Pass: clientError,
+	downloadService = retry.Service{Name: "the npm registry", Stream: true, Pass: retry.ClientError,
 		Hint: "check https://status.npmjs.org (or your registry's status)"}
 )
-
-func clientError(status int) bool { return status >= 400 && status < 500 }
 
 // New returns a client for the registry at baseURL. Every request goes over transport (nil means
 // http.DefaultTransport) under the retry policy.

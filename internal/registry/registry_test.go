@@ -16,8 +16,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/testing/retrytest"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 func TestURLFor(t *testing.T) {

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/github"
 )
 
 // A run's journal is an asset named waxseal-run-ID.json, uploaded before the run changes anything and deleted
@@ -113,7 +115,7 @@ func (p *publisher) writeJournal(ctx context.Context, pl *plan) error {
 // what they added is deleted, what they replaced is put back. Their journals say what that is. It also deletes
 // the backups a finished run could not delete. It returns the names it deleted or restored. Publish calls it
 // first; the Action calls it before signing, so an interrupted run's bundles do not count as a finished run's.
-func Recover(ctx context.Context, svc Service, rel *Release, opts PublishOptions) ([]string, error) {
+func Recover(ctx context.Context, svc Service, rel *github.Release, opts PublishOptions) ([]string, error) {
 	cleaned, err := newPublisher(svc, rel, opts).recover(ctx)
 	var out []string
 	for n := range cleaned {
@@ -180,7 +182,7 @@ func (p *publisher) recover(ctx context.Context) (map[string]bool, error) {
 }
 
 // readJournal reads a journal asset; nil when its upload never finished (it holds nothing yet).
-func (p *publisher) readJournal(ctx context.Context, j Asset) (*journal, error) {
+func (p *publisher) readJournal(ctx context.Context, j github.Asset) (*journal, error) {
 	if j.State != stateUploaded && j.State != "" {
 		return nil, nil
 	}
@@ -198,9 +200,9 @@ func (p *publisher) readJournal(ctx context.Context, j Asset) (*journal, error) 
 }
 
 // undoRun undoes the run whose journal jr is (the asset j).
-func (p *publisher) undoRun(ctx context.Context, j Asset, jr *journal, assets []Asset, cleaned map[string]bool) error {
-	byName := func(name string) []Asset {
-		var out []Asset
+func (p *publisher) undoRun(ctx context.Context, j github.Asset, jr *journal, assets []github.Asset, cleaned map[string]bool) error {
+	byName := func(name string) []github.Asset {
+		var out []github.Asset
 		for _, a := range assets {
 			if a.Name == name {
 				out = append(out, a)
@@ -250,7 +252,7 @@ func (p *publisher) undoRun(ctx context.Context, j Asset, jr *journal, assets []
 
 // holds reports whether asset a's content has the sha256 want (GitHub's digest when it reports one, else the
 // download's). A starter asset holds nothing of value: true. One that cannot be read is kept: false.
-func (p *publisher) holds(ctx context.Context, a Asset, want string) bool {
+func (p *publisher) holds(ctx context.Context, a github.Asset, want string) bool {
 	if a.State != stateUploaded && a.State != "" {
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
@@ -37,9 +38,9 @@ const (
 
 // Result is what happened to one file.
 type Result struct {
-	Name    string  `json:"name"`
-	Outcome Outcome `json:"outcome"`
-	Asset   Asset   `json:"asset"`
+	Name    string       `json:"name"`
+	Outcome Outcome      `json:"outcome"`
+	Asset   github.Asset `json:"asset"`
 }
 
 // PublishOptions tunes [Publish].
@@ -49,6 +50,9 @@ type PublishOptions struct {
 	// Policy is the run's retry policy: its Clock is what waits above single requests (re-polling a listing,
 	// pacing) wait on, and its For bounds them. The zero value means the real clock and retry.DefaultFor.
 	Policy retry.Policy
+	// Pacer keeps the run's content-creating requests under GitHub's limits; default a new one. Share one across
+	// everything a run creates (its attestations too).
+	Pacer *Pacer
 	// Run says which workflow run publishes. Another run's journal is undone only when that run is certainly
 	// over: an earlier attempt of this same run (GitHub starts a re-run only once every job of the earlier
 	// attempt has ended), or a journal older than StaleJournal. Any other run may still be uploading.
@@ -92,9 +96,9 @@ const unlistedWait = 30 * time.Second
 //     502) is a leftover to delete, not a file.
 //   - If any file cannot be placed, everything this run did is undone and the error names each asset. If the
 //     release was published immutable mid-run, nothing can be undone: the error says which files made it.
-func Publish(ctx context.Context, svc Service, rel *Release, files []File, opts PublishOptions) ([]Result, error) {
+func Publish(ctx context.Context, svc Service, rel *github.Release, files []File, opts PublishOptions) ([]Result, error) {
 	if rel.Immutable && !rel.Draft {
-		return nil, fmt.Errorf("release %s: %w", rel.TagName, ErrImmutableRelease)
+		return nil, fmt.Errorf("release %s: %w", rel.TagName, github.ErrImmutableRelease)
 	}
 	p := newPublisher(svc, rel, opts)
 	if _, err := p.recover(ctx); err != nil {
@@ -117,36 +121,39 @@ func Publish(ctx context.Context, svc Service, rel *Release, files []File, opts 
 // publisher is one Publish call's state: what it found, and everything it changed, for the rollback.
 type publisher struct {
 	svc    Service
-	rel    *Release
+	rel    *github.Release
 	opts   PublishOptions
 	clock  retry.Clock
 	budget time.Duration
 	id     string
 	// Changes this run made, for the rollback.
-	journal  *Asset
-	uploaded map[string]Asset // stored name -> the asset this run placed under it
-	stray    map[string]Asset // stored name -> an asset GitHub may have kept from a failed upload
-	temps    map[string]Asset // stored name -> the new asset under its temporary name
-	aside    map[string]Asset // stored name -> the old asset, renamed to its backup name
-	placed   map[string]Asset // stored name -> the new asset, renamed into place
-	adopted  map[string]Asset // stored name -> an asset found after already_exists with this run's bytes
-	removed  []string         // leftovers (starter assets) deleted on the way
+	journal  *github.Asset
+	uploaded map[string]github.Asset // stored name -> the asset this run placed under it
+	stray    map[string]github.Asset // stored name -> an asset GitHub may have kept from a failed upload
+	temps    map[string]github.Asset // stored name -> the new asset under its temporary name
+	aside    map[string]github.Asset // stored name -> the old asset, renamed to its backup name
+	placed   map[string]github.Asset // stored name -> the new asset, renamed into place
+	adopted  map[string]github.Asset // stored name -> an asset found after already_exists with this run's bytes
+	removed  []string                // leftovers (starter assets) deleted on the way
 	// claimed names files another run, still uploading, has in its journal: stored name -> that run.
 	claimed map[string]string
 }
 
-func newPublisher(svc Service, rel *Release, opts PublishOptions) *publisher {
+func newPublisher(svc Service, rel *github.Release, opts PublishOptions) *publisher {
 	clock, budget := clockOf(opts.Policy)
-	return &publisher{svc: svc, rel: rel, opts: opts, clock: clock, budget: budget, id: newRunID(),
-		uploaded: map[string]Asset{}, stray: map[string]Asset{}, temps: map[string]Asset{}, aside: map[string]Asset{},
-		placed: map[string]Asset{}, adopted: map[string]Asset{}, claimed: map[string]string{}}
+	if opts.Pacer == nil {
+		opts.Pacer = NewPacer(opts.Policy)
+	}
+	return &publisher{svc: paced{Service: svc, pace: opts.Pacer}, rel: rel, opts: opts, clock: clock, budget: budget, id: newRunID(),
+		uploaded: map[string]github.Asset{}, stray: map[string]github.Asset{}, temps: map[string]github.Asset{}, aside: map[string]github.Asset{},
+		placed: map[string]github.Asset{}, adopted: map[string]github.Asset{}, claimed: map[string]string{}}
 }
 
 // planned is one file's place on the release.
 type planned struct {
 	file   File
 	stored string
-	old    Asset // the asset already there (kept or replaced)
+	old    github.Asset // the asset already there (kept or replaced)
 	kept   bool
 }
 
@@ -154,7 +161,7 @@ type plan struct {
 	all      []*planned
 	uploads  []*planned
 	replaces []*planned
-	starters []Asset // leftovers blocking names of this run
+	starters []github.Asset // leftovers blocking names of this run
 }
 
 // plan decides each file's fate from one listing, and refuses a conflict before anything is changed.
@@ -166,7 +173,7 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 	out := &plan{}
 	var conflicts, busy []string
 	for _, f := range files {
-		e := &planned{file: f, stored: StoredName(f.Name)}
+		e := &planned{file: f, stored: github.StoredName(f.Name)}
 		out.all = append(out.all, e)
 		if run, ok := p.claimed[e.stored]; ok {
 			busy = append(busy, e.stored+" ("+run+")")
@@ -214,13 +221,13 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 const stateUploaded = "uploaded"
 
 // complete returns the asset stored as name whose upload finished. A listing never has two assets of one name.
-func complete(assets []Asset, name string) (Asset, bool) {
+func complete(assets []github.Asset, name string) (github.Asset, bool) {
 	for _, a := range assets {
 		if a.Name == name && (a.State == stateUploaded || a.State == "") {
 			return a, true
 		}
 	}
-	return Asset{}, false
+	return github.Asset{}, false
 }
 
 // run makes the planned changes: journal, leftovers, new files, replacements, then the commit.
@@ -299,7 +306,7 @@ func (p *publisher) results(pl *plan) []Result {
 		default:
 			r.Asset = p.uploaded[e.stored]
 		}
-		if u := p.rel.DownloadURL(r.Asset.Name); u != "" {
+		if u := downloadURL(p.rel, r.Asset.Name); u != "" {
 			r.Asset.DownloadURL = u
 		}
 		out = append(out, r)
@@ -313,28 +320,28 @@ func (p *publisher) results(pl *plan) []Result {
 // different bytes may belong to an interrupted run whose journal was not listed yet (so Recover runs again), or
 // else is a conflict. When an upload fails in a way that may have stored it, the asset is looked for, so the
 // rollback takes it back.
-func (p *publisher) upload(ctx context.Context, name, path string, recoverable bool) (Asset, error) {
+func (p *publisher) upload(ctx context.Context, name, path string, recoverable bool) (github.Asset, error) {
 	for range 3 {
 		a, err := p.svc.UploadAsset(ctx, p.rel, name, path)
 		if err == nil {
 			return *a, nil
 		}
-		if !errors.Is(err, ErrAssetExists) {
+		if !errors.Is(err, github.ErrAssetExists) {
 			p.lookForStray(ctx, name, err)
-			return Asset{}, err
+			return github.Asset{}, err
 		}
 		found, err := p.awaitListed(ctx, name, p.budget)
 		if err != nil {
-			return Asset{}, err
+			return github.Asset{}, err
 		}
 		switch same, serr := sameContent(ctx, p.svc, found, path); {
 		case found.State != stateUploaded && found.State != "":
 			if err := p.svc.DeleteAsset(ctx, found.ID); err != nil {
-				return Asset{}, fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", name, found.State, err)
+				return github.Asset{}, fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", name, found.State, err)
 			}
 			p.removed = append(p.removed, name)
 		case serr != nil:
-			return Asset{}, serr
+			return github.Asset{}, serr
 		case same:
 			// Most likely this run's own upload whose answer was lost, but it cannot be told from another job's
 			// upload of the same bytes: it is kept as found, never deleted by this run's rollback (the journal
@@ -344,16 +351,16 @@ func (p *publisher) upload(ctx context.Context, name, path string, recoverable b
 		case recoverable:
 			cleaned, err := p.recover(ctx)
 			if err != nil {
-				return Asset{}, err
+				return github.Asset{}, err
 			}
 			if !cleaned[name] {
-				return Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
+				return github.Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
 			}
 		default:
-			return Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
+			return github.Asset{}, fmt.Errorf("asset %q: %w (it appeared while this run was uploading)", name, ErrAssetConflict)
 		}
 	}
-	return Asset{}, fmt.Errorf("uploading %q: GitHub kept answering that it exists", name)
+	return github.Asset{}, fmt.Errorf("uploading %q: GitHub kept answering that it exists", name)
 }
 
 // lookForStray records an asset a failed upload may have left (a transient failure: GitHub may have stored the
@@ -369,8 +376,8 @@ func (p *publisher) lookForStray(ctx context.Context, name string, cause error) 
 }
 
 // awaitListed waits, with backoff up to limit, for the listing to show an asset stored as name.
-func (p *publisher) awaitListed(ctx context.Context, name string, limit time.Duration) (Asset, error) {
-	var found Asset
+func (p *publisher) awaitListed(ctx context.Context, name string, limit time.Duration) (github.Asset, error) {
+	var found github.Asset
 	err := poll(ctx, p.clock, limit, func() (bool, error) {
 		assets, err := p.svc.ListAssets(ctx, p.rel.ID)
 		for _, a := range assets {
@@ -389,7 +396,7 @@ func (p *publisher) awaitListed(ctx context.Context, name string, limit time.Dur
 
 // sameContent compares an asset with a local file without holding either in memory: by size, then by GitHub's
 // digest when it reports one, else by hashing the download (read up to size+1 bytes).
-func sameContent(ctx context.Context, svc Service, a Asset, path string) (bool, error) {
+func sameContent(ctx context.Context, svc Service, a github.Asset, path string) (bool, error) {
 	size, local, err := fileSHA256(path)
 	if err != nil {
 		return false, err
@@ -406,7 +413,7 @@ func sameContent(ctx context.Context, svc Service, a Asset, path string) (bool, 
 
 // assetSHA256 returns asset a's sha256 in hex: GitHub's digest when it reports one, else the hash of its download,
 // read up to limit bytes. n is the asset's size: its reported one, or how many bytes were read.
-func assetSHA256(ctx context.Context, svc Service, a Asset, limit int64) (hexDigest string, n int64, err error) {
+func assetSHA256(ctx context.Context, svc Service, a github.Asset, limit int64) (hexDigest string, n int64, err error) {
 	if d, ok := strings.CutPrefix(a.Digest, "sha256:"); ok {
 		return d, a.Size, nil
 	}

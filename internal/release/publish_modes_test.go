@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/github"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
@@ -40,7 +42,7 @@ func (k killable) check(err error) error {
 	return err
 }
 
-func (k killable) FindRelease(ctx context.Context, tag string) (*Release, error) {
+func (k killable) FindRelease(ctx context.Context, tag string) (*github.Release, error) {
 	if k.killed.Load() {
 		return nil, errKilled
 	}
@@ -48,7 +50,7 @@ func (k killable) FindRelease(ctx context.Context, tag string) (*Release, error)
 	return r, k.check(err)
 }
 
-func (k killable) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
+func (k killable) ListAssets(ctx context.Context, id int64) ([]github.Asset, error) {
 	if k.killed.Load() {
 		return nil, errKilled
 	}
@@ -56,7 +58,7 @@ func (k killable) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
 	return as, k.check(err)
 }
 
-func (k killable) UploadAsset(ctx context.Context, rel *Release, name, path string) (*Asset, error) {
+func (k killable) UploadAsset(ctx context.Context, rel *github.Release, name, path string) (*github.Asset, error) {
 	if k.killed.Load() {
 		return nil, errKilled
 	}
@@ -71,7 +73,7 @@ func (k killable) DeleteAsset(ctx context.Context, id int64) error {
 	return k.check(k.Service.DeleteAsset(ctx, id))
 }
 
-func (k killable) RenameAsset(ctx context.Context, id int64, name string) (*Asset, error) {
+func (k killable) RenameAsset(ctx context.Context, id int64, name string) (*github.Asset, error) {
 	if k.killed.Load() {
 		return nil, errKilled
 	}
@@ -147,7 +149,7 @@ func TestPublishAgainstGitHubsMisbehaviour(t *testing.T) {
 		{name: "a draft created a moment ago is not listed yet", draft: true,
 			modes: githubfake.Modes{ReleaseLag: 10 * time.Second}, runs: []modeRun{ok}},
 		{name: "a read-only token cannot see the draft", draft: true, modes: githubfake.Modes{ReadOnly: true},
-			runs:  []modeRun{{wantText: []string{"contents: write"}}},
+			runs:  []modeRun{{wantErr: ErrReleaseHidden, wantText: []string{"cannot see drafts"}}},
 			check: func(t *testing.T, _ *githubfake.Server, _ int64, _ []Result) {}},
 		{name: "secondary limit 403 without Retry-After",
 			faults: []githubfake.Fault{{Method: http.MethodPost, Host: "uploads", Status: 403, Body: secondaryLimitBody,
@@ -187,7 +189,7 @@ func TestPublishAgainstGitHubsMisbehaviour(t *testing.T) {
 			}},
 		{name: "published mid-run on an immutable repository", draft: true, immutable: true,
 			modes: githubfake.Modes{PublishAfterUploads: 2}, files: append([]string{"a.tgz"}, twoBundles()...),
-			runs: []modeRun{{frozen: true, wantErr: ErrImmutableRelease,
+			runs: []modeRun{{frozen: true, wantErr: github.ErrImmutableRelease,
 				wantText: []string{"immutable", "a.tgz", "a.tgz.sigstore.json", "a.tgz.provenance.sigstore.json"}}}},
 		{name: "killed after the first bundle, then re-run", draft: true,
 			runs: []modeRun{{killOn: "a.tgz.sigstore.json"}, ok}},
@@ -295,10 +297,7 @@ func runModeRow(t *testing.T, row modeRow) {
 func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run modeRun, files []File, attempt int) ([]Result, error) {
 	t.Helper()
 	policy := testPolicy(clock)
-	c, err := NewClient(testTransport(t), policy, fake.API.URL, "octo/pkg", testToken)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newRepo(t, policy, fake)
 	killed := &atomic.Bool{}
 	fake.AfterUpload(func(_ int, name string) {
 		if run.killOn != "" && strings.Contains(name, githubfake.StoredName(run.killOn)) {
@@ -306,7 +305,7 @@ func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run 
 		}
 	})
 	svc := killable{Service: c, killed: killed}
-	rel, err := svc.FindRelease(t.Context(), "v1.0.0")
+	rel, err := Find(t.Context(), svc, "v1.0.0", policy)
 	if err != nil {
 		return nil, err
 	}

@@ -16,10 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/github"
+
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
 
 func writeFiles(t *testing.T, contents map[string]string) []File {
@@ -80,9 +82,9 @@ func TestPublish(t *testing.T) {
 			startedAgo: time.Minute, wantErr: ErrBusy, wantErrText: "nothing on the release was changed",
 			wantAssets: map[string]string{"a.tgz.sigstore.json": "bun"}},
 		{name: "published immutable release refused before any upload", immutable: true, tellImmutable: true,
-			wantErr: ErrImmutableRelease, wantAssets: map[string]string{}},
+			wantErr: github.ErrImmutableRelease, wantAssets: map[string]string{}},
 		{name: "immutable refusal from GitHub is recognised", immutable: true,
-			wantErr: ErrImmutableRelease, wantAssets: map[string]string{}},
+			wantErr: github.ErrImmutableRelease, wantAssets: map[string]string{}},
 		{name: "immutable draft takes uploads", draft: true, immutable: true, tellImmutable: true,
 			wantOutcomes: []Outcome{Uploaded, Uploaded}, wantAssets: local},
 		{name: "an upload retried after a 503 replays its body",
@@ -179,10 +181,10 @@ func TestPublishComparesByDownloadWithoutDigest(t *testing.T) {
 }
 
 // noDigest hides GitHub's digest, as older GitHub Enterprise Server versions do.
-type noDigest struct{ *Client }
+type noDigest struct{ *github.Repo }
 
-func (n noDigest) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
-	as, err := n.Client.ListAssets(ctx, id)
+func (n noDigest) ListAssets(ctx context.Context, id int64) ([]github.Asset, error) {
+	as, err := n.Repo.ListAssets(ctx, id)
 	for i := range as {
 		as[i].Digest = ""
 	}
@@ -192,14 +194,14 @@ func (n noDigest) ListAssets(ctx context.Context, id int64) ([]Asset, error) {
 // lostAnswer uploads for real but reports the upload of lose as a duplicate, as a retried upload does when the
 // first try's answer was lost after GitHub had stored the asset.
 type lostAnswer struct {
-	*Client
+	*github.Repo
 	lose string
 }
 
-func (l *lostAnswer) UploadAsset(ctx context.Context, rel *Release, name, path string) (*Asset, error) {
-	a, err := l.Client.UploadAsset(ctx, rel, name, path)
+func (l *lostAnswer) UploadAsset(ctx context.Context, rel *github.Release, name, path string) (*github.Asset, error) {
+	a, err := l.Repo.UploadAsset(ctx, rel, name, path)
 	if err == nil && name == l.lose {
-		return nil, fmt.Errorf("uploading %q: %w", name, ErrAssetExists)
+		return nil, fmt.Errorf("uploading %q: %w", name, github.ErrAssetExists)
 	}
 	return a, err
 }
@@ -220,7 +222,7 @@ func TestLostAnswerIsNeverDeletedButARerunUndoesIt(t *testing.T) {
 	}
 	files := writeFiles(t, map[string]string{"a.tgz.sigstore.json": "bundle", "a.tgz.provenance.sigstore.json": "provenance"})
 	run := func(attempt int) RunInfo { return RunInfo{ID: "77", Attempt: attempt, Job: "publish"} }
-	_, err = Publish(t.Context(), &lostAnswer{Client: c, lose: "a.tgz.sigstore.json"}, rel, files, PublishOptions{Run: run(1)})
+	_, err = Publish(t.Context(), &lostAnswer{Repo: c, lose: "a.tgz.sigstore.json"}, rel, files, PublishOptions{Run: run(1)})
 	if err == nil || !strings.Contains(err.Error(), "a.tgz.sigstore.json: found on the release with this run's bytes") ||
 		!strings.Contains(err.Error(), "stays on the release") {
 		t.Fatalf("err = %v, want a failure that leaves the found asset and keeps the journal", err)

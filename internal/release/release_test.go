@@ -1,32 +1,42 @@
 package release
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/testing/githubfake"
+	"github.com/waxseal/waxseal/internal/github"
+
 	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 const testToken = "ghs_testtoken123"
 
-func newTestClient(t *testing.T) (*Client, *githubfake.Server, *retrytest.Clock) {
+func newTestClient(t *testing.T) (*github.Repo, *githubfake.Server, *retrytest.Clock) {
 	t.Helper()
 	fake := githubfake.New("octo", "pkg", testToken)
 	t.Cleanup(fake.Close)
 	clock := &retrytest.Clock{}
-	c, err := NewClient(testTransport(t), testPolicy(clock), fake.API.URL, "octo/pkg", testToken)
+	return newRepo(t, testPolicy(clock), fake), fake, clock
+}
+
+// newRepo is fake's repository through the real client, as a job reaches GitHub.
+func newRepo(t *testing.T, policy retry.Policy, fake *githubfake.Server) *github.Repo {
+	t.Helper()
+	c, err := github.New(github.Config{APIURL: fake.API.URL, Token: testToken, Transport: testTransport(t), Retry: policy})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, fake, clock
+	r, err := c.Repo("octo/pkg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // testPolicy waits on clock, which never sleeps. The per-try timeout is the one wall-clock bound left (it must
@@ -85,7 +95,7 @@ func TestFindRelease(t *testing.T) {
 			c, fake, clock := newTestClient(t)
 			fake.SetClock(clock.Now)
 			tc.setup(fake)
-			rel, err := c.FindRelease(t.Context(), tc.tag)
+			rel, err := Find(t.Context(), c, tc.tag, testPolicy(clock))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("FindRelease(%q) err = %v, want %v", tc.tag, err, tc.wantErr)
 			}
@@ -102,114 +112,5 @@ func TestFindRelease(t *testing.T) {
 				t.Errorf("release = %+v, want tag %q draft %v on the uploads host %s", rel, tc.tag, tc.wantDraft, fake.Uploads.URL)
 			}
 		})
-	}
-}
-
-func TestRetries(t *testing.T) {
-	t.Parallel()
-	secondary := `{"message":"You have exceeded a secondary rate limit. Please wait a few minutes before you try again.","documentation_url":"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"}`
-	start := (&retrytest.Clock{}).Now() // every test clock starts here
-	type span struct{ lo, hi time.Duration }
-	exactly := func(d time.Duration) span { return span{d, d} }
-	tests := []struct {
-		name      string
-		faults    []githubfake.Fault
-		ctxWait   time.Duration // a deadline for the call; 0 for none
-		wantSlept []span
-		wantErr   bool
-		wantSpent bool // the retry budget (or the deadline) ended it
-		wantText  string
-	}{
-		{name: "5xx backs off", faults: []githubfake.Fault{{Status: 502, Times: 2}},
-			wantSlept: []span{exactly(time.Second), {time.Second, 2 * time.Second}}},
-		{name: "connection reset", faults: []githubfake.Fault{{Status: 0}}, wantSlept: []span{exactly(time.Second)}},
-		{name: "secondary rate limit 403 Retry-After", wantSlept: []span{exactly(7 * time.Second)}, faults: []githubfake.Fault{{Status: 403,
-			Header: http.Header{"Retry-After": {"7"}, "Content-Type": {"application/json"}}, Body: secondary}}},
-		{name: "secondary rate limit 403 without headers waits a minute", wantSlept: []span{{time.Minute, 66 * time.Second}},
-			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Content-Type": {"application/json"}}, Body: secondary}}},
-		{name: "secondary rate limit twice waits longer", wantSlept: []span{{time.Minute, 66 * time.Second}, {2 * time.Minute, 132 * time.Second}},
-			faults: []githubfake.Fault{{Status: 403, Times: 2, Header: http.Header{"Content-Type": {"application/json"}}, Body: secondary}}},
-		{name: "429 Retry-After", faults: []githubfake.Fault{{Status: 429, Header: http.Header{"Retry-After": {"3"}}}}, wantSlept: []span{exactly(3 * time.Second)}},
-		{name: "429 without headers waits a minute", faults: []githubfake.Fault{{Status: 429}}, wantSlept: []span{{time.Minute, 66 * time.Second}}},
-		{name: "primary rate limit waits for x-ratelimit-reset", faults: []githubfake.Fault{{Status: 403, Header: http.Header{
-			"X-Ratelimit-Remaining": {"0"}, "X-Ratelimit-Reset": {strconv.FormatInt(start.Add(42*time.Second).Unix(), 10)}}, Body: `{"message":"API rate limit exceeded"}`}},
-			wantSlept: []span{exactly(43 * time.Second)}},
-		{name: "Retry-After past the budget fails at once", faults: []githubfake.Fault{{Status: 429, Header: http.Header{"Retry-After": {"3600"}}}},
-			wantErr: true, wantSpent: true, wantText: "GitHub (GET "},
-		{name: "Retry-After past the job's deadline fails at once", ctxWait: time.Minute,
-			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Retry-After": {"120"}}}}, wantErr: true, wantSpent: true},
-		{name: "plain 403 is not retried", faults: []githubfake.Fault{{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}}, wantErr: true,
-			wantText: "grant the job `permissions: contents: write`"},
-		{name: "401 names the token input", faults: []githubfake.Fault{{Status: 401, Body: `{"message":"Bad credentials"}`}}, wantErr: true,
-			wantText: "check the `github-token` input"},
-		{name: "404 is not retried", faults: []githubfake.Fault{{Status: 404, Body: `{"message":"Not Found"}`}}, wantErr: true},
-		{name: "an outage longer than the budget", faults: []githubfake.Fault{{Status: 500, Times: 1000}}, wantErr: true, wantSpent: true,
-			wantText: "githubstatus.com, then re-run"},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			fake := githubfake.New("octo", "pkg", testToken)
-			t.Cleanup(fake.Close)
-			clock := &retrytest.Clock{}
-			var mu sync.Mutex
-			var waits []string
-			policy := testPolicy(clock)
-			policy.Log = func(w retry.Wait) { mu.Lock(); defer mu.Unlock(); waits = append(waits, w.String()) }
-			c, err := NewClient(testTransport(t), policy, fake.API.URL, "octo/pkg", testToken)
-			if err != nil {
-				t.Fatal(err)
-			}
-			relID := fake.AddRelease("v1", true, false)
-			for _, f := range tc.faults {
-				f.Method, f.Host, f.PathPrefix = http.MethodGet, "api", "/repos/octo/pkg/releases/"
-				fake.Inject(f)
-			}
-			ctx := t.Context()
-			if tc.ctxWait > 0 {
-				var cancel context.CancelFunc
-				ctx, cancel = context.WithTimeout(ctx, tc.ctxWait)
-				defer cancel()
-			}
-			_, err = c.ListAssets(ctx, relID)
-			if (err != nil) != tc.wantErr {
-				t.Fatalf("ListAssets err = %v, want error: %v; requests %q, waits %q", err, tc.wantErr, fake.Requests(), waits)
-			}
-			var re *retry.Error
-			if spent := errors.As(err, &re) && re.Budget > 0; spent != tc.wantSpent {
-				t.Errorf("err = %v, want the retry budget to end it: %v", err, tc.wantSpent)
-			}
-			if tc.wantText != "" && (err == nil || !strings.Contains(err.Error(), tc.wantText)) {
-				t.Errorf("err = %v, want it to say %q", err, tc.wantText)
-			}
-			if err != nil && strings.Contains(err.Error(), testToken) {
-				t.Errorf("the error shows the token: %v", err)
-			}
-			got := clock.Slept()
-			if tc.wantSpent {
-				if clock.Total() > retry.DefaultFor {
-					t.Errorf("waited %v, past the %v budget", clock.Total(), retry.DefaultFor)
-				}
-				return
-			}
-			if len(got) != len(tc.wantSlept) {
-				t.Fatalf("waits = %v, want %d", got, len(tc.wantSlept))
-			}
-			for i, w := range tc.wantSlept {
-				if got[i] < w.lo || got[i] > w.hi {
-					t.Errorf("wait %d = %v, want within [%v, %v]", i, got[i], w.lo, w.hi)
-				}
-			}
-		})
-	}
-}
-
-func TestNewClientRefusesMissingInputs(t *testing.T) {
-	t.Parallel()
-	if _, err := NewClient(nil, retry.Policy{}, "", "octo/pkg", ""); err == nil || !strings.Contains(err.Error(), "github-token") {
-		t.Errorf("no token: err = %v, want one naming the github-token input", err)
-	}
-	if _, err := NewClient(nil, retry.Policy{}, "", "octo", "t"); err == nil {
-		t.Error("repository without owner: want an error")
 	}
 }

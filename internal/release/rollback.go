@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/github"
 )
 
 // rollback undoes everything this run changed, newest first (with a context of its own: the run's may be what
@@ -68,8 +70,8 @@ type undo struct {
 func (u *undo) do(err error, did, what string) {
 	switch {
 	case u.frozen:
-		u.failed = append(u.failed, fmt.Errorf("%s: %w", what, ErrImmutableRelease))
-	case errors.Is(err, ErrImmutableRelease):
+		u.failed = append(u.failed, fmt.Errorf("%s: %w", what, github.ErrImmutableRelease))
+	case errors.Is(err, github.ErrImmutableRelease):
 		u.frozen = true
 		u.failed = append(u.failed, fmt.Errorf("%s: %w", what, err))
 	case err != nil:
@@ -122,10 +124,10 @@ func (p *publisher) frozenError(pl *plan, cause error) error {
 		"What you can still do: the files it lacks are in the workspace (the `results` output lists them) for `npm publish --provenance-file` and for verifiers; "+
 		"to have them all on a release, delete this release and release under a new tag (GitHub does not let the tag of a deleted immutable release be used again). "+
 		"Publish the release only after waxseal has finished",
-		cause, p.rel.TagName, orNone(has), orNone(lacks))
+		cause, p.rel.TagName, listOrNone(has), listOrNone(lacks))
 }
 
-func orNone(s []string) string {
+func listOrNone(s []string) string {
 	if len(s) == 0 {
 		return "none"
 	}

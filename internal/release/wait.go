@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/github"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
@@ -38,14 +40,22 @@ const (
 	DefaultPerHour   = 450
 )
 
-// pacer spaces content-creating requests so that no more than perMinute go in any minute and perHour in any hour.
-// It waits on the policy's clock; a wait longer than the retry budget fails instead.
-type pacer struct {
+// Pacer spaces content-creating requests (uploads, renames, deletes, attestations) so that no more than
+// DefaultPerMinute go in any minute and DefaultPerHour in any hour. It waits on the policy's clock; a wait longer
+// than the retry budget fails instead. One Pacer serves a whole run, whatever it creates. It is safe for
+// concurrent use.
+type Pacer struct {
 	mu                 sync.Mutex
 	clock              retry.Clock
 	perMinute, perHour int
 	budget             time.Duration
 	sent               []time.Time
+}
+
+// NewPacer returns a Pacer that waits on policy's clock, within its budget.
+func NewPacer(policy retry.Policy) *Pacer {
+	clock, budget := clockOf(policy)
+	return &Pacer{clock: clock, perMinute: DefaultPerMinute, perHour: DefaultPerHour, budget: budget}
 }
 
 // RateError is a run that needs more content-creating requests than GitHub allows within the retry budget.
@@ -55,11 +65,12 @@ type RateError struct {
 }
 
 func (e *RateError) Error() string {
-	return fmt.Sprintf("GitHub allows about 500 content-creating requests an hour and waxseal keeps to %d; the next one would have to wait %s, past the %s retry budget: upload fewer files per job, or raise retry-for", e.PerHour, e.Wait.Round(time.Second), e.Budget)
+	return fmt.Sprintf("GitHub allows about 500 content-creating requests an hour and waxseal keeps to %d; the next one would have to wait %s, past the %s retry budget: upload fewer files per job, or allow longer waits", e.PerHour, e.Wait.Round(time.Second), e.Budget)
 }
 
-// wait returns when one more request fits in both windows; concurrent callers go one at a time.
-func (p *pacer) wait(ctx context.Context) error {
+// Wait returns when one more request fits in both windows; concurrent callers go one at a time. It returns a
+// *RateError, tagged with the retry-for remedy, when the wait would outlast the budget.
+func (p *Pacer) Wait(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.clock.Now()
@@ -72,7 +83,7 @@ func (p *pacer) wait(ctx context.Context) error {
 	}
 	if d := next.Sub(now); d > 0 {
 		if d > p.budget {
-			return &RateError{Wait: d, Budget: p.budget, PerHour: p.perHour}
+			return remedy.With(&RateError{Wait: d, Budget: p.budget, PerHour: p.perHour}, remedy.Give(remedy.RetryFor))
 		}
 		if err := p.clock.Sleep(ctx, d); err != nil {
 			return err
@@ -90,4 +101,31 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// paced is a Service whose content-creating calls wait for the Pacer.
+type paced struct {
+	Service
+	pace *Pacer
+}
+
+func (p paced) UploadAsset(ctx context.Context, rel *github.Release, name, path string) (*github.Asset, error) {
+	if err := p.pace.Wait(ctx); err != nil {
+		return nil, fmt.Errorf("uploading %q: %w", name, err)
+	}
+	return p.Service.UploadAsset(ctx, rel, name, path)
+}
+
+func (p paced) DeleteAsset(ctx context.Context, assetID int64) error {
+	if err := p.pace.Wait(ctx); err != nil {
+		return fmt.Errorf("deleting release asset %d: %w", assetID, err)
+	}
+	return p.Service.DeleteAsset(ctx, assetID)
+}
+
+func (p paced) RenameAsset(ctx context.Context, assetID int64, name string) (*github.Asset, error) {
+	if err := p.pace.Wait(ctx); err != nil {
+		return nil, fmt.Errorf("renaming release asset %d to %q: %w", assetID, name, err)
+	}
+	return p.Service.RenameAsset(ctx, assetID, name)
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/waxseal/waxseal/internal/remedy"
 )
 
 // Error is a request's final failure: which service, what it answered, and how long it was tried.
@@ -63,9 +65,17 @@ func (e *Error) Error() string {
 		if e.Hint != "" {
 			b.WriteString(e.Hint + ", then ")
 		}
-		b.WriteString("re-run, or give it longer with --retry-for (the Action's retry-for input)")
+		b.WriteString("re-run, or give it longer")
 	}
 	return b.String()
+}
+
+// Remedies says what a person can change: for a service that kept failing, give it longer.
+func (e *Error) Remedies() []remedy.Hint {
+	if !e.Transient {
+		return nil
+	}
+	return []remedy.Hint{remedy.Give(remedy.RetryFor)}
 }
 
 // Cause returns the *Error in err's chain, if there is one, and err otherwise. Client libraries wrap a

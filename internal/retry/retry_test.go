@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/remedy"
 )
 
 // fakeClock advances only when slept on, and records every wait.
@@ -286,10 +288,14 @@ func TestConnectionRefusedIsRetriedThenNamed(t *testing.T) {
 		t.Fatalf("err = %v, want a transient *Error after several tries", err)
 	}
 	for _, want := range []string{"the timestamp authority (GET http://" + addr + "/api/v1/timestamp) could not be reached", "connection refused",
-		"check https://status.sigstore.dev, then re-run", "--retry-for"} {
+		"check https://status.sigstore.dev, then re-run, or give it longer"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %q, want it to contain %q", err, want)
 		}
+	}
+	// The front ends name the setting: --retry-for, or the retry-for input.
+	if got := remedy.Explain(err, remedy.Flag).Error(); !strings.HasSuffix(got, "give it longer (--retry-for)") {
+		t.Errorf("explained for the command line: %q, want it to end with the --retry-for remedy", got)
 	}
 }
 

@@ -34,6 +34,10 @@ type Service struct {
 	Secret bool
 }
 
+// ClientError is a Service.Pass for services whose client library reads 4xx answers itself (go-github decodes
+// GitHub's error bodies; the npm registry's 404 means "no such package").
+func ClientError(status int) bool { return status >= 400 && status < 500 }
+
 // Answer is one try's outcome as Classify and Valid see it.
 type Answer struct {
 	// Request is the try's request.

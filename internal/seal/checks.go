@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/printable"
 )
 
 // What a run without a CI identity leaves out, one line each.
@@ -23,43 +24,33 @@ func (r *Report) skip(w io.Writer, what string) {
 	fmt.Fprintf(w, "skipped %s\n", what)
 }
 
-// ciCheckFields are the fields of npm.CheckPublishable's refusals that compare the package with the CI identity
-// (the runner and the workflow's repository): without one there is nothing to compare, and without provenance the
-// registry makes neither check.
-var ciCheckFields = map[string]bool{"runner environment": true, `package.json "repository.url"`: true}
-
 // npmChecks applies the npm registry's provenance checks to every readable tarball. Without a CI identity only the
-// checks of the package itself run ("private", duplicates).
+// checks of the package itself run ("private", duplicates): the others compare the package with the CI identity.
 func npmChecks(tarballs []*npm.Tarball, rep *Report, ci bool) {
 	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
+	check := npm.CheckPackage
+	if ci {
+		check = func(m npm.Manifest) error { return npm.CheckPublishable(m, src) }
+	}
 	index := make(map[string]int, len(tarballs))
 	for i, t := range tarballs {
 		if t == nil {
 			continue
 		}
 		index[t.Path] = i
-		var problems []string
-		for _, e := range unjoin(npm.CheckPublishable(t.Manifest, src)) {
-			var ce *npm.CheckError
-			if !ci && errors.As(e, &ce) && ciCheckFields[ce.Field] {
-				continue
-			}
-			problems = append(problems, oneLine(e))
-		}
-		if len(problems) > 0 {
-			rep.Packages[i].Error = strings.Join(problems, "; ")
+		if err := check(t.Manifest); err != nil {
+			rep.Packages[i].Error = message(err)
 		}
 	}
 	// CheckUnique skips unreadable (nil) tarballs and names both files of each duplicate.
-	err := npm.CheckUnique(tarballs)
-	for _, e := range unjoin(err) {
+	for _, e := range unjoin(npm.CheckUnique(tarballs)) {
 		var dup *npm.DuplicateError
 		if !errors.As(e, &dup) {
 			continue
 		}
 		for _, path := range []string{dup.First, dup.Again} {
 			if p := &rep.Packages[index[path]]; p.Error == "" {
-				p.Error = oneLine(dup)
+				p.Error = message(dup)
 			}
 		}
 	}
@@ -76,4 +67,12 @@ func unjoin(err error) []error {
 	return []error{err}
 }
 
-func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }
+// message is err on one line for a report: the errors it joins separated by "; ", each safe to print.
+func message(err error) string {
+	parts := unjoin(err)
+	out := make([]string, len(parts))
+	for i, e := range parts {
+		out[i] = printable.Line(e.Error())
+	}
+	return strings.Join(out, "; ")
+}

@@ -61,36 +61,3 @@ func CheckPath(p string) error {
 	}
 	return nil
 }
-
-// writeAtomic writes data to path through a temporary file in the same directory and a rename, so a reader sees
-// the whole file or none, and a crash leaves no partial bundle.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing %q: %w (check the directory is writable)", path, err)
-	}
-	defer func() {
-		if err != nil {
-			// Cleanup after a failure: err is the one to report. f may already be closed, and the temporary file
-			// may already be gone.
-			_ = f.Close()
-			_ = os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	return nil
-}

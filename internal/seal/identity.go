@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/remedy"
+	"github.com/waxseal/waxseal/internal/trust"
+
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/provenance"
 )
@@ -46,4 +49,32 @@ func githubContext(c *oidc.Claims, getenv func(string) string) (provenance.GitHu
 		}
 	}
 	return gh, nil
+}
+
+// checkIdentity applies, before anything is signed, the registry's rules about the identity itself (the npm
+// registry's own wording first, then the fix), and the privacy rule for Sigstore's public log. It returns a warning
+// to report when an opt-in let a private repository through.
+func (o Options) checkIdentity(c *oidc.Claims) (warning string, err error) {
+	vis := c.RepositoryVisibility
+	private := vis != "" && vis != "public"
+	npmProvenance := o.Provenance && !o.SkipNPMChecksUnsafe && c.IsGitHubActions()
+	publicLog := o.Trust.Instance() != trust.Custom
+	switch {
+	case npmProvenance && private:
+		return "", remedy.With(fmt.Errorf("the npm registry would refuse this provenance: \"Unsupported GitHub Actions source repository visibility: %s\"; "+
+			"npm accepts provenance only from public repositories: make %s public, or sign without provenance", vis, c.Repository),
+			remedy.Set(remedy.Provenance, "false"))
+	case npmProvenance && publicLog && c.Issuer != oidc.GitHubIssuer:
+		return "", remedy.With(fmt.Errorf("the npm registry would refuse this provenance: its certificate issuer would be %s, and the registry accepts provenance "+
+			"from GitHub Actions on github.com (%s) and GitLab CI on gitlab.com only: publish from github.com, or sign without provenance",
+			c.Issuer, oidc.GitHubIssuer), remedy.Set(remedy.Provenance, "false"))
+	case private && publicLog && !o.AllowPrivateRepository:
+		return "", remedy.With(fmt.Errorf("%s is a %s repository, and signing writes its name, workflow and commit into Sigstore's public transparency log, "+
+			"where anyone can read them for good: if that is acceptable, allow it; otherwise sign with a private Sigstore instance (its trusted root and signing config)",
+			c.Repository, vis), remedy.Set(remedy.AllowPrivateRepository, "true"), remedy.Give(remedy.TrustedRoot), remedy.Give(remedy.SigningConfig))
+	case private && publicLog:
+		return fmt.Sprintf("%s is a %s repository: its name, workflow and commit are now in Sigstore's public transparency log (private repositories were allowed)",
+			c.Repository, vis), nil
+	}
+	return "", nil
 }

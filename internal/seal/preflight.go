@@ -6,7 +6,9 @@ import (
 	"sync"
 
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/remedy"
 )
 
 // preflightConcurrency bounds the registry requests in flight.
@@ -46,18 +48,19 @@ func (o Options) preflightOne(ctx context.Context, t *npm.Tarball, ci bool) (pro
 	m := t.Manifest
 	base, err := o.RegistryFor(m.Name)
 	if err != nil {
-		return oneLine(err), ""
+		return message(err), ""
 	}
-	c, err := registry.New(o.HTTPClient.Transport, o.Retry, base)
+	c, err := registry.New(o.Transport, o.Retry, base)
 	if err != nil {
-		return oneLine(err), ""
+		return message(err), ""
 	}
 	at := fmt.Sprintf("%s@%s", m.Name, m.Version)
 	avail, err := c.Preflight(ctx, m.Name, m.Version)
 	switch {
 	case err != nil:
-		return fmt.Sprintf("%s: checking the registry failed: %s; if this runner cannot reach %s, pass --registry-preflight=false (Action input registry-preflight: false)",
-			t.Path, oneLine(err), registry.Redact(base)), ""
+		err = remedy.With(fmt.Errorf("%s: checking the registry failed: %w; if this runner cannot reach %s, turn the registry preflight off",
+			t.Path, err, registry.Redact(base)), remedy.Set(remedy.RegistryPreflight, "false"))
+		return printable.Line(remedy.Text(err, o.Words)), ""
 	case avail == registry.VersionExists:
 		return fmt.Sprintf("%s: %s is already published on %s, and npm refuses to publish over a version: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
 	case avail == registry.VersionUnpublished:

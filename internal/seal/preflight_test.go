@@ -2,14 +2,13 @@ package seal
 
 import (
 	"errors"
-	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/retry"
-	"github.com/waxseal/waxseal/internal/testing/retrytest"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
+	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
 func TestPreflight(t *testing.T) {
@@ -26,7 +25,7 @@ func TestPreflight(t *testing.T) {
 		tb("@octo/gone", "2.0.0"), nil, tb("@private/thing", "1.0.0")}
 	rep := &Report{Packages: make([]PackageResult, len(tarballs))}
 	rep.Packages[4].Error = "unreadable"
-	o := Options{HTTPClient: http.DefaultClient, Retry: retry.Policy{Clock: &retrytest.Clock{}}, RegistryFor: func(name string) (string, error) {
+	o := Options{Retry: retry.Policy{Clock: &retrytest.Clock{}}, RegistryFor: func(name string) (string, error) {
 		if strings.HasPrefix(name, "@private/") {
 			return "", errors.New(".npmrc sets @private:registry to a URL with an environment variable in it")
 		}
@@ -59,7 +58,7 @@ func TestPreflightNewPackageOutsideCI(t *testing.T) {
 	reg := npmregistry.New("t")
 	t.Cleanup(reg.Close)
 	rep := &Report{Packages: make([]PackageResult, 1)}
-	o := Options{HTTPClient: http.DefaultClient, Retry: retry.Policy{Clock: &retrytest.Clock{}}, RegistryFor: func(string) (string, error) { return reg.URL, nil }}
+	o := Options{Retry: retry.Policy{Clock: &retrytest.Clock{}}, RegistryFor: func(string) (string, error) { return reg.URL, nil }}
 	o.preflight(t.Context(), []*npm.Tarball{{Path: "/w/x.tgz", Manifest: npm.Manifest{Name: "brand-new", Version: "0.1.0"}}}, rep, false)
 	if len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "its first publish creates it") || strings.Contains(rep.Warnings[0], "trusted publisher on npmjs.com") {
 		t.Errorf("warnings = %q", rep.Warnings)

@@ -7,10 +7,15 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/atomicfile"
+	"github.com/waxseal/waxseal/internal/printable"
+	"github.com/waxseal/waxseal/internal/remedy"
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
@@ -48,8 +53,8 @@ type Options struct {
 	Audience string
 	// Getenv reads the job's environment (GITHUB_*); default: an empty environment.
 	Getenv func(string) string
-	// HTTPClient's transport carries TUF, Fulcio, Rekor and TSA requests; default http.DefaultClient.
-	HTTPClient *http.Client
+	// Transport carries TUF, Fulcio, Rekor, TSA and npm registry requests; nil means http.DefaultTransport.
+	Transport http.RoundTripper
 	// Retry is the retry policy of every request the run makes; its zero value means the defaults (retry.DefaultFor).
 	Retry retry.Policy
 	// Progress receives one line per package; default io.Discard.
@@ -68,6 +73,9 @@ type Options struct {
 	Limits *npm.Limits
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Words renders a remedy (a setting to change) in the caller's words where the report keeps an error as text:
+	// remedy.Flag on the command line, remedy.Input in the Action; nil leaves remedies out.
+	Words remedy.Words
 }
 
 // ErrPackagesFailed means at least one package was not signed; the report says which and why.
@@ -111,7 +119,8 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	case o.Provenance && !o.ProvenanceOptional:
-		return nil, fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or leave out --provenance to sign the tarballs alone", claims.Issuer)
+		return nil, remedy.With(fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or sign the tarballs without provenance", claims.Issuer),
+			remedy.Set(remedy.Provenance, "false"))
 	case o.Provenance:
 		o.Provenance = false
 		rep.skip(o.Progress, skippedProvenance)
@@ -130,15 +139,13 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 		fmt.Fprintf(o.Progress, "warning: %s\n", w)
 	}
 	if rep.Failed() {
-		reportFailures(o.Progress, rep)
-		return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+		return rep, stopBeforeSigning(o.Progress, rep)
 	}
 
 	var statements [][]byte // each package's provenance statement, built once: the bytes checked are the bytes signed
 	if o.Provenance {
 		if statements = buildStatements(tarballs, rep.Source, rep); rep.Failed() {
-			reportFailures(o.Progress, rep)
-			return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+			return rep, stopBeforeSigning(o.Progress, rep)
 		}
 	}
 	s, tm, err := o.newSigner(ctx, token)
@@ -146,10 +153,8 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if o.Provenance && !o.SkipNPMChecksUnsafe {
-		checkStatements(s, tarballs, statements, rep)
-		if rep.Failed() {
-			reportFailures(o.Progress, rep)
-			return rep, fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
+		if checkStatements(s, tarballs, statements, rep); rep.Failed() {
+			return rep, stopBeforeSigning(o.Progress, rep)
 		}
 	}
 	id := s.Identity()
@@ -210,9 +215,6 @@ func (o Options) withDefaults() Options {
 	if o.Getenv == nil {
 		o.Getenv = func(string) string { return "" }
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
-	}
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
@@ -227,16 +229,17 @@ func (o Options) withDefaults() Options {
 		o.RegistryFor = func(string) (string, error) { return registry.DefaultURL, nil }
 	}
 	if o.Trust.Transport == nil {
-		o.Trust.Transport = o.HTTPClient.Transport
+		o.Trust.Transport = o.Transport
 	}
 	o.Trust.Retry = o.Retry
 	return o
 }
 
-// readAll reads every tarball (digests and manifest), two at a time: each read already uses both cores.
+// readAll reads every tarball (digests and manifest), as many at a time as Go may run threads: a read keeps about
+// one core busy (gunzip, then hashing and parsing on another goroutine), so more would only contend.
 func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) []*npm.Tarball {
 	out := make([]*npm.Tarball, len(files))
-	sem := make(chan struct{}, 2)
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	var wg sync.WaitGroup
 	for i, f := range files {
 		rep.Packages[i].Tarball = f
@@ -282,7 +285,7 @@ func (o Options) newSigner(ctx context.Context, token string) (*signer.Signer, *
 		TrustedMaterial: tr,
 		Tokens:          &reusingSource{first: token, next: o.Tokens},
 		Audience:        o.Audience,
-		Transport:       o.HTTPClient.Transport,
+		Transport:       o.Transport,
 		Retry:           o.Retry,
 		OutageHint:      outageHint(o.Trust.Instance()),
 		Concurrency:     o.Concurrency,
@@ -348,13 +351,13 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []
 		return fmt.Errorf("signing %s: stopped before writing its bundles: %w", t.Path, err)
 	}
 	bundle := t.Path + ".sigstore.json"
-	if err := writeAtomic(bundle, art.JSON); err != nil {
+	if err := atomicfile.Write(bundle, art.JSON, 0o644); err != nil {
 		return err
 	}
 	p.Bundle, p.RekorLogIndex = bundle, art.LogIndex
 	if prov != nil {
 		provBundle := t.Path + ".provenance.sigstore.json"
-		if err := writeAtomic(provBundle, prov.JSON); err != nil {
+		if err := atomicfile.Write(provBundle, prov.JSON, 0o644); err != nil {
 			_ = os.Remove(bundle) // best effort: keep the pair whole
 			p.Bundle = ""
 			return err
@@ -392,24 +395,19 @@ func progress(w io.Writer, p *PackageResult) {
 		}
 		return
 	}
-	line := fmt.Sprintf("signed  %s@%s  sha512:%s…  rekor #%d", p.Name, p.Version, short(p.SHA512), p.RekorLogIndex)
+	line := fmt.Sprintf("signed  %s@%s  sha512:%s  rekor #%d", p.Name, p.Version, printable.Abbrev(p.SHA512, 16), p.RekorLogIndex)
 	if p.ProvenanceBundle != "" {
 		line += fmt.Sprintf("  provenance #%d", p.ProvenanceRekorLogIndex)
 	}
 	fmt.Fprintln(w, line)
 }
 
-func reportFailures(w io.Writer, rep *Report) {
+// stopBeforeSigning reports every package that failed a check, and returns the run's error: nothing was signed.
+func stopBeforeSigning(w io.Writer, rep *Report) error {
 	for i := range rep.Packages {
 		if rep.Packages[i].Error != "" {
 			progress(w, &rep.Packages[i])
 		}
 	}
-}
-
-func short(hexDigest string) string {
-	if len(hexDigest) > 16 {
-		return hexDigest[:16]
-	}
-	return hexDigest
+	return fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
 }

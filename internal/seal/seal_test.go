@@ -59,27 +59,6 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-func TestWriteAtomic(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "x.tgz.sigstore.json")
-	touch(t, dir, "x.tgz.sigstore.json")
-	if err := writeAtomic(path, []byte("new")); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := os.ReadFile(path)
-	if string(got) != "new" {
-		t.Errorf("content = %q, want %q", got, "new")
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("directory holds %d entries after the write, want 1 (no temp files left)", len(entries))
-	}
-	if err := writeAtomic(filepath.Join(dir, "missing", "x"), []byte("y")); err == nil || !strings.Contains(err.Error(), "writable") {
-		t.Errorf("writeAtomic into a missing directory = %v, want an error saying what to check", err)
-	}
-}
-
 func TestGitHubContext(t *testing.T) {
 	t.Parallel()
 	claims := &oidc.Claims{

@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/remedy"
+
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	fulciocert "github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -183,9 +185,9 @@ func (s *Signer) SignArtifact(ctx context.Context, sha256 []byte) (*Signed, erro
 }
 
 // ErrNoNPMLog means the signing config lists no Rekor v1 log, so no provenance npm accepts can be made.
-var ErrNoNPMLog = errors.New("the signing config lists no Rekor v1 log: npm 10 and 11 refuse provenance logged to Rekor v2, " +
-	"so waxseal logs provenance to a Rekor v1 log of the config; use a signing config that lists one (public-good's default does), " +
-	"or sign without provenance (--provenance=false, Action input provenance: false)")
+var ErrNoNPMLog = remedy.With(errors.New("the signing config lists no Rekor v1 log: npm 10 and 11 refuse provenance logged to Rekor v2, "+
+	"so waxseal logs provenance to a Rekor v1 log of the config; use a signing config that lists one (public-good's default does), "+
+	"or sign without provenance"), remedy.Set(remedy.Provenance, "false"))
 
 // SignProvenance signs an in-toto statement as a DSSE envelope and verifies it as provenance for the npm package
 // purl whose tarball has the given SHA-512 digest. It is logged in npm's own shape: a Rekor v1 dsse entry (with

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/remedy"
+
 	prototrustroot "github.com/sigstore/protobuf-specs/gen/pb-go/trustroot/v1"
 	"github.com/sigstore/sigstore-go/pkg/root"
 	"github.com/sigstore/sigstore-go/pkg/sign"
@@ -51,12 +53,13 @@ type Options struct {
 // tufService is a TUF mirror as the retry policy sees it. go-tuf reads a 404 (or 403) for the next root version
 // as "no newer root", so final 4xx answers go back to it as they are.
 var tufService = retry.Service{Name: "the TUF mirror", Pass: func(status int) bool { return status < 500 },
-	Hint: "check https://status.sigstore.dev, or pass --trusted-root FILE to work offline"}
+	Hint: "check https://status.sigstore.dev, or work offline with the instance's trusted root in a file"}
 
 // Validate rejects contradictory options.
 func (o Options) Validate() error {
 	if o.Staging && (o.TrustedRootPath != "" || o.SigningConfigPath != "") {
-		return errors.New("--staging and --trusted-root/--signing-config contradict each other: pass either --staging or the files of your own instance")
+		return remedy.With(errors.New("Sigstore's staging instance and the files of another instance (a trusted root, a signing config) were both asked for, and they contradict each other: choose one"),
+			remedy.Give(remedy.Staging), remedy.Give(remedy.TrustedRoot), remedy.Give(remedy.SigningConfig))
 	}
 	return nil
 }
@@ -112,7 +115,8 @@ func TrustedRoot(ctx context.Context, o Options) (*root.TrustedRoot, error) {
 	}
 	tr, err := root.GetTrustedRoot(client)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access, or pass --trusted-root FILE to work offline)", o.Instance(), retry.Cause(err))
+		return nil, remedy.With(fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access, or work offline with the instance's trusted_root.json in a file)", o.Instance(), retry.Cause(err)),
+			remedy.Give(remedy.TrustedRoot))
 	}
 	return tr, nil
 }
@@ -124,7 +128,8 @@ func (o Options) tufClient(ctx context.Context) (*tuf.Client, error) {
 	}
 	client, err := tuf.New(opts)
 	if err != nil {
-		return nil, fmt.Errorf("updating the %s TUF metadata: %w (check network access to the TUF mirror, or pass --trusted-root FILE)", o.Instance(), retry.Cause(err))
+		return nil, remedy.With(fmt.Errorf("updating the %s TUF metadata: %w (check network access to the TUF mirror, or work offline with the instance's trusted_root.json in a file)", o.Instance(), retry.Cause(err)),
+			remedy.Give(remedy.TrustedRoot))
 	}
 	return client, nil
 }
@@ -172,7 +177,8 @@ func signingConfig(ctx context.Context, o Options) (*root.SigningConfig, error) 
 		return sc, nil
 	}
 	if o.TrustedRootPath != "" {
-		return nil, fmt.Errorf("--trusted-root %q was given without --signing-config: signing needs the service URLs of the same instance, pass its signing_config.v0.2.json too", o.TrustedRootPath)
+		return nil, remedy.With(fmt.Errorf("the trusted root %q was given without a signing config: signing needs the service URLs of the same instance, give its signing_config.v0.2.json too", o.TrustedRootPath),
+			remedy.Give(remedy.SigningConfig))
 	}
 	client, err := o.tufClient(ctx)
 	if err != nil {
@@ -180,7 +186,8 @@ func signingConfig(ctx context.Context, o Options) (*root.SigningConfig, error) 
 	}
 	sc, err := root.GetSigningConfig(client)
 	if err != nil {
-		return nil, fmt.Errorf("fetching the %s signing config through TUF: %w (check network access, or pass --signing-config FILE)", o.Instance(), retry.Cause(err))
+		return nil, remedy.With(fmt.Errorf("fetching the %s signing config through TUF: %w (check network access, or give the instance's signing_config.v0.2.json in a file)", o.Instance(), retry.Cause(err)),
+			remedy.Give(remedy.SigningConfig))
 	}
 	return sc, nil
 }
@@ -200,7 +207,8 @@ func SignInProvider(ctx context.Context, o Options, now time.Time) (string, erro
 func SelectSignInProvider(sc *root.SigningConfig, now time.Time) (string, error) {
 	s, err := root.SelectService(sc.OIDCProviderURLs(), []uint32{1}, now)
 	if err != nil {
-		return "", fmt.Errorf("choosing the sign-in provider from the signing config: %w (the config needs an oidcUrls entry valid now; or pass --oidc-issuer URL, or --identity-token)", err)
+		return "", remedy.With(fmt.Errorf("choosing the sign-in provider from the signing config: %w (the config needs an oidcUrls entry valid now; or name the provider, or give a token)", err),
+			remedy.Give(remedy.OIDCIssuer), remedy.Give(remedy.IdentityToken))
 	}
 	return s.URL, nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/sigstore/sigstore-go/pkg/root"
+
+	"github.com/waxseal/waxseal/internal/remedy"
 )
 
 const pgRoot = "../../testdata/trust/public-good.trusted_root.json"
@@ -170,8 +173,11 @@ func TestNPMRekorIsAlwaysV1(t *testing.T) {
 func TestSigningServicesNeedsConfigWithRoot(t *testing.T) {
 	t.Parallel()
 	_, err := SigningServices(t.Context(), Options{TrustedRootPath: pgRoot, Transport: &failingTransport{}}, time.Now())
-	if err == nil || !strings.Contains(err.Error(), "--signing-config") {
-		t.Fatalf("SigningServices(root without config) = %v, want an error that asks for --signing-config", err)
+	if err == nil || !strings.Contains(err.Error(), "signing_config.v0.2.json") {
+		t.Fatalf("SigningServices(root without config) = %v, want an error that asks for the signing config", err)
+	}
+	if got, want := remedy.Hints(err), []remedy.Hint{remedy.Give(remedy.SigningConfig)}; !slices.Equal(got, want) {
+		t.Errorf("remedies = %v, want %v", got, want)
 	}
 }
 
@@ -196,8 +202,9 @@ func TestSignInProvider(t *testing.T) {
 	}
 	none, _ := root.NewSigningConfig(root.SigningConfigMediaType02, []root.Service{service("http://fulcio", 1)}, nil,
 		[]root.Service{service("http://rekor", 1)}, root.ServiceConfiguration{}, nil, root.ServiceConfiguration{})
-	if _, err := SelectSignInProvider(none, now); err == nil || !strings.Contains(err.Error(), "oidcUrls") || !strings.Contains(err.Error(), "--oidc-issuer") {
-		t.Errorf("SelectSignInProvider(no oidcUrls) = %v, want an error naming oidcUrls and --oidc-issuer", err)
+	if _, err := SelectSignInProvider(none, now); err == nil || !strings.Contains(err.Error(), "oidcUrls") ||
+		!strings.Contains(remedy.Explain(err, remedy.Flag).Error(), "--oidc-issuer") {
+		t.Errorf("SelectSignInProvider(no oidcUrls) = %v, want an error naming oidcUrls, with --oidc-issuer as the command line's remedy", err)
 	}
 	future := root.Service{URL: "https://later", MajorAPIVersion: 1, ValidityPeriodStart: now.Add(time.Hour)}
 	current := root.Service{URL: "https://now", MajorAPIVersion: 1, ValidityPeriodStart: now.Add(-time.Hour)}

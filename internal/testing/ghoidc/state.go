@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/waxseal/waxseal/internal/atomicfile"
 )
 
 // File names inside a state directory.
@@ -55,7 +57,7 @@ func loadOrCreateKey(path string) (*rsa.PrivateKey, error) {
 		if err != nil {
 			return nil, fmt.Errorf("encoding RSA key: %w", err)
 		}
-		if err := writeAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})); err != nil {
+		if err := atomicfile.Write(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, err
 		}
 		return key, nil
@@ -86,7 +88,7 @@ func loadOrCreateToken(path string) (string, error) {
 			return "", fmt.Errorf("generating request token: %w", err)
 		}
 		tok := hex.EncodeToString(raw)
-		return tok, writeAtomic(path, []byte(tok))
+		return tok, atomicfile.Write(path, []byte(tok), 0o600)
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading request token %q: %w", path, err)
@@ -96,27 +98,4 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", fmt.Errorf("reading request token %q: file is empty: delete it to make a new token", path)
 	}
 	return tok, nil
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("creating %q: %w", path, err)
-	}
-	defer func() { _ = os.Remove(f.Name()) }() // cleanup: after the rename there is nothing left to remove
-	if err := f.Chmod(0o600); err != nil {
-		_ = f.Close() // the chmod error is the one to report
-		return fmt.Errorf("setting mode of %q: %w", path, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		_ = f.Close() // the write error is the one to report
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("writing %q: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("renaming into %q: %w", path, err)
-	}
-	return nil
 }

@@ -1,4 +1,4 @@
-package release
+package github
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/go-github/v62/github"
+	gh "github.com/google/go-github/v62/github"
 
 	"github.com/waxseal/waxseal/internal/retry"
 )
@@ -16,19 +16,11 @@ import (
 // GitHub's REST API as the retry policy sees it. Final 4xx answers go back to go-github, which decodes them into
 // its typed errors (a 404 for a missing release, a 422 already_exists).
 var (
-	githubService = retry.Service{Name: "GitHub", Classify: classifyGitHub, Valid: jsonOrEmpty, Pass: clientError,
+	githubService = retry.Service{Name: "GitHub", Classify: classifyGitHub, Valid: jsonOrEmpty, Pass: retry.ClientError,
 		Hint: "check https://www.githubstatus.com"}
-	githubDownload = retry.Service{Name: "GitHub", Classify: classifyGitHub, Pass: clientError, Stream: true,
+	githubDownload = retry.Service{Name: "GitHub", Classify: classifyGitHub, Pass: retry.ClientError, Stream: true,
 		Hint: "check https://www.githubstatus.com"}
 )
-
-// APIService is GitHub's REST API as the retry policy sees it, for other GitHub clients of waxseal's.
-func APIService() retry.Service { return githubService }
-
-// DownloadService is GitHub's asset downloads (the API's redirect to storage) as the retry policy sees them.
-func DownloadService() retry.Service { return githubDownload }
-
-func clientError(status int) bool { return status >= 400 && status < 500 }
 
 // jsonOrEmpty accepts GitHub's JSON answers and its empty ones (204 No Content for a delete).
 func jsonOrEmpty(a retry.Answer) error {
@@ -51,7 +43,7 @@ const secondaryMinWait = time.Minute
 //     secondary rate limit, wait for an exponentially increasing amount of time between retries."
 //
 // A secondary rate limit comes as 403 or 429; a 403 that is neither kind of rate limit is a permission problem
-// and final. go-github tells the kinds apart by type (*github.RateLimitError, *github.AbuseRateLimitError).
+// and final. go-github tells the kinds apart by type (*gh.RateLimitError, *gh.AbuseRateLimitError).
 func classifyGitHub(a retry.Answer) retry.Verdict {
 	if a.Err != nil || (a.Response.StatusCode != http.StatusForbidden && a.Response.StatusCode != http.StatusTooManyRequests) {
 		return retry.Default(a)
@@ -67,8 +59,8 @@ func classifyGitHub(a retry.Answer) retry.Verdict {
 	}
 	resp := *a.Response
 	resp.Body = io.NopCloser(bytes.NewReader(a.Body))
-	var abuse *github.AbuseRateLimitError
-	if a.Response.StatusCode == http.StatusTooManyRequests || errors.As(github.CheckResponse(&resp), &abuse) {
+	var abuse *gh.AbuseRateLimitError
+	if a.Response.StatusCode == http.StatusTooManyRequests || errors.As(gh.CheckResponse(&resp), &abuse) {
 		return retry.Verdict{Retry: true, MinWait: secondaryMinWait}
 	}
 	return retry.Verdict{}

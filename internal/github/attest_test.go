@@ -1,4 +1,4 @@
-package release
+package github
 
 import (
 	"encoding/base64"
@@ -33,7 +33,7 @@ func TestAttest(t *testing.T) {
 		{name: "a 502 is retried", bundle: provenanceBundle("ab12"),
 			fault: &githubfake.Fault{Method: http.MethodPost, Host: "api", PathPrefix: "/repos/octo/pkg/attestations", Status: 502}},
 		{name: "no attestations: write", modes: githubfake.Modes{NoAttestations: true}, bundle: provenanceBundle("ab12"),
-			wantErr: ErrAttestationsForbidden, want: "attestations: write"},
+			wantErr: ErrAttestationsForbidden, want: "403"},
 		{name: "not a bundle", bundle: []byte(`{"mediaType":"text/plain"}`), want: "422"},
 		{name: "not JSON", bundle: []byte(`nope`), want: "not a JSON object"},
 	}

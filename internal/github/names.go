@@ -1,4 +1,4 @@
-package release
+package github
 
 import (
 	"net/url"
@@ -36,18 +36,10 @@ func StoredName(name string) string {
 // release by its tag, which a draft keeps once published, unlike its own untagged-... URLs
 // (softprops/action-gh-release#86 and #713; esphome/workflows#170: "the final URL is deterministic from the
 // tag"). Each segment of the tag is escaped; slashes in a tag are kept, as GitHub's own URLs keep them.
-func tagURL(server, owner, repo, kind, tag string) string {
+func (r *Repo) tagURL(kind, tag string) string {
 	segs := strings.Split(tag, "/")
 	for i, s := range segs {
 		segs[i] = url.PathEscape(s)
 	}
-	return server + "/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/releases/" + kind + "/" + strings.Join(segs, "/")
-}
-
-// DownloadURL is where the asset stored as name is downloaded from once the release is published.
-func (r *Release) DownloadURL(name string) string {
-	if r.DownloadBase == "" {
-		return ""
-	}
-	return r.DownloadBase + url.PathEscape(name)
+	return r.c.serverURL + "/" + url.PathEscape(r.owner) + "/" + url.PathEscape(r.name) + "/releases/" + kind + "/" + strings.Join(segs, "/")
 }
