@@ -52,7 +52,9 @@ func unsafe(r rune) bool {
 }
 
 // Quote quotes s for a message: in double quotes, with Line's escapes and the quote and backslash escaped too.
-func Quote(s string) string { return `"` + Line(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)) + `"` }
+func Quote(s string) string {
+	return `"` + Line(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)) + `"`
+}
 
 // Abbrev shortens s to its first n characters and "…" when it is longer (a digest in a table or a log line).
 func Abbrev(s string, n int) string {
