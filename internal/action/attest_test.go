@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/seal"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
@@ -30,6 +31,13 @@ func signWithDSSE(calls *int) func(context.Context, seal.Options) (*seal.Report,
 			b := fmt.Sprintf("{\n  \"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\",\n  \"verificationMaterial\": {},\n  \"dsseEnvelope\": {\"payload\": %q, \"payloadType\": \"application/vnd.in-toto+json\", \"signatures\": [{\"sig\": \"c2ln\"}]}\n}\n",
 				base64.StdEncoding.EncodeToString([]byte(st)))
 			if err := os.WriteFile(p.ProvenanceBundle, []byte(b), 0o644); err != nil {
+				return nil, err
+			}
+			line, err := bundlefile.Line([]byte(b)) // as seal writes it
+			if err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p.ProvenanceJSONL, line, 0o644); err != nil {
 				return nil, err
 			}
 		}

@@ -87,8 +87,12 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 				return nil, err
 			}
 			if o.Provenance {
-				r.ProvenanceBundle = p + ".provenance.sigstore.json"
-				if err := os.WriteFile(r.ProvenanceBundle, []byte(fmt.Sprintf(`{"provenance":%d}`, *calls)), 0o644); err != nil {
+				r.ProvenanceBundle, r.ProvenanceJSONL = p+".provenance.sigstore.json", p+".intoto.jsonl"
+				b := fmt.Sprintf(`{"provenance":%d}`, *calls)
+				if err := os.WriteFile(r.ProvenanceBundle, []byte(b), 0o644); err != nil {
+					return nil, err
+				}
+				if err := os.WriteFile(r.ProvenanceJSONL, []byte(b+"\n"), 0o644); err != nil {
 					return nil, err
 				}
 			}

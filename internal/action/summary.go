@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/printable"
+	"github.com/waxseal/waxseal/internal/verifycmd"
 
 	"github.com/waxseal/waxseal/internal/seal"
 )
@@ -203,9 +205,8 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	san, iss := r.CertificateIdentity, r.CertificateIssuer
 	serverURL := strings.TrimSuffix(s.ServerURL, "/")
 	repo := s.Repository
-	signer, ref, _ := strings.Cut(strings.TrimPrefix(san, serverURL+"/"), "@") // owner/repo/path/to/workflow.yml
-	wfPath, inRepo := strings.CutPrefix(signer, repo+"/")
-	ghIssuer := iss == "https://token.actions.githubusercontent.com"
+	signer, _, _ := strings.Cut(strings.TrimPrefix(san, serverURL+"/"), "@") // owner/repo/path/to/workflow.yml
+	ghIssuer := iss == oidc.GitHubIssuer
 
 	w := []string{"waxseal verify", tgz}
 	switch {
@@ -214,21 +215,8 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	case d.TrustedRoot != "":
 		w = append(w, "--trusted-root", ShellQuote(d.TrustedRoot))
 	}
-	if inRepo && serverURL == "https://github.com" && strings.HasPrefix(san, serverURL+"/") {
-		// --repository builds the identity: a workflow of this repository, at this ref.
-		w = append(w, "--repository", ShellQuote(repo), "--workflow", ShellQuote(wfPath), "--ref", ShellQuote(ref))
-		if !ghIssuer {
-			w = append(w, "--certificate-oidc-issuer", ShellQuote(iss))
-		}
-	} else {
-		// A reusable workflow of another repository signed: pin its SAN, and the calling repository on top.
-		w = append(w, "--certificate-identity", ShellQuote(san), "--certificate-oidc-issuer", ShellQuote(iss), "--repository", ShellQuote(repo), "--ref", ShellQuote(s.Ref))
-	}
-	if s.RepositoryID != "" {
-		w = append(w, "--repository-id", ShellQuote(s.RepositoryID))
-	}
-	if s.RepositoryOwnerID != "" {
-		w = append(w, "--repository-owner-id", ShellQuote(s.RepositoryOwnerID))
+	for _, a := range verifycmd.ForSigner(san, iss, s).Args() {
+		w = append(w, ShellQuote(a))
 	}
 	if p.ProvenanceBundle == "" {
 		w = append(w, "--no-provenance")

@@ -1,15 +1,13 @@
 package action
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
@@ -102,11 +100,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *github.Releas
 	}
 	var clash []string
 	for _, base := range bases {
-		names := []string{base + ".sigstore.json"}
-		if prov {
-			names = append(names, base+".provenance.sigstore.json", base+".intoto.jsonl")
-		}
-		for _, n := range names {
+		for _, n := range bundlefile.Names(base, prov) {
 			if have[github.StoredName(n)] {
 				clash = append(clash, n)
 			}
@@ -133,14 +127,10 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		if cfg.UploadTarballs {
 			files = append(files, release.File{Name: base, Path: p.Tarball})
 		}
-		files = append(files, release.File{Name: base + ".sigstore.json", Path: p.Bundle})
+		files = append(files, release.File{Name: bundlefile.SignatureOf(base), Path: p.Bundle})
 		if p.ProvenanceBundle != "" {
-			files = append(files, release.File{Name: base + ".provenance.sigstore.json", Path: p.ProvenanceBundle})
-			jsonl, err := writeIntotoJSONL(p.ProvenanceBundle, p.Tarball+".intoto.jsonl")
-			if err != nil {
-				return nil, err
-			}
-			files = append(files, release.File{Name: base + ".intoto.jsonl", Path: jsonl})
+			files = append(files, release.File{Name: bundlefile.ProvenanceOf(base), Path: p.ProvenanceBundle},
+				release.File{Name: bundlefile.JSONLOf(base), Path: p.ProvenanceJSONL})
 		}
 	}
 	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy,
@@ -156,26 +146,4 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 		out[i] = uploadResult{Result: r, path: files[i].Path}
 	}
 	return out, nil
-}
-
-// writeIntotoJSONL writes the provenance bundle as one line of JSON Lines, <tarball>.intoto.jsonl, the name
-// OpenSSF Scorecard's Signed-Releases check looks for on a release ("*.intoto.jsonl" provenance). The bundle is
-// compacted (no newline inside) and ends with exactly one newline: JSON Lines separates values with "\n", a
-// trailing one is allowed, and it makes the file a POSIX text file that line readers (`while read`, slsa-verifier's
-// scanner, `cat` into another .jsonl) take whole; actions/attest writes its bundle file the same way
-// (JSON.stringify(bundle) + EOL).
-func writeIntotoJSONL(bundle, dst string) (string, error) {
-	b, err := os.ReadFile(bundle)
-	if err != nil {
-		return "", fmt.Errorf("reading the provenance bundle %q: %w", bundle, err)
-	}
-	var line bytes.Buffer
-	if err := json.Compact(&line, b); err != nil {
-		return "", fmt.Errorf("compacting the provenance bundle %q: %w", bundle, err)
-	}
-	line.WriteByte('\n')
-	if err := os.WriteFile(dst, line.Bytes(), 0o644); err != nil {
-		return "", fmt.Errorf("writing %q: %w", dst, err)
-	}
-	return dst, nil
 }

@@ -17,21 +17,19 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 
+	"github.com/waxseal/waxseal/internal/bundlefile"
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/trust"
 	"github.com/waxseal/waxseal/internal/verifier"
+	"github.com/waxseal/waxseal/internal/verifycmd"
 )
 
 const verifySynopsis = "verify [flags] (PKG.tgz... | npm:NAME@VERSION... | --release OWNER/REPO@TAG)"
-
-// GitHub Actions' OIDC issuer and the server its workflow URIs live on.
-const (
-	githubIssuer    = "https://token.actions.githubusercontent.com"
-	githubServerURL = "https://github.com"
-)
 
 // verifyFlags are verify's flags.
 type verifyFlags struct {
@@ -71,7 +69,6 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 }
 
 var (
-	repoPattern    = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 	npmSpecPattern = regexp.MustCompile(`^npm:((?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)@([0-9A-Za-z.+-]+)$`)
 )
 
@@ -162,7 +159,7 @@ func (e *Env) warnUnpinned(f *verifyFlags, reps []artifactReport) {
 				fmt.Fprintf(e.Stderr, "waxseal: warning: only the signing workflow (the certificate identity) was pinned, not the source "+
 					"repository: a reusable workflow signs with that identity for every repository that calls it. These bundles came from %s "+
 					"(repository id %s): if that is the one you trust, add --repository %s --repository-id %s\n",
-					res.Repository, cmp.Or(res.RepositoryID, "unknown"), strings.TrimPrefix(res.Repository, githubServerURL+"/"), cmp.Or(res.RepositoryID, "unknown"))
+					res.Repository, cmp.Or(res.RepositoryID, "unknown"), strings.TrimPrefix(res.Repository, github.DefaultServerURL+"/"), cmp.Or(res.RepositoryID, "unknown"))
 				return
 			}
 		}
@@ -214,57 +211,18 @@ func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
 
 // policy builds the identity the certificate must carry. No identity, no verification.
 func (f *verifyFlags) policy() (verifier.Identity, certificate.Extensions, error) {
-	id := f.idf.identity()
-	var ext certificate.Extensions
-	if f.repository != "" && !repoPattern.MatchString(f.repository) {
-		return id, ext, usagef("verify: --repository %q is not OWNER/REPO", f.repository)
+	id, ext, err := f.policyValue().Identity()
+	if err != nil {
+		return id, ext, usagef("verify: %v", err)
 	}
-	if f.workflow != "" && (id.SAN != "" || id.SANRegexp != "") {
-		// --workflow narrows the identity --repository builds; next to an identity given outright it would narrow
-		// nothing, and ignoring it silently would let a user believe it was checked.
-		return id, ext, usagef("verify: --workflow narrows the identity --repository builds; --certificate-identity already names the workflow "+
-			"(the part before @): drop --workflow, or drop --certificate-identity and pass --repository OWNER/REPO --workflow %s", f.workflow)
-	}
-	if f.repository == "" && (f.workflow != "" || f.ref != "") && id.SAN == "" && id.SANRegexp == "" {
-		return id, ext, usagef("verify: --workflow and --ref narrow --repository: pass --repository OWNER/REPO too")
-	}
-	if f.ref != "" && !strings.HasPrefix(f.ref, "refs/") {
-		return id, ext, usagef("verify: --ref %q is not a full git ref: pass refs/tags/%s or refs/heads/%s", f.ref, f.ref, f.ref)
-	}
-	if id.SAN == "" && id.SANRegexp == "" && f.repository != "" {
-		// Fulcio (GitHub Actions): the SAN is https://github.com/OWNER/REPO/PATH@REF of the workflow that ran.
-		wf := `\.github/workflows/[^@]+`
-		if f.workflow != "" {
-			w := f.workflow
-			if !strings.Contains(w, "/") {
-				w = ".github/workflows/" + w
-			}
-			wf = regexp.QuoteMeta(w)
-		}
-		ref := `refs/.+`
-		if f.ref != "" {
-			ref = regexp.QuoteMeta(f.ref)
-		}
-		id.SANRegexp = "^" + regexp.QuoteMeta(githubServerURL+"/"+f.repository+"/") + wf + "@" + ref + "$"
-	}
-	if id.SAN == "" && id.SANRegexp == "" {
-		return id, ext, usagef("verify: no identity, no verification: pass --repository OWNER/REPO (or cosign's --certificate-identity / --certificate-identity-regexp)")
-	}
-	if id.Issuer == "" && id.IssuerRegexp == "" {
-		id.Issuer = githubIssuer
-	}
-	for _, n := range []struct{ flag, v string }{{"--repository-id", f.repositoryID}, {"--repository-owner-id", f.ownerID}} {
-		if n.v != "" && strings.Trim(n.v, "0123456789") != "" {
-			return id, ext, usagef("verify: %s %q is not a number: pass GitHub's numeric ID (gh api repos/OWNER/REPO --jq .id)", n.flag, n.v)
-		}
-	}
-	if f.repository != "" {
-		ext.SourceRepositoryURI = githubServerURL + "/" + f.repository
-	}
-	ext.SourceRepositoryIdentifier, ext.SourceRepositoryOwnerIdentifier = f.repositoryID, f.ownerID
-	ext.SourceRepositoryRef = f.ref
-	ext.SourceRepositoryDigest = f.commit
 	return id, ext, nil
+}
+
+// policyValue is the flags' identity policy.
+func (f *verifyFlags) policyValue() verifycmd.Policy {
+	return verifycmd.Policy{Repository: f.repository, Workflow: f.workflow, Ref: f.ref, Commit: f.commit,
+		RepositoryID: f.repositoryID, OwnerID: f.ownerID,
+		SAN: f.idf.san, SANRegexp: f.idf.sanRegexp, Issuer: f.idf.issuer, IssuerRegexp: f.idf.issuerRegexp}
 }
 
 // targets resolves the command line to tarballs on disk and their bundles.
@@ -281,7 +239,7 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 	if len(pos) == 0 {
 		for name, path := range relAssets {
 			if strings.HasSuffix(name, ".tgz") {
-				out = append(out, target{display: name, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"})
+				out = append(out, target{display: name, tarball: path, bundle: bundlefile.SignatureOf(path), provenance: bundlefile.ProvenanceOf(path)})
 			}
 		}
 		if len(out) == 0 {
@@ -291,7 +249,7 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 		return out, nil
 	}
 	for _, p := range pos {
-		t := target{display: p, tarball: p, bundle: p + ".sigstore.json", provenance: p + ".provenance.sigstore.json"}
+		t := target{display: p, tarball: p, bundle: bundlefile.SignatureOf(p), provenance: bundlefile.ProvenanceOf(p)}
 		if m := npmSpecPattern.FindStringSubmatch(p); m != nil {
 			var err error
 			if t, err = e.fetchNPM(ctx, f, m[1], m[2], dir, relAssets); err != nil {
@@ -303,7 +261,7 @@ func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos 
 			if !ok || !strings.HasSuffix(p, ".tgz") {
 				return nil, fmt.Errorf("release %s has no tarball asset %q: name one of its .tgz assets, or leave the arguments out to verify them all", rel, p)
 			}
-			t = target{display: p, tarball: path, bundle: path + ".sigstore.json", provenance: path + ".provenance.sigstore.json"}
+			t = target{display: p, tarball: path, bundle: bundlefile.SignatureOf(path), provenance: bundlefile.ProvenanceOf(path)}
 		}
 		if f.bundle != "" {
 			t.bundle = f.bundle
@@ -346,19 +304,19 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 	}
 	t := target{display: "npm:" + name + "@" + version, tarball: path, name: name, version: version}
 	if f.registryAttestations {
-		if t.registryProvenance, err = registryProvenance(ctx, rc, name, version, filepath.Join(dir, "registry-"+packName+".provenance.sigstore.json")); err != nil {
+		if t.registryProvenance, err = registryProvenance(ctx, rc, name, version, filepath.Join(dir, bundlefile.ProvenanceOf("registry-"+packName))); err != nil {
 			return target{}, err
 		}
 	}
 	// The release's bundles for the same tarball; one the release lacks is reported missing when needed.
 	for _, b := range []struct {
-		dst    *string
-		suffix string
-	}{{&t.bundle, ".sigstore.json"}, {&t.provenance, ".provenance.sigstore.json"}} {
-		if p, ok := relAssets[packName+b.suffix]; ok {
+		dst  *string
+		name func(string) string
+	}{{&t.bundle, bundlefile.SignatureOf}, {&t.provenance, bundlefile.ProvenanceOf}} {
+		if p, ok := relAssets[b.name(packName)]; ok {
 			*b.dst = p
 		} else {
-			*b.dst = filepath.Join(dir, "release-lacks-"+packName+b.suffix)
+			*b.dst = filepath.Join(dir, b.name("release-lacks-"+packName))
 		}
 	}
 	return t, nil
@@ -422,7 +380,7 @@ func registryProvenance(ctx context.Context, rc *registry.Client, name, version,
 		return "", err
 	}
 	for _, a := range atts {
-		if a.PredicateType == "https://slsa.dev/provenance/v1" {
+		if a.PredicateType == provenance.PredicateType {
 			if err := os.WriteFile(path, a.Bundle, 0o600); err != nil {
 				return "", fmt.Errorf("saving the registry's provenance: %w", err)
 			}

@@ -12,9 +12,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
+	"github.com/waxseal/waxseal/internal/verifycmd"
 )
 
 // releaseRef is OWNER/REPO@TAG.
@@ -24,7 +26,7 @@ func (r *releaseRef) String() string { return r.owner + "/" + r.repo + "@" + r.t
 
 func parseReleaseRef(s string) (*releaseRef, error) {
 	repo, tag, ok := strings.Cut(s, "@")
-	if !ok || tag == "" || !repoPattern.MatchString(repo) {
+	if !ok || tag == "" || !verifycmd.ValidRepository(repo) {
 		return nil, usagef("verify: --release %q is not OWNER/REPO@TAG", s)
 	}
 	owner, name, _ := strings.Cut(repo, "/")
@@ -36,8 +38,10 @@ const maxAssetBytes = registry.MaxTarballBytes
 
 // releaseAsset reports whether waxseal verifies an asset of this name: tarballs and their bundles.
 func releaseAsset(name string) bool {
-	return strings.HasSuffix(name, ".tgz") || strings.HasSuffix(name, ".tgz.sigstore.json") ||
-		strings.HasSuffix(name, ".tgz.provenance.sigstore.json")
+	if artifact, kind, ok := bundlefile.Split(name); ok {
+		return kind != bundlefile.JSONL && strings.HasSuffix(artifact, ".tgz")
+	}
+	return strings.HasSuffix(name, ".tgz")
 }
 
 // learnRepositoryIDs looks up the release's repository and pins its numeric IDs (which survive renames and

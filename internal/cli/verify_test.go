@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -17,10 +18,13 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
 	"github.com/waxseal/waxseal/internal/verifier"
+	"github.com/waxseal/waxseal/internal/verifycmd"
 )
 
 const (
@@ -53,15 +57,15 @@ func TestVerifyUsageErrors(t *testing.T) {
 		says string
 	}{
 		{"no identity", []string{"verify", "x.tgz"}, "no identity, no verification"},
-		{"issuer alone is no identity", []string{"verify", "x.tgz", "--certificate-oidc-issuer", githubIssuer}, "no identity, no verification"},
+		{"issuer alone is no identity", []string{"verify", "x.tgz", "--certificate-oidc-issuer", oidc.GitHubIssuer}, "no identity, no verification"},
 		{"nothing to verify", []string{"verify", "--repository", "o/r"}, "nothing to verify"},
 		{"bad repository", []string{"verify", "x.tgz", "--repository", "o"}, "is not OWNER/REPO"},
 		{"short ref", []string{"verify", "x.tgz", "--repository", "o/r", "--ref", "v1"}, "refs/tags/v1"},
 		{"workflow without repository", []string{"verify", "x.tgz", "--workflow", "release.yml"}, "pass --repository"},
 		{"workflow with an identity", []string{"verify", "x.tgz", "--certificate-identity", "https://github.com/o/r/.github/workflows/a.yml@refs/heads/main",
-			"--certificate-oidc-issuer", githubIssuer, "--workflow", "b.yml"}, "--workflow narrows the identity --repository builds"},
+			"--certificate-oidc-issuer", oidc.GitHubIssuer, "--workflow", "b.yml"}, "--workflow narrows the identity --repository builds"},
 		{"workflow with an identity regexp", []string{"verify", "x.tgz", "--certificate-identity-regexp", "^https://github.com/o/r/",
-			"--certificate-oidc-issuer", githubIssuer, "--repository", "o/r", "--workflow", "b.yml"}, "drop --workflow"},
+			"--certificate-oidc-issuer", oidc.GitHubIssuer, "--repository", "o/r", "--workflow", "b.yml"}, "drop --workflow"},
 		{"bundle for two tarballs", []string{"verify", "a.tgz", "b.tgz", "--repository", "o/r", "--bundle", "a.json"}, "exactly one"},
 		{"nothing left", []string{"verify", "a.tgz", "--repository", "o/r", "--no-signature", "--no-provenance"}, "nothing to verify"},
 		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
@@ -115,7 +119,7 @@ func TestVerifyRealNPMProvenanceOffline(t *testing.T) {
 	}{
 		{"repository", []string{"--repository", "sigstore/sigstore-js", tgz("2.0.0"), tgz("1.3.0")}, nil},
 		{"repository, workflow, ref and commit", []string{"--repository", "sigstore/sigstore-js", "--workflow", "release.yml", "--ref", "refs/heads/main", "--source-commit", "f0b49a04e5a62250e0f60fb128004a73110fe311", tgz("2.0.0")}, nil},
-		{"cosign flags", []string{"--certificate-identity", "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", "--certificate-oidc-issuer", githubIssuer, tgz("2.0.0")}, nil},
+		{"cosign flags", []string{"--certificate-identity", "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", "--certificate-oidc-issuer", oidc.GitHubIssuer, tgz("2.0.0")}, nil},
 		{"cosign regexp flags", []string{"--certificate-identity-regexp", `^https://github\.com/sigstore/`, "--certificate-oidc-issuer-regexp", `^https://token\.actions\.`, tgz("1.3.0")}, nil},
 		{"scoped package, bundle v0.3, Rekor dsse", []string{"--repository", "microsoft/playwright-cli", "--workflow", ".github/workflows/publish.yml", "--ref", "refs/tags/v0.1.1", playwright}, nil},
 		{"two repositories' packages under one identity", []string{"--repository", "sigstore/sigstore-js", tgz("2.0.0"), playwright}, verifier.ErrIdentityMismatch},
@@ -196,7 +200,7 @@ func TestVerifyHumanAndJSONVerdicts(t *testing.T) {
 		SHA512:           "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c",
 		ProvenanceBundle: filepath.Join(dir, "pkg.tgz.provenance.sigstore.json"), Verified: true,
 		Provenance: &verifier.Result{
-			SAN: "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", Issuer: githubIssuer,
+			SAN: "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main", Issuer: oidc.GitHubIssuer,
 			Repository: "https://github.com/sigstore/sigstore-js", RepositoryID: "495574555", OwnerID: "71096353",
 			Workflow: ".github/workflows/release.yml", Ref: "refs/heads/main",
 			Commit: "f0b49a04e5a62250e0f60fb128004a73110fe311", RunnerEnvironment: "github-hosted", LogIndex: 31821305,
@@ -481,8 +485,8 @@ func TestVerifyPinsRepositoryIDs(t *testing.T) {
 		{name: "right IDs", args: []string{"--repository", "sigstore/sigstore-js", "--repository-id", "495574555", "--repository-owner-id", "71096353"}},
 		{name: "a repository that took over the name", args: []string{"--repository", "sigstore/sigstore-js", "--repository-id", "1"}, wantErr: verifier.ErrIdentityMismatch},
 		{name: "another owner", args: []string{"--repository", "sigstore/sigstore-js", "--repository-owner-id", "2"}, wantErr: verifier.ErrIdentityMismatch},
-		{name: "SAN only warns", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", githubIssuer}, wantWarn: true},
-		{name: "SAN and repository does not", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", githubIssuer, "--repository", "sigstore/sigstore-js"}},
+		{name: "SAN only warns", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", oidc.GitHubIssuer}, wantWarn: true},
+		{name: "SAN and repository does not", args: []string{"--certificate-identity", san, "--certificate-oidc-issuer", oidc.GitHubIssuer, "--repository", "sigstore/sigstore-js"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -600,5 +604,27 @@ func TestVerifyReleaseKeepsTheTokenOnTheAPIHost(t *testing.T) {
 	_ = env.Run(t.Context(), []string{"verify", "--release", "o/r@v1", "--no-signature", "--trusted-root", publicGoodRoot, "--retry-for", "1s"})
 	if n := leaked.Load(); n != 0 {
 		t.Errorf("the token reached the redirect's host %d time(s)", n)
+	}
+}
+
+// The command a summary prints for a signer is the policy the command line then checks: parsing the printed flags
+// gives back the very Policy value whose Identity the verifier enforces.
+func TestPrintedPolicyIsTheCheckedPolicy(t *testing.T) {
+	t.Parallel()
+	src := provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", RepositoryID: "11", RepositoryOwnerID: "22", Ref: "refs/tags/v1"}
+	for _, san := range []string{
+		"https://github.com/octo/pkg/.github/workflows/release.yml@refs/tags/v1",
+		"https://github.com/org/shared/.github/workflows/sign.yml@refs/heads/main",
+	} {
+		want := verifycmd.ForSigner(san, oidc.GitHubIssuer, src)
+		var f verifyFlags
+		fs := flag.NewFlagSet("verify", flag.ContinueOnError)
+		f.register(fs)
+		if err := fs.Parse(want.Args()); err != nil {
+			t.Fatalf("parsing %q: %v", want.Args(), err)
+		}
+		if diff := cmp.Diff(want, f.policyValue()); diff != "" {
+			t.Errorf("%s: the printed flags parse into another policy (-want +got):\n%s", san, diff)
+		}
 	}
 }

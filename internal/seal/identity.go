@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/trust"
 
@@ -17,7 +18,7 @@ import (
 func githubContext(c *oidc.Claims, getenv func(string) string) (provenance.GitHub, error) {
 	server := strings.TrimSuffix(getenv("GITHUB_SERVER_URL"), "/")
 	if server == "" {
-		server = "https://github.com"
+		server = github.DefaultServerURL
 	}
 	gh := provenance.GitHub{
 		ServerURL:         server,

@@ -44,7 +44,10 @@ type PackageResult struct {
 	// Bundle is the path of <tarball>.sigstore.json, the message signature over the tarball.
 	Bundle string `json:"bundle,omitempty"`
 	// ProvenanceBundle is the path of <tarball>.provenance.sigstore.json; empty when provenance was off.
-	ProvenanceBundle        string `json:"provenanceBundle,omitempty"`
+	ProvenanceBundle string `json:"provenanceBundle,omitempty"`
+	// ProvenanceJSONL is the path of <tarball>.intoto.jsonl, the provenance bundle on one line (the name
+	// Scorecard's Signed-Releases check looks for); empty when provenance was off.
+	ProvenanceJSONL         string `json:"provenanceJsonl,omitempty"`
 	RekorLogIndex           int64  `json:"rekorLogIndex"`
 	ProvenanceRekorLogIndex int64  `json:"provenanceRekorLogIndex,omitempty"`
 	// RekorEntryURL is where a person can look at the tarball signature's log entry (empty for Rekor v2, which

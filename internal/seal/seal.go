@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/waxseal/waxseal/internal/atomicfile"
+	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/remedy"
 
@@ -350,19 +351,34 @@ func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []
 	if err := context.Cause(ctx); err != nil {
 		return fmt.Errorf("signing %s: stopped before writing its bundles: %w", t.Path, err)
 	}
-	bundle := t.Path + ".sigstore.json"
-	if err := atomicfile.Write(bundle, art.JSON, 0o644); err != nil {
-		return err
-	}
-	p.Bundle, p.RekorLogIndex = bundle, art.LogIndex
+	files := []struct {
+		path string
+		data []byte
+	}{{bundlefile.SignatureOf(t.Path), art.JSON}}
 	if prov != nil {
-		provBundle := t.Path + ".provenance.sigstore.json"
-		if err := atomicfile.Write(provBundle, prov.JSON, 0o644); err != nil {
-			_ = os.Remove(bundle) // best effort: keep the pair whole
-			p.Bundle = ""
+		line, err := bundlefile.Line(prov.JSON)
+		if err != nil {
 			return err
 		}
-		p.ProvenanceBundle, p.ProvenanceRekorLogIndex = provBundle, prov.LogIndex
+		files = append(files, struct {
+			path string
+			data []byte
+		}{bundlefile.ProvenanceOf(t.Path), prov.JSON}, struct {
+			path string
+			data []byte
+		}{bundlefile.JSONLOf(t.Path), line})
+	}
+	for i, f := range files {
+		if err := atomicfile.Write(f.path, f.data, 0o644); err != nil {
+			for _, done := range files[:i] {
+				_ = os.Remove(done.path) // best effort: keep a package's bundles whole
+			}
+			return err
+		}
+	}
+	p.Bundle, p.RekorLogIndex = files[0].path, art.LogIndex
+	if prov != nil {
+		p.ProvenanceBundle, p.ProvenanceJSONL, p.ProvenanceRekorLogIndex = files[1].path, files[2].path, prov.LogIndex
 	}
 	return nil
 }

@@ -12,11 +12,13 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/waxseal/waxseal/internal/provenance"
 )
 
 // Predicate types of the SLSA provenance npm accepts.
 const (
-	PredicateSLSAv1  = "https://slsa.dev/provenance/v1"
+	PredicateSLSAv1  = provenance.PredicateType
 	PredicateSLSAv02 = "https://slsa.dev/provenance/v0.2"
 )
 

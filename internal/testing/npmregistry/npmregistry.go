@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/waxseal/waxseal/internal/provenance"
 )
 
 // Server is the registry.
@@ -190,7 +192,7 @@ func (s *Server) versionDoc(name, v string, ver *version) map[string]any {
 	dist := map[string]any{"tarball": s.URL + "/" + name + "/-/" + file, "integrity": "sha512-" + base64.StdEncoding.EncodeToString(sum[:])}
 	if len(ver.attestations) > 0 {
 		dist["attestations"] = map[string]any{"url": s.URL + "/-/npm/v1/attestations/" + name + "@" + v,
-			"provenance": map[string]string{"predicateType": "https://slsa.dev/provenance/v1"}}
+			"provenance": map[string]string{"predicateType": provenance.PredicateType}}
 	}
 	doc["dist"] = dist
 	return doc
@@ -292,7 +294,7 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, name strin
 			case strings.HasSuffix(file, ".tgz"):
 				ver.tarball = a.Data
 			case strings.HasSuffix(file, ".sigstore"):
-				ver.attestations = append(ver.attestations, Attestation{PredicateType: "https://slsa.dev/provenance/v1", Bundle: a.Data})
+				ver.attestations = append(ver.attestations, Attestation{PredicateType: provenance.PredicateType, Bundle: a.Data})
 			}
 		}
 		if s.packages[name] == nil {
