@@ -22,8 +22,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/root"
 
-	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/testing/filecommands"
 	"github.com/waxseal/waxseal/internal/testing/ghoidc"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/npmregistry"
@@ -155,13 +155,13 @@ func TestActionE2E(t *testing.T) {
 				if err := cmd.Run(); err != nil {
 					t.Fatalf("waxseal action: %v\n%s\n%s", err, stdout.String(), stderr.String())
 				}
-			} else if err := Run(t.Context(), envFunc(env), &stdout, &stderr); err != nil {
+			} else if err := (&Runner{Getenv: envFunc(env), Stdout: &stdout}).Run(t.Context()); err != nil {
 				t.Fatalf("the action failed: %v\n%s", err, stdout.String())
 			}
 
 			// Outputs, parsed as the runner parses GITHUB_OUTPUT.
 			raw, _ := os.ReadFile(env["GITHUB_OUTPUT"])
-			out, err := ghactions.ParseFileCommands(string(raw))
+			out, err := filecommands.Parse(string(raw))
 			if err != nil {
 				t.Fatalf("the runner would reject GITHUB_OUTPUT: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/testing/filecommands"
 )
 
 type actionYML struct {
@@ -112,7 +113,7 @@ func TestActionYMLOutputsAreWritten(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(path)
-	written, err := ghactions.ParseFileCommands(string(b))
+	written, err := filecommands.Parse(string(b))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,13 +34,6 @@ type Runner struct {
 	Retry retry.Policy
 }
 
-// Run runs the action as the runner starts it: inputs and context from getenv, workflow commands on stdout.
-// stderr is not used: the runner shows stdout, and errors are reported as annotations.
-func Run(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
-	r := &Runner{Getenv: getenv, Stdout: stdout}
-	return r.Run(ctx)
-}
-
 // Run runs the action. A nil Sign means seal.Sign.
 func (r *Runner) Run(ctx context.Context) error {
 	rr := *r // never mutate the caller's Runner

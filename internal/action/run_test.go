@@ -15,11 +15,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/waxseal/waxseal/internal/ghactions"
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/release"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/testing/filecommands"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
@@ -117,7 +117,7 @@ func outputs(t *testing.T, env map[string]string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ghactions.ParseFileCommands(string(b))
+	got, err := filecommands.Parse(string(b))
 	if err != nil {
 		t.Fatalf("the runner would reject GITHUB_OUTPUT: %v", err)
 	}

@@ -82,11 +82,6 @@ func (c *Commands) Warning(an Annotation) {
 	c.a.WithFieldsMap(an.props()).Warningf("%s", an.Message)
 }
 
-// Notice issues a ::notice:: annotation.
-func (c *Commands) Notice(an Annotation) {
-	c.a.WithFieldsMap(an.props()).Noticef("%s", an.Message)
-}
-
 // Infof prints one plain log line. Line breaks in the result are replaced by spaces, and a line that could be
 // read as a workflow command (it contains "::") is fenced with ::stop-commands:: and a random token, so text
 // that comes from package data cannot issue commands.

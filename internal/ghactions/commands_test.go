@@ -25,7 +25,6 @@ func TestCommands(t *testing.T) {
 			c.Error(Annotation{File: "dist/a,b:c.tgz", Title: "signing", Message: "bad\n::set-output name=x::y 100%"})
 		}, want: "::error file=dist/a%2Cb%3Ac.tgz,title=signing::bad%0A::set-output name=x::y 100%25\n"},
 		{name: "warning without file", do: func(c *Commands) { c.Warning(Annotation{Message: "w"}) }, want: "::warning::w\n"},
-		{name: "notice", do: func(c *Commands) { c.Notice(Annotation{File: "f", Message: "n"}) }, want: "::notice file=f::n\n"},
 		{name: "info plain", do: func(c *Commands) { c.Infof("signed %s", "a\nb") }, want: "signed a b\n"},
 		{name: "info fences commands", do: func(c *Commands) { c.Infof("name %s", "::add-mask::x") },
 			want: "::stop-commands::waxseal-00000000000000000000000000000000\nname ::add-mask::x\n::waxseal-00000000000000000000000000000000::\n"},

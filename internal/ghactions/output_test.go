@@ -10,6 +10,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/uuid"
+
+	"github.com/waxseal/waxseal/internal/testing/filecommands"
 )
 
 func readOutputs(t *testing.T, path string) map[string]string {
@@ -18,7 +20,7 @@ func readOutputs(t *testing.T, path string) map[string]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseFileCommands(string(b))
+	got, err := filecommands.Parse(string(b))
 	if err != nil {
 		t.Fatalf("the runner would reject %q: %v", b, err)
 	}

@@ -168,12 +168,6 @@ func (s *Signer) Certificate() *x509.Certificate {
 // Identity is the signer identity every bundle is verified against: the certificate's SAN and OIDC issuer.
 func (s *Signer) Identity() verifier.Identity { return s.identity }
 
-// CertificatesFetched reports how many certificates the run obtained (1 unless one had to be renewed).
-func (s *Signer) CertificatesFetched() int {
-	_, n := s.certs.current()
-	return n
-}
-
 // SignArtifact signs an artifact given its SHA-256 digest (a message signature, logged as hashedrekord) and
 // verifies the bundle against that digest.
 func (s *Signer) SignArtifact(ctx context.Context, sha256 []byte) (*Signed, error) {

@@ -1,15 +1,16 @@
-package ghactions
+// Package filecommands reads the file-command files a step writes (GITHUB_OUTPUT, GITHUB_ENV) exactly as the
+// runner does, so tests see what the runner would.
+package filecommands
 
 import (
 	"fmt"
 	"strings"
 )
 
-// ParseFileCommands reads a file command file (GITHUB_OUTPUT, GITHUB_ENV) the way the runner does
+// Parse reads a file command file (GITHUB_OUTPUT, GITHUB_ENV) the way the runner does
 // (actions/runner FileCommandManager, EnvFileKeyValuePairs): blank lines are skipped, NAME=VALUE and
-// NAME<<DELIMITER heredocs are accepted, a later value for a name replaces an earlier one. It exists so tests
-// (and anyone checking what a step wrote) see exactly what the runner would.
-func ParseFileCommands(text string) (map[string]string, error) {
+// NAME<<DELIMITER heredocs are accepted, a later value for a name replaces an earlier one.
+func Parse(text string) (map[string]string, error) {
 	out := map[string]string{}
 	i := 0
 	for {

@@ -1,4 +1,4 @@
-package ghactions
+package filecommands
 
 import (
 	"testing"
@@ -6,7 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestParseFileCommands(t *testing.T) {
+func TestParse(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
@@ -32,9 +32,9 @@ func TestParseFileCommands(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := ParseFileCommands(tc.text)
+			got, err := Parse(tc.text)
 			if (err != nil) != tc.wantErr {
-				t.Fatalf("ParseFileCommands(%q) err = %v, want error: %v", tc.text, err, tc.wantErr)
+				t.Fatalf("Parse(%q) err = %v, want error: %v", tc.text, err, tc.wantErr)
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
@@ -43,11 +43,11 @@ func TestParseFileCommands(t *testing.T) {
 	}
 }
 
-func FuzzParseFileCommands(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add("a=1\nb<<EOF\nx\nEOF\n")
 	f.Add("a<<EOF\r\n\r\nEOF")
 	f.Fuzz(func(t *testing.T, text string) {
-		got, err := ParseFileCommands(text)
+		got, err := Parse(text)
 		if err != nil {
 			return
 		}
