@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/verify"
 )
 
@@ -52,7 +53,8 @@ func verdict(sentinel, cause error) error {
 }
 
 // sigstore-go's Verifier.Verify wraps the failure of each step of the Sigstore client specification with a fixed
-// prefix. Those prefixes name the step that failed, which is the reason a person needs.
+// prefix, and offers no error type for most of them. Those prefixes name the step that failed, which is the reason a
+// person needs; this table is the one place waxseal reads sigstore-go's message text.
 var stepVerdicts = []struct {
 	prefix   string
 	sentinel error
@@ -76,11 +78,16 @@ var stepVerdicts = []struct {
 	{"failed to verify certificate identity", ErrIdentityMismatch},
 }
 
-// classify maps an error from sigstore-go's Verify to the verdict for the step that failed.
+// classify maps an error from sigstore-go's Verify to the verdict for the step that failed: by type where
+// sigstore-go gives one (a certificate identity that matched no policy, a bundle that fails validation), else by
+// the step's prefix (stepVerdicts, each checked against sigstore-go by TestStepVerdictsComeFromSigstoreGo).
 func classify(err error) error {
 	var nm *verify.ErrNoMatchingCertificateIdentity
 	if errors.As(err, &nm) {
 		return verdict(ErrIdentityMismatch, identityError{nm})
+	}
+	if errors.Is(err, bundle.ErrValidation) {
+		return verdict(ErrInvalidBundle, err)
 	}
 	msg := err.Error()
 	for _, s := range stepVerdicts {

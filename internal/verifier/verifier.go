@@ -262,10 +262,12 @@ func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err erro
 		return verdict(ErrDigestMismatch, fmt.Errorf("the bundle signs %s %x, the artifact's is %x", alg, m.Digest(), digest))
 	}
 	ad := []verify.ArtifactDigest{{Algorithm: alg, Digest: digest}}
-	if sigErr := verify.VerifySignatureWithArtifactDigests(sc, vc, v.tm, ad); sigErr != nil {
-		if v.keyMode && vc.PublicKey() != nil && strings.HasPrefix(sigErr.Error(), "could not load signature verifier") {
+	if v.keyMode && vc.PublicKey() != nil {
+		if _, keyErr := v.tm.PublicKeyVerifier(vc.PublicKey().Hint()); keyErr != nil {
 			return verdict(ErrKeyMismatch, fmt.Errorf("the bundle names key %q, which is not the key given", vc.PublicKey().Hint()))
 		}
+	}
+	if sigErr := verify.VerifySignatureWithArtifactDigests(sc, vc, v.tm, ad); sigErr != nil {
 		// A DSSE envelope whose signature verifies failed only on the subject digest.
 		if m == nil && verify.VerifySignature(sc, vc, v.tm) == nil {
 			return verdict(ErrDigestMismatch, fmt.Errorf("no statement subject has %s %x", alg, digest))
@@ -281,15 +283,16 @@ func (v *Verifier) explain(b *bundle.Bundle, alg string, digest []byte, err erro
 			return verdict(ErrTimestamp, why)
 		}
 	}
-	if strings.Contains(err.Error(), "not enough verified log entries") {
+	if why := outsideValidity(b, vc.Certificate()); why != nil {
+		return verdict(ErrCertificate, fmt.Errorf("%w: %w", why, err))
+	}
+	out := classify(err)
+	if errors.Is(out, ErrTransparencyLog) {
 		if why := v.untrustedEntries(b); why != nil {
 			return verdict(ErrTransparencyLog, why)
 		}
 	}
-	if strings.Contains(err.Error(), "integrated time outside certificate validity") {
-		return verdict(ErrCertificate, fmt.Errorf("the certificate was not valid when the log recorded the signature: %w", err))
-	}
-	return classify(err)
+	return out
 }
 
 // hashName maps a protobuf-specs HashAlgorithm name (SHA2_256) to the in-toto digest name (sha256).
@@ -303,6 +306,22 @@ func hashName(protoName string) string {
 		return "sha512"
 	}
 	return strings.ToLower(protoName)
+}
+
+// outsideValidity says when a log entry recorded the signature at a time the certificate was not valid.
+func outsideValidity(b *bundle.Bundle, cert *x509.Certificate) error {
+	entries, err := b.TlogEntries()
+	if err != nil || cert == nil {
+		return nil
+	}
+	for _, e := range entries {
+		at := e.IntegratedTime()
+		if !at.IsZero() && (at.Before(cert.NotBefore) || at.After(cert.NotAfter)) {
+			return fmt.Errorf("the certificate was not valid when the log recorded the signature (%s, outside %s to %s)",
+				at.UTC().Format(time.RFC3339), cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // untrustedEntries says why no log entry could be verified: the log is unknown to the trusted root (the bundle
