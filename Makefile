@@ -9,7 +9,17 @@ export GOTOOLCHAIN := go1.27.3
 
 .PHONY: test unit e2e demo stack-install build bench lint npmjs
 
-test: unit e2e
+test: lint unit e2e
+
+# What GitHub CI's lint job runs (.golangci.yml): golangci-lint, built once with this Go from the module proxy into
+# the same cache as the stack's servers.
+GOLANGCI_LINT_VERSION := v2.15.0
+TOOL_CACHE := $(or $(WAXSEAL_STACK_CACHE),$(HOME)/.cache/waxseal-stack)/bin/golangci-lint@$(GOLANGCI_LINT_VERSION)
+lint: $(TOOL_CACHE)/golangci-lint
+	$(TOOL_CACHE)/golangci-lint run ./...
+	$(TOOL_CACHE)/golangci-lint run --build-tags e2e ./...
+$(TOOL_CACHE)/golangci-lint:
+	GOBIN=$(TOOL_CACHE) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 unit: npmjs
 	$(GO) vet ./...

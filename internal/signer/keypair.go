@@ -7,6 +7,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"fmt"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -47,7 +48,7 @@ func (k *keypair) GetSigningAlgorithm() protocommon.PublicKeyDetails {
 }
 
 func (k *keypair) GetHint() []byte {
-	der, err := cryptoutils.MarshalPublicKeyToDER(k.priv.Public())
+	der, err := x509.MarshalPKIXPublicKey(k.priv.Public())
 	if err != nil {
 		return nil
 	}

@@ -133,7 +133,7 @@ func (s *Server) listAttestations(w http.ResponseWriter, r *http.Request, digest
 		if len(out) == perPage {
 			break
 		}
-		if want != "" && want != a.PredicateType && !(want == "provenance" && strings.HasPrefix(a.PredicateType, "https://slsa.dev/provenance/")) {
+		if want != "" && want != a.PredicateType && (want != "provenance" || !strings.HasPrefix(a.PredicateType, "https://slsa.dev/provenance/")) {
 			continue
 		}
 		if slices.Contains(a.Subjects, digest) {

@@ -66,7 +66,7 @@ func (s *Server) repository(w http.ResponseWriter) {
 
 // listed reports whether listings show the release yet, and to this token.
 func (s *Server) listed(rel *Release) bool {
-	return !s.now().Before(rel.visibleAt) && !(rel.Draft && s.modes.ReadOnly)
+	return !s.now().Before(rel.visibleAt) && (!rel.Draft || !s.modes.ReadOnly)
 }
 
 func page(r *http.Request, n int) (lo, hi int) {

@@ -86,7 +86,7 @@ func loopbackRedirect(raw string) (*url.URL, error) {
 	}
 	host := u.Hostname()
 	ip := net.ParseIP(host)
-	if u.Scheme != "http" || u.Fragment != "" || !(host == "localhost" || ip != nil && ip.IsLoopback()) {
+	if u.Scheme != "http" || u.Fragment != "" || host != "localhost" && (ip == nil || !ip.IsLoopback()) {
 		return nil, fmt.Errorf("redirect_uri %q is not a loopback http URL (RFC 8252 7.3)", raw)
 	}
 	return u, nil

@@ -85,7 +85,7 @@ func postJSON(ctx context.Context, client *http.Client, url string, v any) error
 	if err != nil {
 		return fmt.Errorf("POST %s: %w", url, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
 		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, b)
