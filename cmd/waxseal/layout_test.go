@@ -16,15 +16,7 @@ import (
 // that is not there: a newcomer's map that matches the tree.
 func TestReadmeMapsTheTree(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
-	if !ok {
-		t.Fatal("README.md has no ## Layout section")
-	}
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := layout(t)
 	listed := map[string]int{} // directory -> its place in the map
 	for i, m := range regexp.MustCompile(`(?m)^    ((?:cmd|internal|test|bench)[^ ]*/)`).FindAllStringSubmatch(section, -1) {
 		listed[strings.TrimSuffix(m[1], "/")] = i + 1
@@ -68,12 +60,7 @@ func hasGo(dir string) bool {
 // packages listed below it, and never a test fake.
 func TestImportsFlowDown(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, section, _ := strings.Cut(string(readme), "\n## Layout\n")
-	section, _, _ = strings.Cut(section, "\n## ")
+	section := layout(t)
 	place := map[string]int{}
 	for i, m := range regexp.MustCompile(`(?m)^    ((?:cmd|internal)[^ ]*)/`).FindAllStringSubmatch(section, -1) {
 		place[m[1]] = i + 1
@@ -105,4 +92,19 @@ func TestImportsFlowDown(t *testing.T) {
 			}
 		}
 	}
+}
+
+// layout is the README's ## Layout section.
+func layout(t *testing.T) string {
+	t.Helper()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no ## Layout section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	return section
 }

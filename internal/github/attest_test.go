@@ -1,4 +1,4 @@
-package github
+package github_test
 
 import (
 	"encoding/base64"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )
 
@@ -33,7 +34,7 @@ func TestAttest(t *testing.T) {
 		{name: "a 502 is retried", bundle: provenanceBundle("ab12"),
 			fault: &githubfake.Fault{Method: http.MethodPost, Host: "api", PathPrefix: "/repos/octo/pkg/attestations", Status: 502}},
 		{name: "no attestations: write", modes: githubfake.Modes{NoAttestations: true}, bundle: provenanceBundle("ab12"),
-			wantErr: ErrAttestationsForbidden, want: "403"},
+			wantErr: github.ErrAttestationsForbidden, want: "403"},
 		{name: "not a bundle", bundle: []byte(`{"mediaType":"text/plain"}`), want: "422"},
 		{name: "not JSON", bundle: []byte(`nope`), want: "not a JSON object"},
 	}

@@ -1,4 +1,4 @@
-package github
+package github_test
 
 import (
 	"context"
@@ -10,49 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubtest"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
-const testToken = "ghs_testtoken123"
+const testToken = githubtest.Token
 
-func newTestClient(t *testing.T) (*Repo, *githubfake.Server, *retrytest.Clock) {
-	t.Helper()
-	fake := githubfake.New("octo", "pkg", testToken)
-	t.Cleanup(fake.Close)
-	clock := &retrytest.Clock{}
-	return newRepo(t, testPolicy(clock), fake, testToken), fake, clock
-}
-
-// newRepo is fake's repository through the client, with token (none when empty).
-func newRepo(t *testing.T, policy retry.Policy, fake *githubfake.Server, token string) *Repo {
-	t.Helper()
-	c, err := New(Config{APIURL: fake.API.URL, Token: token, Transport: testTransport(t), Retry: policy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Repo("octo/pkg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// testPolicy waits on clock, which never sleeps. The per-try timeout is the one wall-clock bound left (it must
-// bound real I/O), so tests set it far beyond any test's run time.
-func testPolicy(clock *retrytest.Clock) retry.Policy {
-	return retry.Policy{Clock: clock, AttemptTimeout: 10 * time.Minute}
-}
-
-// testTransport is a connection pool of the test's own: each fake's Close closes its idle connections, which
-// would otherwise reach into another parallel test's requests.
-func testTransport(t *testing.T) http.RoundTripper {
-	t.Helper()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	return tr
-}
+var newTestClient = githubtest.New
 
 func TestRetries(t *testing.T) {
 	t.Parallel()
@@ -89,10 +56,10 @@ func TestRetries(t *testing.T) {
 		{name: "Retry-After past the job's deadline fails at once", ctxWait: time.Minute,
 			faults: []githubfake.Fault{{Status: 403, Header: http.Header{"Retry-After": {"120"}}}}, wantErr: true, wantSpent: true},
 		{name: "plain 403 is not retried", faults: []githubfake.Fault{{Status: 403, Body: `{"message":"Resource not accessible by integration"}`}}, wantErr: true,
-			wantIs: ErrForbidden, wantText: "Resource not accessible by integration"},
+			wantIs: github.ErrForbidden, wantText: "Resource not accessible by integration"},
 		{name: "401 is the token's", faults: []githubfake.Fault{{Status: 401, Body: `{"message":"Bad credentials"}`}}, wantErr: true,
-			wantIs: ErrUnauthorized, wantText: "Bad credentials"},
-		{name: "404 is not retried", faults: []githubfake.Fault{{Status: 404, Body: `{"message":"Not Found"}`}}, wantErr: true, wantIs: ErrNotFound},
+			wantIs: github.ErrUnauthorized, wantText: "Bad credentials"},
+		{name: "404 is not retried", faults: []githubfake.Fault{{Status: 404, Body: `{"message":"Not Found"}`}}, wantErr: true, wantIs: github.ErrNotFound},
 		{name: "an outage longer than the budget", faults: []githubfake.Fault{{Status: 500, Times: 1000}}, wantErr: true, wantSpent: true,
 			wantText: "githubstatus.com, then re-run"},
 	}
@@ -104,9 +71,9 @@ func TestRetries(t *testing.T) {
 			clock := &retrytest.Clock{}
 			var mu sync.Mutex
 			var waits []string
-			policy := testPolicy(clock)
+			policy := retrytest.Policy(clock)
 			policy.Log = func(w retry.Wait) { mu.Lock(); defer mu.Unlock(); waits = append(waits, w.String()) }
-			c := newRepo(t, policy, fake, testToken)
+			c := githubtest.Repo(t, fake, policy, testToken)
 			relID := fake.AddRelease("v1", true, false)
 			for _, f := range tc.faults {
 				f.Method, f.Host, f.PathPrefix = http.MethodGet, "api", "/repos/octo/pkg/releases/"
@@ -156,12 +123,12 @@ func TestRetries(t *testing.T) {
 
 func TestNewRefusesBadInputs(t *testing.T) {
 	t.Parallel()
-	for _, cfg := range []Config{{APIURL: "not a url"}, {APIURL: "/relative"}, {ServerURL: "github.com"}} {
-		if _, err := New(cfg); err == nil {
+	for _, cfg := range []github.Config{{APIURL: "not a url"}, {APIURL: "/relative"}, {ServerURL: "github.com"}} {
+		if _, err := github.New(cfg); err == nil {
 			t.Errorf("New(%+v): want an error", cfg)
 		}
 	}
-	c, err := New(Config{})
+	c, err := github.New(github.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +137,7 @@ func TestNewRefusesBadInputs(t *testing.T) {
 			t.Errorf("Repo(%q): want an error", name)
 		}
 	}
-	if c.ServerURL() != DefaultServerURL || c.Authenticated() {
+	if c.ServerURL() != github.DefaultServerURL || c.Authenticated() {
 		t.Errorf("defaults: server %q, authenticated %v", c.ServerURL(), c.Authenticated())
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubtest"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
@@ -296,8 +297,8 @@ func runModeRow(t *testing.T, row modeRow) {
 // attempt is the attempt of one workflow run: each run of a row is a re-run of the one before.
 func runOnce(t *testing.T, fake *githubfake.Server, clock *retrytest.Clock, run modeRun, files []File, attempt int) ([]Result, error) {
 	t.Helper()
-	policy := testPolicy(clock)
-	c := newRepo(t, policy, fake)
+	policy := retrytest.Policy(clock)
+	c := githubtest.Repo(t, fake, policy, testToken)
 	killed := &atomic.Bool{}
 	fake.AfterUpload(func(_ int, name string) {
 		if run.killOn != "" && strings.Contains(name, githubfake.StoredName(run.killOn)) {

@@ -2,58 +2,19 @@ package release
 
 import (
 	"errors"
-	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/github"
-
-	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
+	"github.com/waxseal/waxseal/internal/testing/githubtest"
 	"github.com/waxseal/waxseal/internal/testing/retrytest"
 )
 
-const testToken = "ghs_testtoken123"
+const testToken = githubtest.Token
 
-func newTestClient(t *testing.T) (*github.Repo, *githubfake.Server, *retrytest.Clock) {
-	t.Helper()
-	fake := githubfake.New("octo", "pkg", testToken)
-	t.Cleanup(fake.Close)
-	clock := &retrytest.Clock{}
-	return newRepo(t, testPolicy(clock), fake), fake, clock
-}
-
-// newRepo is fake's repository through the real client, as a job reaches GitHub.
-func newRepo(t *testing.T, policy retry.Policy, fake *githubfake.Server) *github.Repo {
-	t.Helper()
-	c, err := github.New(github.Config{APIURL: fake.API.URL, Token: testToken, Transport: testTransport(t), Retry: policy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := c.Repo("octo/pkg")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
-}
-
-// testPolicy waits on clock, which never sleeps. The per-try timeout is the one wall-clock bound left (it must
-// bound real I/O), so tests set it far beyond any test's run time: on a loaded machine a 30-second try timeout
-// could otherwise fire, and turn a scripted answer into a retry.
-func testPolicy(clock *retrytest.Clock) retry.Policy {
-	return retry.Policy{Clock: clock, AttemptTimeout: 10 * time.Minute}
-}
-
-// testTransport is a connection pool of the test's own: http.DefaultTransport is shared by every parallel test,
-// and each fake's Close closes its idle connections, which lets one test's teardown reach into another's request.
-func testTransport(t *testing.T) http.RoundTripper {
-	t.Helper()
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	return tr
-}
+var newTestClient = githubtest.New
 
 func TestFindRelease(t *testing.T) {
 	t.Parallel()
@@ -95,7 +56,7 @@ func TestFindRelease(t *testing.T) {
 			c, fake, clock := newTestClient(t)
 			fake.SetClock(clock.Now)
 			tc.setup(fake)
-			rel, err := Find(t.Context(), c, tc.tag, testPolicy(clock))
+			rel, err := Find(t.Context(), c, tc.tag, retrytest.Policy(clock))
 			if !errors.Is(err, tc.wantErr) {
 				t.Fatalf("FindRelease(%q) err = %v, want %v", tc.tag, err, tc.wantErr)
 			}

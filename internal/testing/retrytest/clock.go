@@ -1,10 +1,15 @@
-// Package retrytest holds what tests of retrying code share: a clock that never sleeps.
+// Package retrytest holds what tests of retrying code share: a clock that never sleeps, a policy that waits on
+// it, and a connection pool per test.
 package retrytest
 
 import (
 	"context"
+	"net/http"
 	"sync"
+	"testing"
 	"time"
+
+	"github.com/waxseal/waxseal/internal/retry"
 )
 
 // Clock is a retry.Clock whose time moves only when something sleeps on it. The zero value starts at
@@ -56,4 +61,20 @@ func (c *Clock) Total() time.Duration {
 		t += d
 	}
 	return t
+}
+
+// Policy is a retry policy that waits on clock, which never sleeps. The per-try timeout is the one wall-clock bound
+// left (it must bound real I/O), so it is set far beyond any test's run time: on a loaded machine a 30-second try
+// timeout could otherwise fire, and turn a scripted answer into a retry.
+func Policy(clock *Clock) retry.Policy {
+	return retry.Policy{Clock: clock, AttemptTimeout: 10 * time.Minute}
+}
+
+// Transport is a connection pool of the test's own: http.DefaultTransport is shared by every parallel test, and
+// each fake's Close closes its idle connections, which lets one test's teardown reach into another's request.
+func Transport(t testing.TB) http.RoundTripper {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	return tr
 }
