@@ -102,17 +102,22 @@ func WorkflowPath(w string) string {
 	return w
 }
 
-// Args are the flags that ask `waxseal verify` for this policy, unquoted, in a fixed order.
+// Args are the flags that ask `waxseal verify` for this policy, unquoted, in a fixed order: an identity given
+// outright first, then the repository that narrows it; or the repository, what narrows it, and then the issuer.
 func (p Policy) Args() []string {
+	type flag struct{ name, v string }
+	identity := []flag{{"--certificate-identity", p.SAN}, {"--certificate-identity-regexp", p.SANRegexp}}
+	issuer := []flag{{"--certificate-oidc-issuer", p.Issuer}, {"--certificate-oidc-issuer-regexp", p.IssuerRegexp}}
+	repo := []flag{{"--repository", p.Repository}, {"--workflow", p.Workflow}, {"--ref", p.Ref}, {"--source-commit", p.Commit}}
+	order := append(append(repo, identity...), issuer...)
+	if p.SAN != "" || p.SANRegexp != "" {
+		order = append(append(identity, issuer...), repo...)
+	}
+	order = append(order, flag{"--repository-id", p.RepositoryID}, flag{"--repository-owner-id", p.OwnerID})
 	var out []string
-	for _, f := range []struct{ flag, v string }{
-		{"--certificate-identity", p.SAN}, {"--certificate-identity-regexp", p.SANRegexp},
-		{"--certificate-oidc-issuer", p.Issuer}, {"--certificate-oidc-issuer-regexp", p.IssuerRegexp},
-		{"--repository", p.Repository}, {"--workflow", p.Workflow}, {"--ref", p.Ref}, {"--source-commit", p.Commit},
-		{"--repository-id", p.RepositoryID}, {"--repository-owner-id", p.OwnerID},
-	} {
+	for _, f := range order {
 		if f.v != "" {
-			out = append(out, f.flag, f.v)
+			out = append(out, f.name, f.v)
 		}
 	}
 	return out

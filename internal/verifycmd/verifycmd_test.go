@@ -30,6 +30,9 @@ func TestForSignerPinsTheSigner(t *testing.T) {
 			wantArgs: "--certificate-identity https://github.com/org/shared/.github/workflows/sign.yml@refs/heads/main " +
 				"--certificate-oidc-issuer https://token.actions.githubusercontent.com --repository octo/pkg --ref refs/tags/v1 --repository-id 11 --repository-owner-id 22",
 			others: []string{"https://github.com/org/shared/.github/workflows/sign.yml@refs/heads/evil"}},
+		{name: "another issuer comes after the workflow", san: "https://github.com/octo/pkg/.github/workflows/release.yml@refs/tags/v1",
+			issuer: "http://127.0.0.1:8088", src: src,
+			wantArgs: "--repository octo/pkg --workflow .github/workflows/release.yml --ref refs/tags/v1 --certificate-oidc-issuer http://127.0.0.1:8088 --repository-id 11 --repository-owner-id 22"},
 		{name: "GitHub Enterprise Server pins the SAN", san: "https://ghes.example/octo/pkg/.github/workflows/r.yml@refs/tags/v1",
 			issuer: "https://ghes.example/_services/token", src: provenance.GitHub{ServerURL: "https://ghes.example/", Repository: "octo/pkg", Ref: "refs/tags/v1"},
 			wantArgs: "--certificate-identity https://ghes.example/octo/pkg/.github/workflows/r.yml@refs/tags/v1 " +
