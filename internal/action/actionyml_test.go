@@ -108,7 +108,7 @@ func TestActionYMLOutputsAreWritten(t *testing.T) {
 	}
 	path := filepath.Join(dir, "output")
 	out, _ := ghactions.NewOutputFile(path)
-	rep := &seal.Report{Packages: []seal.PackageResult{{Tarball: filepath.Join(dir, "a.tgz"), Bundle: filepath.Join(dir, "a.tgz.sigstore.json")}}}
+	rep := &seal.Report{Artifacts: []seal.Artifact{{Path: filepath.Join(dir, "a.tgz"), Kind: seal.NPM, Tarball: filepath.Join(dir, "a.tgz"), Bundle: filepath.Join(dir, "a.tgz.sigstore.json")}}}
 	if err := setOutputs(out, ws, rep, filepath.Join(dir, ".waxseal", "results.json"), nil, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,12 @@ import (
 
 // attestResult is one provenance bundle stored in GitHub's attestation store.
 type attestResult struct {
-	Tarball string `json:"tarball"`
+	// Artifact is the artifact's path in the workspace; Tarball repeats it for an npm tarball (results.json named
+	// it so before other kinds were signed).
+	Artifact string `json:"artifact"`
+	Tarball  string `json:"tarball,omitempty"`
 	github.Attestation
-	path string // the tarball's local path
+	path string // the artifact's local path
 }
 
 // attest stores each package's provenance bundle in GitHub's attestation store, before anything is put on the
@@ -34,7 +37,7 @@ func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *se
 		return nil, err
 	}
 	var out []attestResult
-	for _, p := range rep.Packages {
+	for _, p := range rep.Artifacts {
 		if p.ProvenanceBundle == "" {
 			continue
 		}
@@ -45,11 +48,15 @@ func (r *Runner) attest(ctx context.Context, cfg *Config, ws *Workspace, rep *se
 		if err == nil {
 			var a *github.Attestation
 			if a, err = c.Attest(ctx, b); err == nil {
-				out = append(out, attestResult{Tarball: ws.Rel(p.Tarball), Attestation: *a, path: p.Tarball})
+				r := attestResult{Artifact: ws.Rel(p.Path), Attestation: *a, path: p.Path}
+				if p.Kind == seal.NPM {
+					r.Tarball = r.Artifact
+				}
+				out = append(out, r)
 				continue
 			}
 		}
-		return out, fmt.Errorf("storing the provenance of %s in GitHub's attestation store: %w; %s", ws.Rel(p.Tarball), err, storedSoFar(out))
+		return out, fmt.Errorf("storing the provenance of %s in GitHub's attestation store: %w; %s", ws.Rel(p.Path), err, storedSoFar(out))
 	}
 	return out, nil
 }
@@ -60,7 +67,7 @@ func storedSoFar(done []attestResult) string {
 	}
 	var s []string
 	for _, a := range done {
-		s = append(s, fmt.Sprintf("%s (%s)", a.Tarball, a.URL))
+		s = append(s, fmt.Sprintf("%s (%s)", a.Artifact, a.URL))
 	}
 	return "the attestations of " + strings.Join(s, ", ") + " were stored (GitHub offers no way to delete them; they stay valid, and a re-run stores new ones); the release was not changed"
 }

@@ -26,7 +26,7 @@ func signWithDSSE(calls *int) func(context.Context, seal.Options) (*seal.Report,
 		if err != nil {
 			return rep, err
 		}
-		for _, p := range rep.Packages {
+		for _, p := range rep.Artifacts {
 			st := fmt.Sprintf(`{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"pkg:npm/pkg@1.0.0","digest":{"sha512":%q}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}`, p.SHA512)
 			b := fmt.Sprintf("{\n  \"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\",\n  \"verificationMaterial\": {},\n  \"dsseEnvelope\": {\"payload\": %q, \"payloadType\": \"application/vnd.in-toto+json\", \"signatures\": [{\"sig\": \"c2ln\"}]}\n}\n",
 				base64.StdEncoding.EncodeToString([]byte(st)))

@@ -137,7 +137,7 @@ func TestConsumerCommandsE2E(t *testing.T) {
 			}
 			attested := map[string]string{}
 			for _, r := range []*seal.Report{rep, evilRep} {
-				for _, p := range r.Packages {
+				for _, p := range r.Artifacts {
 					a, err := storeClient.Attest(t.Context(), mustRead(t, p.ProvenanceBundle))
 					if err != nil {
 						t.Fatal(err)
@@ -197,7 +197,7 @@ func TestConsumerCommandsE2E(t *testing.T) {
 			}
 			// The .intoto.jsonl asset (the provenance bundle as one line of JSON, for Scorecard) verifies with gh and
 			// waxseal as the .provenance.sigstore.json does (npm publish takes it too: TestNPMPublishE2E).
-			p0 := rep.Packages[0]
+			p0 := rep.Artifacts[0]
 			jsonl := p0.Tarball + ".intoto.jsonl"
 			copyFile(t, p0.ProvenanceBundle, jsonl)
 			b, _ := os.ReadFile(jsonl)
@@ -216,7 +216,7 @@ func TestConsumerCommandsE2E(t *testing.T) {
 			}
 			// The SAN-only command people used to paste lets the attacker through, with a warning.
 			naive := "waxseal verify --trusted-root .sigstore/trusted_root.json --certificate-identity " + rep.CertificateIdentity +
-				" --certificate-oidc-issuer " + rep.CertificateIssuer + " " + rel(rep.Packages[0].Tarball)
+				" --certificate-oidc-issuer " + rep.CertificateIssuer + " " + rel(rep.Artifacts[0].Tarball)
 			if out, err := run(evil, naive); err != nil || !strings.Contains(out, "warning: only the signing workflow") {
 				t.Errorf("the SAN-only command: %v\n%s\nwant it to pass with a warning naming what is not pinned", err, out)
 			}

@@ -27,8 +27,18 @@ const (
 
 // Config is the action's inputs and the runner context it needs, validated.
 type Config struct {
-	// Patterns are the `paths` input lines (globs, relative to the workspace); default "*.tgz".
+	// Patterns are the `paths` input lines: npm tarballs (globs, relative to the workspace); default "*.tgz" when
+	// neither `artifacts` nor `checksums` is given, else none.
 	Patterns []string
+	// ArtifactPatterns are the `artifacts` input lines: any files, signed as their bytes (never read as npm
+	// tarballs, whatever their names); default none.
+	ArtifactPatterns []string
+	// ChecksumsPatterns are the `checksums` input lines: checksums files (sha256sum's output, goreleaser's
+	// checksums.txt), each signed as bytes and its lines attested; default none.
+	ChecksumsPatterns []string
+	// UploadArtifacts is the `upload-artifacts` input: also put the `artifacts` and `checksums` files themselves on
+	// the release (kept if the same bytes are there already); default true.
+	UploadArtifacts bool
 	// Provenance is the `provenance` input; default true.
 	Provenance bool
 	// Upload is the `upload` input: auto, true or false; default auto.
@@ -145,13 +155,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		Run:           release.RunInfo{ID: getenv("GITHUB_RUN_ID"), Job: getenv("GITHUB_JOB")},
 	}
 	c.Run.Attempt, _ = strconv.Atoi(getenv("GITHUB_RUN_ATTEMPT")) // 0 when unset: then only staleness undoes a journal
-	for _, line := range strings.Split(input(getenv, "paths"), "\n") {
-		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
-			c.Patterns = append(c.Patterns, l)
-		}
-	}
-	if len(c.Patterns) == 0 {
-		c.Patterns = []string{"*.tgz"}
+	c.Patterns, c.ArtifactPatterns, c.ChecksumsPatterns = lines(getenv, "paths"), lines(getenv, "artifacts"), lines(getenv, "checksums")
+	if len(c.Patterns)+len(c.ArtifactPatterns)+len(c.ChecksumsPatterns) == 0 {
+		c.Patterns = []string{"*.tgz"} // today's workflows: npm tarballs in the workspace's root
 	}
 	var errs []error
 	for _, b := range []struct {
@@ -162,7 +168,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		{"provenance", &c.Provenance, true}, {"upload-tarballs", &c.UploadTarballs, false},
 		{"overwrite", &c.Overwrite, false}, {"staging", &c.Staging, false}, {"npm-checks", &c.NPMChecks, true},
 		{"registry-preflight", &c.RegistryPreflight, true}, {"allow-private-repository", &c.AllowPrivateRepository, false},
-		{"attest", &c.Attest, false},
+		{"attest", &c.Attest, false}, {"upload-artifacts", &c.UploadArtifacts, true},
 	} {
 		v, err := boolInput(getenv, b.name, b.def)
 		*b.dst = v
@@ -186,6 +192,17 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, errors.Join(errs...)
 	}
 	return c, nil
+}
+
+// lines reads a multi-line input: one entry a line, trimmed; empty lines and lines starting with # are left out.
+func lines(getenv func(string) string, name string) []string {
+	var out []string
+	for _, line := range strings.Split(input(getenv, name), "\n") {
+		if l := strings.TrimSpace(line); l != "" && !strings.HasPrefix(l, "#") {
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 func appendErr(errs []error, err error) []error {

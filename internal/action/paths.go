@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/seal"
 )
 
@@ -92,10 +93,10 @@ func (w *Workspace) contains(real string) bool {
 	return err == nil && filepath.IsLocal(r)
 }
 
-// Glob expands the `paths` patterns into tarball files in the workspace, in pattern order without repeats. A
-// pattern that leaves the workspace, a match that resolves outside it and a pattern that matches nothing are
-// errors.
-func (w *Workspace) Glob(patterns []string) ([]string, error) {
+// Glob expands the patterns of an input (paths, artifacts, checksums) into files in the workspace, in pattern
+// order without repeats. A pattern that leaves the workspace, a match that resolves outside it and a pattern that
+// matches nothing are errors.
+func (w *Workspace) Glob(input string, patterns []string) ([]string, error) {
 	var out []string
 	for _, p := range patterns {
 		abs := p
@@ -103,21 +104,25 @@ func (w *Workspace) Glob(patterns []string) ([]string, error) {
 			abs = filepath.Join(w.root, p)
 		}
 		if !w.contains(filepath.Clean(abs)) {
-			return nil, fmt.Errorf("input `paths`: %q is outside the workspace %q: refused; list tarballs inside the workspace", p, w.root)
+			return nil, fmt.Errorf("input `%s`: %q is outside the workspace %q: refused; list files inside the workspace", input, p, w.root)
 		}
 		matches, err := filepath.Glob(abs)
 		if err != nil {
-			return nil, fmt.Errorf("input `paths`: %q: %w (fix the glob syntax)", p, err)
+			return nil, fmt.Errorf("input `%s`: %q: %w (fix the glob syntax)", input, p, err)
 		}
 		if len(matches) == 0 {
-			return nil, fmt.Errorf("input `paths`: nothing matches %q in the workspace: run `npm pack` before waxseal, or fix the pattern", p)
+			build := "build the files before waxseal"
+			if input == "paths" {
+				build = "run `npm pack` before waxseal"
+			}
+			return nil, fmt.Errorf("input `%s`: nothing matches %q in the workspace: %s, or fix the pattern", input, p, build)
 		}
 		slices.Sort(matches)
 		for _, m := range matches {
 			if err := seal.CheckPath(w.Rel(m)); err != nil {
-				return nil, fmt.Errorf("input `paths`: %w", err)
+				return nil, fmt.Errorf("input `%s`: %w", input, err)
 			}
-			real, err := w.File("paths", m)
+			real, err := w.File(input, m)
 			if err != nil {
 				return nil, err
 			}
@@ -129,16 +134,18 @@ func (w *Workspace) Glob(patterns []string) ([]string, error) {
 	return out, nil
 }
 
-// assetBase returns the asset name prefix of a tarball, refusing two tarballs with the same base name.
-func assetBases(tarballs []string) (map[string]string, error) {
+// assetBases returns the asset name of each artifact on the release (its file name), refusing two artifacts of the
+// same name (or names GitHub would store alike).
+func assetBases(artifacts []seal.Input) (map[string]string, error) {
 	seen := map[string]string{}
 	out := map[string]string{}
-	for _, t := range tarballs {
+	for _, a := range artifacts {
+		t := a.Path
 		b := filepath.Base(t)
-		if other, ok := seen[b]; ok {
-			return nil, fmt.Errorf("%q and %q share the name %q, and release assets are named after it: rename one", other, t, b)
+		if other, ok := seen[github.StoredName(b)]; ok {
+			return nil, fmt.Errorf("%q and %q would be one release asset (%q), which is named after the file: rename one", other, t, github.StoredName(b))
 		}
-		seen[b] = t
+		seen[github.StoredName(b)] = t
 		out[t] = strings.TrimSpace(b)
 	}
 	return out, nil

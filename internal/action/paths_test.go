@@ -56,7 +56,7 @@ func TestWorkspaceGlob(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			got, err := w.Glob(tc.patterns)
+			got, err := w.Glob("paths", tc.patterns)
 			if tc.wantErr != "" && tc.name != "order kept, repeats dropped" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Glob(%q) err = %v, want %q", tc.patterns, err, tc.wantErr)
@@ -68,7 +68,7 @@ func TestWorkspaceGlob(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("Glob err = %v, want %q", err, tc.wantErr)
 				}
-				got, err = w.Glob(tc.patterns[:2])
+				got, err = w.Glob("paths", tc.patterns[:2])
 			}
 			if err != nil {
 				t.Fatal(err)
@@ -86,8 +86,12 @@ func TestWorkspaceGlob(t *testing.T) {
 
 func TestAssetBasesRefusesTwins(t *testing.T) {
 	t.Parallel()
-	if _, err := assetBases([]string{"/w/a/p-1.tgz", "/w/b/p-1.tgz"}); err == nil || !strings.Contains(err.Error(), "rename one") {
+	if _, err := assetBases([]seal.Input{{Path: "/w/a/p-1.tgz", Kind: seal.NPM}, {Path: "/w/b/p-1.tgz", Kind: seal.NPM}}); err == nil || !strings.Contains(err.Error(), "rename one") {
 		t.Errorf("err = %v, want a refusal of two tarballs named p-1.tgz", err)
+	}
+	// GitHub stores "app v1.zip" as "app.v1.zip": the two would be one asset.
+	if _, err := assetBases([]seal.Input{{Path: "/w/app v1.zip", Kind: seal.File}, {Path: "/w/app.v1.zip", Kind: seal.File}}); err == nil || !strings.Contains(err.Error(), `"app.v1.zip"`) {
+		t.Errorf("err = %v, want a refusal of two files GitHub would store alike", err)
 	}
 }
 
@@ -106,7 +110,7 @@ func TestGlobRefusesControlCharacters(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, pattern := range []string{"*.tgz", "pkg*", "pkg\u202e-1.0.0.tgz"} {
-		if _, err := w.Glob([]string{pattern}); err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {
+		if _, err := w.Glob("paths", []string{pattern}); err == nil || !strings.Contains(err.Error(), "control character") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("Glob(%q) = %v, want a one-line refusal naming the control character", pattern, err)
 		}
 	}

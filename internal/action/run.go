@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"sync"
 
 	"github.com/waxseal/waxseal/internal/ghactions"
@@ -86,11 +87,11 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 	if err != nil {
 		return err
 	}
-	tarballs, err := ws.Glob(cfg.Patterns)
+	inputs, err := resolveInputs(cfg, ws)
 	if err != nil {
 		return err
 	}
-	bases, err := assetBases(tarballs)
+	bases, err := assetBases(inputs)
 	if err != nil {
 		return err
 	}
@@ -106,7 +107,7 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 	}
 
 	rep, signErr := r.Sign(ctx, seal.Options{
-		Files: tarballs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
+		Artifacts: inputs, Provenance: cfg.Provenance, SkipNPMChecksUnsafe: !cfg.NPMChecks, Trust: topts,
 		Tokens: &maskingSource{src: &oidc.ActionsSource{Getenv: r.Getenv, Transport: r.Transport, Retry: r.Retry},
 			cmds: cmds},
 		Audience: cfg.Audience, Getenv: r.Getenv, Transport: r.Transport, Retry: r.Retry,
@@ -118,7 +119,7 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 	if rep == nil {
 		return signErr
 	}
-	logPackages(cmds, ws, rep)
+	logArtifacts(cmds, ws, rep)
 	return r.finish(ctx, cfg, ws, out, up, pace, note, rep, bases, signErr)
 }
 
@@ -159,6 +160,44 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 	return err
 }
 
+// resolveInputs expands the `paths`, `artifacts` and `checksums` inputs into the files to sign, each with its
+// kind, confined to the workspace. A file matched by two of them is refused (seal.Sign says so): it would get, or
+// lose, npm's treatment by accident.
+func resolveInputs(cfg *Config, ws *Workspace) ([]seal.Input, error) {
+	var out []seal.Input
+	for _, in := range []struct {
+		name     string
+		patterns []string
+		kind     seal.Kind
+	}{{"paths", cfg.Patterns, seal.NPM}, {"artifacts", cfg.ArtifactPatterns, seal.File}, {"checksums", cfg.ChecksumsPatterns, seal.Checksums}} {
+		if len(in.patterns) == 0 {
+			continue
+		}
+		files, err := ws.Glob(in.name, in.patterns)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range files {
+			if i := slices.IndexFunc(out, func(o seal.Input) bool { return o.Path == f }); i >= 0 {
+				return nil, fmt.Errorf("input `%s` matches %s, which `%s` matches too: a file is signed one way (an npm tarball through `paths`, any other file through `artifacts`, a checksums file through `checksums`); narrow the patterns",
+					in.name, ws.Rel(f), inputOf(out[i].Kind))
+			}
+			out = append(out, seal.Input{Path: f, Kind: in.kind})
+		}
+	}
+	return out, nil
+}
+
+func inputOf(k seal.Kind) string {
+	switch k {
+	case seal.NPM:
+		return "paths"
+	case seal.Checksums:
+		return "checksums"
+	}
+	return "artifacts"
+}
+
 func (r *Runner) trustOptions(cfg *Config, ws *Workspace) (trust.Options, error) {
 	o := trust.Options{Staging: cfg.Staging, Transport: r.Transport, Retry: r.Retry}
 	var err error
@@ -187,38 +226,55 @@ func (m *maskingSource) Token(ctx context.Context, audience string) (string, err
 	return tok, err
 }
 
-// logPackages writes one log group per package, and an ::error file=...:: annotation for each failure.
-func logPackages(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
+// logArtifacts writes one log group per artifact, and an ::error file=...:: annotation for each failure.
+func logArtifacts(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
 	for _, w := range rep.Warnings {
 		cmds.Warning(ghactions.Annotation{Title: "waxseal", Message: w})
 	}
-	for _, p := range rep.Packages {
-		title := ws.Rel(p.Tarball)
-		if p.Name != "" {
-			title = p.Name + "@" + p.Version
+	for _, a := range rep.Artifacts {
+		title := ws.Rel(a.Path)
+		if a.Name != "" {
+			title = a.Name + "@" + a.Version
 		}
 		end := cmds.Group(title)
-		cmds.Infof("tarball: %s", ws.Rel(p.Tarball))
-		if p.Error != "" {
+		cmds.Infof("%s: %s", describeKind(a.Kind), ws.Rel(a.Path))
+		if a.Error != "" {
 			end()
-			cmds.Error(ghactions.Annotation{File: ws.Rel(p.Tarball), Title: "waxseal: " + title + " not signed", Message: p.Error})
+			cmds.Error(ghactions.Annotation{File: ws.Rel(a.Path), Title: "waxseal: " + title + " not signed", Message: a.Error})
 			continue
 		}
-		cmds.Infof("sha512: %s", p.SHA512)
-		cmds.Infof("bundle: %s (Rekor log index %d)", ws.Rel(p.Bundle), p.RekorLogIndex)
-		if p.ProvenanceBundle != "" {
-			cmds.Infof("provenance: %s (Rekor log index %d)", ws.Rel(p.ProvenanceBundle), p.ProvenanceRekorLogIndex)
+		if a.Kind == seal.NPM {
+			cmds.Infof("sha512: %s", a.SHA512)
+		} else {
+			cmds.Infof("sha256: %s", a.SHA256)
 		}
-		if p.RekorEntryURL != "" {
-			cmds.Infof("transparency log: %s", p.RekorEntryURL)
+		cmds.Infof("bundle: %s (Rekor log index %d)", ws.Rel(a.Bundle), a.RekorLogIndex)
+		if a.ProvenanceBundle != "" {
+			cmds.Infof("provenance: %s (Rekor log index %d)", ws.Rel(a.ProvenanceBundle), a.ProvenanceRekorLogIndex)
+			if n := len(a.Subjects) - 1; n > 0 {
+				cmds.Infof("provenance subjects: the file and the %d file(s) it lists", n)
+			}
+		}
+		if a.RekorEntryURL != "" {
+			cmds.Infof("transparency log: %s", a.RekorEntryURL)
 		}
 		end()
 	}
 }
 
+func describeKind(k seal.Kind) string {
+	switch k {
+	case seal.NPM:
+		return "tarball"
+	case seal.Checksums:
+		return "checksums file"
+	}
+	return "file"
+}
+
 // resultFile is the JSON document the `results` output names.
 type resultFile struct {
-	*seal.Report
+	seal.Document
 	ReleaseAssets []release.Result `json:"releaseAssets"`
 	Attestations  []attestResult   `json:"attestations"`
 }
@@ -226,7 +282,7 @@ type resultFile struct {
 // writeResults writes .waxseal/results.json in the workspace. It goes through os.Root, so a `.waxseal` (or a
 // results.json) committed as a symbolic link that leaves the workspace cannot redirect the write.
 func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult, attests []attestResult) (string, error) {
-	doc := resultFile{Report: rep, ReleaseAssets: []release.Result{}, Attestations: append([]attestResult{}, attests...)}
+	doc := resultFile{Document: rep.Document(), ReleaseAssets: []release.Result{}, Attestations: append([]attestResult{}, attests...)}
 	for _, r := range results {
 		doc.ReleaseAssets = append(doc.ReleaseAssets, r.Result)
 	}
@@ -248,7 +304,8 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 	for _, a := range attests {
 		attIDs, attURLs = append(attIDs, a.ID), append(attURLs, a.URL)
 	}
-	for _, p := range rep.Packages {
+	// The npm packages' outputs, as before other kinds were signed: a publish step loops over them.
+	for _, p := range rep.Packages() {
 		if p.Error != "" {
 			continue
 		}
@@ -266,7 +323,7 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 		name string
 		v    any
 	}{{"bundles", bundles}, {"provenance-bundles", provs}, {"rekor-log-indexes", indexes}, {"release-assets", urls},
-		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}, {"packages", pkgs}}
+		{"attestation-ids", attIDs}, {"attestation-urls", attURLs}, {"packages", pkgs}, {"artifacts", artifactOutputs(ws, rep, results)}}
 	var errs []error
 	for _, kv := range vals {
 		b, _ := json.Marshal(kv.v)
@@ -277,4 +334,42 @@ func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resu
 	}
 	errs = appendErr(errs, out.Set("certificate-identity", rep.CertificateIdentity))
 	return errors.Join(errs...)
+}
+
+// artifactOutput is one entry of the `artifacts` output: every artifact signed, whatever its kind, with its bundles
+// and where the release holds them.
+type artifactOutput struct {
+	Path             string   `json:"path"`
+	Kind             string   `json:"kind"`
+	Name             string   `json:"name"`
+	SHA256           string   `json:"sha256"`
+	Bundle           string   `json:"bundle"`
+	ProvenanceBundle string   `json:"provenanceBundle,omitempty"`
+	IntotoJSONL      string   `json:"intotoJsonl,omitempty"`
+	RekorLogIndex    int64    `json:"rekorLogIndex"`
+	ReleaseAssets    []string `json:"releaseAssets,omitempty"`
+}
+
+func artifactOutputs(ws *Workspace, rep *seal.Report, results []uploadResult) []artifactOutput {
+	out := []artifactOutput{}
+	for _, a := range rep.Artifacts {
+		if a.Error != "" {
+			continue
+		}
+		o := artifactOutput{Path: ws.Rel(a.Path), Kind: string(a.Kind), Name: filepath.Base(a.Path), SHA256: a.SHA256,
+			Bundle: ws.Rel(a.Bundle), RekorLogIndex: a.RekorLogIndex}
+		if a.Kind == seal.NPM {
+			o.Name = a.Name + "@" + a.Version
+		}
+		if a.ProvenanceBundle != "" {
+			o.ProvenanceBundle, o.IntotoJSONL = ws.Rel(a.ProvenanceBundle), ws.Rel(a.ProvenanceJSONL)
+		}
+		for _, r := range results {
+			if r.artifact == a.Path {
+				o.ReleaseAssets = append(o.ReleaseAssets, r.Asset.DownloadURL)
+			}
+		}
+		out = append(out, o)
+	}
+	return out
 }

@@ -3,6 +3,8 @@ package action
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -79,8 +81,14 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 		rep := &seal.Report{CertificateIdentity: identity, CertificateIssuer: "https://token.actions.githubusercontent.com",
 			Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", SHA: "0123456789abcdef0123456789abcdef01234567",
 				Ref: "refs/tags/v1.0.0", WorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/tags/v1.0.0"}, PublicGood: true}
-		for i, p := range o.Files {
-			r := seal.PackageResult{Tarball: p, Name: "pkg", Version: "1.0.0", SHA512: strings.Repeat("ab", 64),
+		for i, in := range o.Artifacts {
+			p := in.Path
+			content, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			sum := sha256.Sum256(content)
+			r := seal.Artifact{Path: p, Kind: in.Kind, Tarball: p, Name: "pkg", Version: "1.0.0", SHA512: strings.Repeat("ab", 64), SHA256: hex.EncodeToString(sum[:]),
 				Bundle: p + ".sigstore.json", RekorLogIndex: int64(42 + i), RekorEntryURL: fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", 42+i)}
 			// Like real keyless signing, every run makes new bytes.
 			if err := os.WriteFile(r.Bundle, []byte(fmt.Sprintf(`{"bundle":%d}`, *calls)), 0o644); err != nil {
@@ -96,7 +104,7 @@ func fakeSign(calls *int) func(context.Context, seal.Options) (*seal.Report, err
 					return nil, err
 				}
 			}
-			rep.Packages = append(rep.Packages, r)
+			rep.Artifacts = append(rep.Artifacts, r)
 		}
 		return rep, nil
 	}
@@ -151,6 +159,12 @@ func TestRunUploadsNextToTheRelease(t *testing.T) {
 		t.Fatalf("release-assets = %q, want four tag-based download URLs (%v)", out["release-assets"], err)
 	}
 	delete(out, "release-assets")
+	var arts []artifactOutput
+	if err := json.Unmarshal([]byte(out["artifacts"]), &arts); err != nil || len(arts) != 1 || len(arts[0].ReleaseAssets) != 4 ||
+		arts[0].Name != "pkg@1.0.0" || arts[0].Kind != "npm" || arts[0].IntotoJSONL != "dist/pkg-1.0.0.tgz.intoto.jsonl" {
+		t.Errorf("artifacts = %s (%v), want the tarball with its three bundles and four release assets", out["artifacts"], err)
+	}
+	delete(out, "artifacts")
 	if diff := cmp.Diff(map[string]string{
 		"bundles": `["dist/pkg-1.0.0.tgz.sigstore.json"]`, "provenance-bundles": `["dist/pkg-1.0.0.tgz.provenance.sigstore.json"]`,
 		"results": ".waxseal/results.json", "certificate-identity": identity, "rekor-log-indexes": "[42]",
@@ -281,7 +295,7 @@ func TestRunAnnotatesFailedPackages(t *testing.T) {
 	relID := fake.AddRelease("v1.0.0", true, false)
 	env, _ := runnerEnv(t, fake)
 	sign := func(ctx context.Context, o seal.Options) (*seal.Report, error) {
-		return &seal.Report{Packages: []seal.PackageResult{{Tarball: o.Files[0], Name: "pkg", Version: "1.0.0",
+		return &seal.Report{Artifacts: []seal.Artifact{{Path: o.Artifacts[0].Path, Kind: seal.NPM, Tarball: o.Artifacts[0].Path, Name: "pkg", Version: "1.0.0",
 				Error: "package.json has no repository.url: set it to https://github.com/octo/pkg"}}},
 			fmt.Errorf("%w: nothing was signed", seal.ErrPackagesFailed)
 	}

@@ -1,6 +1,7 @@
 package action
 
 import (
+	"cmp"
 	"fmt"
 	"html"
 	"net/url"
@@ -60,36 +61,22 @@ func link(text, u string) string {
 func RenderSummary(d SummaryData) string {
 	var b strings.Builder
 	r := d.Report
-	signed := 0
-	for _, p := range r.Packages {
-		if p.Error == "" {
+	signed, npmOnly := 0, true
+	for _, a := range r.Artifacts {
+		if a.Error == "" {
 			signed++
 		}
+		npmOnly = npmOnly && a.Kind == seal.NPM
 	}
-	fmt.Fprintf(&b, "## waxseal: %d of %d npm package(s) signed\n\n", signed, len(r.Packages))
-	b.WriteString("| Package | Version | sha512 | Bundles | Rekor entry |\n|---|---|---|---|---|\n")
-	for _, p := range r.Packages {
-		name := p.Name
-		if name == "" {
-			name = filepath.Base(p.Tarball)
-		}
-		if p.Error != "" {
-			fmt.Fprintf(&b, "| %s | %s | | ❌ %s | |\n", code(name), code(p.Version), code(p.Error))
-			continue
-		}
-		bundles := []string{d.bundleCell("signature", p.Bundle)}
-		if p.ProvenanceBundle != "" {
-			bundles = append(bundles, d.bundleCell("provenance", p.ProvenanceBundle))
-		}
-		entries := link(fmt.Sprint(p.RekorLogIndex), p.RekorEntryURL)
-		if p.ProvenanceBundle != "" {
-			entries += " · provenance " + link(fmt.Sprint(p.ProvenanceRekorLogIndex), p.ProvenanceRekorEntryURL)
-		}
-		if u := d.Attestations[p.Tarball]; u != "" {
-			bundles = append(bundles, link("attestation", u))
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", code(name), code(p.Version), code(printable.Abbrev(p.SHA512, 16)),
-			strings.Join(bundles, " · "), entries)
+	if npmOnly {
+		fmt.Fprintf(&b, "## waxseal: %d of %d npm package(s) signed\n\n", signed, len(r.Artifacts))
+		b.WriteString("| Package | Version | sha512 | Bundles | Rekor entry |\n|---|---|---|---|---|\n")
+	} else {
+		fmt.Fprintf(&b, "## waxseal: %d of %d artifact(s) signed\n\n", signed, len(r.Artifacts))
+		b.WriteString("| Artifact | Kind | Digest | Bundles | Rekor entry |\n|---|---|---|---|---|\n")
+	}
+	for i := range r.Artifacts {
+		d.writeRow(&b, &r.Artifacts[i], npmOnly)
 	}
 	if d.Note != "" {
 		fmt.Fprintf(&b, "\n%s\n", d.Note)
@@ -100,6 +87,41 @@ func RenderSummary(d SummaryData) string {
 	writeSigner(&b, r)
 	writeVerify(&b, d)
 	return b.String()
+}
+
+// writeRow writes an artifact's row of the table: an npm package by name and version with its sha512 (npmOnly's
+// columns), any other artifact by its path and kind with its sha256.
+func (d SummaryData) writeRow(b *strings.Builder, a *seal.Artifact, npmOnly bool) {
+	name, second, digest := d.Rel(a.Path), kindCell(a), "sha256:"+printable.Abbrev(a.SHA256, 16)
+	if a.Kind == seal.NPM {
+		name, second, digest = cmp.Or(a.Name, filepath.Base(a.Path)), "npm "+a.Version, "sha512:"+printable.Abbrev(a.SHA512, 16)
+		if npmOnly {
+			second, digest = a.Version, printable.Abbrev(a.SHA512, 16)
+		}
+	}
+	if a.Error != "" {
+		fmt.Fprintf(b, "| %s | %s | | ❌ %s | |\n", code(name), code(second), code(a.Error))
+		return
+	}
+	bundles := []string{d.bundleCell("signature", a.Bundle)}
+	if a.ProvenanceBundle != "" {
+		bundles = append(bundles, d.bundleCell("provenance", a.ProvenanceBundle))
+	}
+	entries := link(fmt.Sprint(a.RekorLogIndex), a.RekorEntryURL)
+	if a.ProvenanceBundle != "" {
+		entries += " · provenance " + link(fmt.Sprint(a.ProvenanceRekorLogIndex), a.ProvenanceRekorEntryURL)
+	}
+	if u := d.Attestations[a.Path]; u != "" {
+		bundles = append(bundles, link("attestation", u))
+	}
+	fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", code(name), code(second), code(digest), strings.Join(bundles, " · "), entries)
+}
+
+func kindCell(a *seal.Artifact) string {
+	if a.Kind == seal.Checksums && len(a.Subjects) > 1 {
+		return fmt.Sprintf("checksums of %d file(s)", len(a.Subjects)-1)
+	}
+	return string(a.Kind)
 }
 
 // bundleCell links an uploaded bundle, or names the local file when it was not uploaded.
@@ -162,10 +184,10 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 	if r.CertificateIdentity == "" {
 		return
 	}
-	var signed []*seal.PackageResult
-	for i := range r.Packages {
-		if r.Packages[i].Error == "" {
-			signed = append(signed, &r.Packages[i])
+	var signed []*seal.Artifact
+	for i := range r.Artifacts {
+		if r.Artifacts[i].Error == "" {
+			signed = append(signed, &r.Artifacts[i])
 		}
 	}
 	if len(signed) == 0 {
@@ -183,25 +205,29 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 		b.WriteString("\nThese bundles come from Sigstore's staging instance: cosign and gh need its `trusted_root.json` " +
 			"(`--trusted-root` for cosign, `--custom-trusted-root` for gh), so only the waxseal command is shown.\n")
 	}
-	for i, p := range signed {
+	for i, a := range signed {
 		open := ""
 		if i == 0 {
 			open = " open"
 		}
-		cmds := strings.Join(verifyCommands(d, p), "\n")
+		cmds := strings.Join(verifyCommands(d, a), "\n")
 		f := fence(cmds)
+		title := d.Rel(a.Path)
+		if a.Kind == seal.NPM {
+			title = a.Name + "@" + a.Version
+		}
 		// Raw HTML: the summary line is HTML-escaped, not markdown.
-		fmt.Fprintf(b, "\n<details%s><summary>%s</summary>\n\n%ssh\n%s\n%s\n\n</details>\n", open, html.EscapeString(p.Name+"@"+p.Version), f, cmds, f)
+		fmt.Fprintf(b, "\n<details%s><summary>%s</summary>\n\n%ssh\n%s\n%s\n\n</details>\n", open, html.EscapeString(title), f, cmds, f)
 	}
 }
 
 // verifyCommands are the commands that verify one package as printed: waxseal (both bundles), cosign (each
 // bundle), and gh (provenance only). Each pins the source repository, not only the signing workflow: a reusable
 // workflow signs with one SAN for every repository that calls it.
-func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
+func verifyCommands(d SummaryData, p *seal.Artifact) []string {
 	r := d.Report
 	s := r.Source
-	tgz, bundle, prov := ShellQuote(d.Rel(p.Tarball)), ShellQuote(d.Rel(p.Bundle)), ShellQuote(d.Rel(p.ProvenanceBundle))
+	tgz, bundle, prov := ShellQuote(d.Rel(p.Path)), ShellQuote(d.Rel(p.Bundle)), ShellQuote(d.Rel(p.ProvenanceBundle))
 	san, iss := r.CertificateIdentity, r.CertificateIssuer
 	serverURL := strings.TrimSuffix(s.ServerURL, "/")
 	repo := s.Repository
@@ -238,12 +264,19 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 	if p.ProvenanceBundle == "" {
 		return out
 	}
-	// npm's provenance names the tarball by sha512 only, which cosign cannot compute itself.
-	out = append(out, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --new-bundle-format%s --type slsaprovenance1 --digest %s --digestAlg sha512%s",
-		prov, cosignRoot, ShellQuote(p.SHA512), id))
+	pin := []string{"--repo", ShellQuote(repo)}
+	if p.Kind == seal.NPM {
+		// npm's provenance names the tarball by sha512 only, which cosign cannot compute itself; gh can, when told.
+		out = append(out, fmt.Sprintf("cosign verify-blob-attestation --bundle %s --new-bundle-format%s --type slsaprovenance1 --digest %s --digestAlg sha512%s",
+			prov, cosignRoot, ShellQuote(p.SHA512), id))
+		pin = append(pin, "--digest-alg sha512")
+	} else {
+		// Any other artifact's provenance names it by sha256, the digest cosign and gh compute by default.
+		out = append(out, fmt.Sprintf("cosign verify-blob-attestation %s --bundle %s --new-bundle-format%s --type slsaprovenance1%s",
+			tgz, prov, cosignRoot, id))
+	}
 	// --signer-workflow with its host: without one, gh prefixes the host it talks to.
-	pin := []string{"--repo", ShellQuote(repo), "--digest-alg sha512", "--signer-workflow", ShellQuote(strings.TrimPrefix(serverURL, "https://") + "/" + signer),
-		"--source-ref", ShellQuote(s.Ref)}
+	pin = append(pin, "--signer-workflow", ShellQuote(strings.TrimPrefix(serverURL, "https://")+"/"+signer), "--source-ref", ShellQuote(s.Ref))
 	if d.TrustedRoot != "" {
 		pin = append(pin, "--custom-trusted-root", ShellQuote(d.TrustedRoot))
 	}
@@ -251,9 +284,39 @@ func verifyCommands(d SummaryData, p *seal.PackageResult) []string {
 		pin = append(pin, "--cert-oidc-issuer", ShellQuote(iss))
 	}
 	out = append(out, strings.Join(append([]string{"gh attestation verify", tgz, "--bundle", prov}, pin...), " "))
-	if d.Attestations[p.Tarball] != "" {
-		// Online: gh finds the provenance in the repository's attestation store by the tarball's sha512.
+	if d.Attestations[p.Path] != "" {
+		// Online: gh finds the provenance in the repository's attestation store by the artifact's digest.
 		out = append(out, strings.Join(append([]string{"gh attestation verify", tgz}, pin...), " "))
 	}
+	if sum := checksumTool(p); sum != "" {
+		// The files a checksums file lists, once it is verified: those downloaded beside it. Its names are relative
+		// to its own directory.
+		dir, file := filepath.Split(d.Rel(p.Path))
+		check := sum + " --ignore-missing --check " + ShellQuote(file)
+		if dir != "" {
+			check = "(cd " + ShellQuote(filepath.Clean(dir)) + " && " + check + ")"
+		}
+		out = append(out, check)
+	}
 	return out
+}
+
+// checksumTool is the coreutils command that checks the files a checksums file lists (sha256sum or sha512sum),
+// when they all use one algorithm; "" otherwise.
+func checksumTool(p *seal.Artifact) string {
+	if p.Kind != seal.Checksums || len(p.Subjects) < 2 {
+		return ""
+	}
+	tool := ""
+	for _, s := range p.Subjects[1:] {
+		t := "sha512sum"
+		if s.SHA256 != "" {
+			t = "sha256sum"
+		}
+		if tool != "" && tool != t {
+			return ""
+		}
+		tool = t
+	}
+	return tool
 }

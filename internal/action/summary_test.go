@@ -45,11 +45,11 @@ func summaryReport() *seal.Report {
 		Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "octo/pkg", Ref: "refs/tags/v1.0.0",
 			SHA: "0123456789abcdef0123456789abcdef01234567", WorkflowRef: "octo/pkg/.github/workflows/release.yml@refs/tags/v1.0.0"},
 		RekorURL: "https://rekor.sigstore.dev", PublicGood: true,
-		Packages: []seal.PackageResult{
-			{Tarball: "/ws/dist/octo-pkg-1.0.0.tgz", Name: "@octo/pkg", Version: "1.0.0", SHA512: strings.Repeat("0f", 64),
+		Artifacts: []seal.Artifact{
+			{Path: "/ws/dist/octo-pkg-1.0.0.tgz", Kind: seal.NPM, Tarball: "/ws/dist/octo-pkg-1.0.0.tgz", Name: "@octo/pkg", Version: "1.0.0", SHA512: strings.Repeat("0f", 64),
 				Bundle: "/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json", ProvenanceBundle: "/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
 				RekorLogIndex: 123456, ProvenanceRekorLogIndex: 123457, RekorEntryURL: "https://search.sigstore.dev/?logIndex=123456"},
-			{Tarball: "/ws/dist/evil-1.0.0.tgz", Name: "evil|<b>`x`", Version: "1.0.0",
+			{Path: "/ws/dist/evil-1.0.0.tgz", Kind: seal.NPM, Tarball: "/ws/dist/evil-1.0.0.tgz", Name: "evil|<b>`x`", Version: "1.0.0",
 				Error: "package.json \"repository.url\" is missing: set it to https://github.com/octo/pkg\n| injected | row |"},
 		},
 	}
@@ -73,8 +73,8 @@ func TestRenderSummary(t *testing.T) {
 		{name: "not-uploaded-private-instance.md", data: func() SummaryData {
 			r := summaryReport()
 			r.PublicGood, r.RekorURL = false, "http://127.0.0.1:3003"
-			r.Packages[0].RekorEntryURL = "http://127.0.0.1:3003/api/v2/log/entries/123456"
-			r.Packages[0].ProvenanceBundle = ""
+			r.Artifacts[0].RekorEntryURL = "http://127.0.0.1:3003/api/v2/log/entries/123456"
+			r.Artifacts[0].ProvenanceBundle = ""
 			return SummaryData{Report: r, Rel: rel, TrustedRoot: "stack/trusted_root.json",
 				Note: "No release or tag for this run, so nothing was uploaded: the bundles are in the workspace."}
 		}()},
@@ -123,8 +123,8 @@ func FuzzRenderSummary(f *testing.F) {
 	f.Add("`x`", "[link](javascript:x)", "<script>")
 	f.Fuzz(func(t *testing.T, name, version, errText string) {
 		r := summaryReport()
-		r.Packages[0].Name, r.Packages[0].Version = name, version
-		r.Packages[1].Name, r.Packages[1].Version, r.Packages[1].Error = name, version, errText+"x"
+		r.Artifacts[0].Name, r.Artifacts[0].Version = name, version
+		r.Artifacts[1].Name, r.Artifacts[1].Version, r.Artifacts[1].Error = name, version, errText+"x"
 		out := RenderSummary(SummaryData{Report: r, Rel: func(p string) string { return p }})
 		lines := strings.Split(out, "\n")
 		header := slices.Index(lines, "| Package | Version | sha512 | Bundles | Rekor entry |")
@@ -171,8 +171,8 @@ func TestSummaryPackageDataAddsNoLinksOrStructure(t *testing.T) {
 	count := func(html, tag string) int { return strings.Count(html, "<"+tag) }
 	for _, h := range hostileNames {
 		r := summaryReport()
-		r.Packages[0].Name, r.Packages[0].Version = h, h
-		r.Packages[1].Name, r.Packages[1].Error = h, "repository.url is "+h
+		r.Artifacts[0].Name, r.Artifacts[0].Version = h, h
+		r.Artifacts[1].Name, r.Artifacts[1].Error = h, "repository.url is "+h
 		out := renderGFM(t, RenderSummary(SummaryData{Report: r, Rel: func(p string) string { return strings.ReplaceAll(p, "octo-pkg", h) }}))
 		for _, tag := range []string{"a ", "img", "h1", "h2", "h3", "table", "tr", "pre", "details", "summary", "strong", "em", "script"} {
 			if got, want := count(out, tag), count(base, tag); got != want {
@@ -203,12 +203,12 @@ func TestDocsShowTheSummarysCommands(t *testing.T) {
 		Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "o/r", Ref: "refs/tags/v1.0.0",
 			RepositoryID: "123456", RepositoryOwnerID: "654321", WorkflowRef: "o/r/.github/workflows/release.yml@refs/tags/v1.0.0"},
 		PublicGood: true,
-		Packages: []seal.PackageResult{{Tarball: "dist/pkg-1.0.0.tgz", Name: "pkg", Version: "1.0.0", SHA512: sha512,
+		Artifacts: []seal.Artifact{{Path: "dist/pkg-1.0.0.tgz", Kind: seal.NPM, Tarball: "dist/pkg-1.0.0.tgz", Name: "pkg", Version: "1.0.0", SHA512: sha512,
 			Bundle: "dist/pkg-1.0.0.tgz.sigstore.json", ProvenanceBundle: "dist/pkg-1.0.0.tgz.provenance.sigstore.json"}},
 	}
 	d := SummaryData{Report: r, Rel: func(p string) string { return p },
 		Attestations: map[string]string{"dist/pkg-1.0.0.tgz": "https://github.com/o/r/attestations/1"}}
-	cmds := verifyCommands(d, &r.Packages[0])
+	cmds := verifyCommands(d, &r.Artifacts[0])
 	if len(cmds) != 5 {
 		t.Fatalf("%d commands, want 5:\n%s", len(cmds), strings.Join(cmds, "\n"))
 	}

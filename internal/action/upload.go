@@ -22,10 +22,11 @@ type uploader struct {
 	pace   *release.Pacer
 }
 
-// uploadResult is a release.Result and the local file it came from.
+// uploadResult is a release.Result, the local file it came from, and the artifact that file belongs to (the
+// artifact itself, or one of its bundles).
 type uploadResult struct {
 	release.Result
-	path string
+	path, artifact string
 }
 
 // prepareUpload decides whether this run uploads and finds the release. It returns a nil uploader and a note
@@ -122,15 +123,17 @@ const immutableHelp = `Change the workflow so the release is a draft while waxse
 
 func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, bases map[string]string) ([]uploadResult, error) {
 	var files []release.File
-	for _, p := range rep.Packages {
-		base := bases[p.Tarball]
-		if cfg.UploadTarballs {
-			files = append(files, release.File{Name: base, Path: p.Tarball})
+	var owner []string // the artifact each file belongs to
+	for _, a := range rep.Artifacts {
+		base := bases[a.Path]
+		if a.Kind == seal.NPM && cfg.UploadTarballs || a.Kind != seal.NPM && cfg.UploadArtifacts {
+			files, owner = append(files, release.File{Name: base, Path: a.Path, SHA256: a.SHA256}), append(owner, a.Path)
 		}
-		files = append(files, release.File{Name: bundlefile.SignatureOf(base), Path: p.Bundle})
-		if p.ProvenanceBundle != "" {
-			files = append(files, release.File{Name: bundlefile.ProvenanceOf(base), Path: p.ProvenanceBundle},
-				release.File{Name: bundlefile.JSONLOf(base), Path: p.ProvenanceJSONL})
+		files, owner = append(files, release.File{Name: bundlefile.SignatureOf(base), Path: a.Bundle}), append(owner, a.Path)
+		if a.ProvenanceBundle != "" {
+			files = append(files, release.File{Name: bundlefile.ProvenanceOf(base), Path: a.ProvenanceBundle},
+				release.File{Name: bundlefile.JSONLOf(base), Path: a.ProvenanceJSONL})
+			owner = append(owner, a.Path, a.Path)
 		}
 	}
 	res, err := release.Publish(ctx, u.svc, u.rel, files, release.PublishOptions{Overwrite: cfg.Overwrite, Policy: u.policy,
@@ -143,7 +146,7 @@ func (u *uploader) publish(ctx context.Context, cfg *Config, rep *seal.Report, b
 	}
 	out := make([]uploadResult, len(res))
 	for i, r := range res {
-		out[i] = uploadResult{Result: r, path: files[i].Path}
+		out[i] = uploadResult{Result: r, path: files[i].Path, artifact: owner[i]}
 	}
 	return out, nil
 }

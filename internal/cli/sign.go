@@ -21,7 +21,7 @@ import (
 	"github.com/waxseal/waxseal/internal/trust"
 )
 
-const signSynopsis = "sign [flags] PATH_OR_GLOB..."
+const signSynopsis = "sign [flags] [TARBALL_OR_GLOB...] [--artifact FILE_OR_GLOB]... [--checksums FILE_OR_GLOB]..."
 
 // trustFlags are the flags that choose a Sigstore instance, shared by sign and verify.
 type trustFlags struct {
@@ -66,6 +66,11 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		allowPriv   = fs.Bool("allow-private-repository", false, "let a private repository sign into Sigstore's public log, which then shows its name, workflow and commit to anyone (npm provenance from a private repository is refused either way)")
 		preflight   = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
 	)
+	var artifacts, checksums []string
+	fs.Func("artifact", "a file (or glob) to sign as its bytes, with SLSA provenance naming it by file name and sha256: binaries, archives, wheels, SBOMs; never read as an npm tarball, whatever its name (repeat for more)",
+		func(v string) error { artifacts = append(artifacts, v); return nil })
+	fs.Func("checksums", "a checksums file (or glob), sha256sum's or sha512sum's output or goreleaser's checksums.txt: signed as its bytes, and its provenance also names every file it lists, each of which must be signed in the same run with the digest listed (repeat for more)",
+		func(v string) error { checksums = append(checksums, v); return nil })
 	tf.register(fs, true)
 	paths, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
@@ -73,8 +78,8 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	} else if err != nil {
 		return err
 	}
-	if len(paths) == 0 {
-		return usagef("sign: no tarballs given: pass the .tgz files `npm pack` wrote, e.g. waxseal sign '*.tgz'")
+	if len(paths)+len(artifacts)+len(checksums) == 0 {
+		return usagef("sign: nothing to sign: pass the .tgz files `npm pack` wrote (waxseal sign '*.tgz'), other files with --artifact, checksums files with --checksums")
 	}
 	if *concurrency < 1 {
 		return usagef("sign: --concurrency must be at least 1")
@@ -89,6 +94,11 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	}
 	if *oidcTimeout <= 0 {
 		return usagef("sign: --oidc-timeout must be positive, e.g. 5m")
+	}
+	// Everything local before any sign-in or request: the files must be there.
+	inputs, err := signInputs(paths, artifacts, checksums)
+	if err != nil {
+		return err
 	}
 	var signIn *oidc.InteractiveSource
 	if *oidcDevice || e.Interactive != nil && e.Interactive() {
@@ -105,25 +115,48 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		}
 	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
-		Paths: paths, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
+		Artifacts: inputs, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
 		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, Transport: e.Transport, Retry: policy,
 		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
 		Progress: e.Stderr, Now: e.Now, Words: remedy.Flag,
 	})
 	if rep != nil && *outputJSON != "" {
-		if err := writeJSON(*outputJSON, rep); err != nil {
+		if err := writeJSON(*outputJSON, rep.Document()); err != nil {
 			return errors.Join(signErr, err)
 		}
 	}
 	if signErr != nil {
 		return signErr
 	}
-	fmt.Fprintf(e.Stderr, "signed %d package(s) as %s (issuer %s)\n", len(rep.Packages), rep.CertificateIdentity, rep.CertificateIssuer)
+	fmt.Fprintf(e.Stderr, "signed %d artifact(s) as %s (issuer %s)\n", len(rep.Artifacts), rep.CertificateIdentity, rep.CertificateIssuer)
 	if !*provenance || len(rep.Skipped) > 0 {
-		fmt.Fprintf(e.Stderr, "verify with: waxseal verify PKG.tgz --no-provenance --certificate-identity %s --certificate-oidc-issuer %s\n",
+		fmt.Fprintf(e.Stderr, "verify with: waxseal verify FILE --no-provenance --certificate-identity %s --certificate-oidc-issuer %s\n",
 			action.ShellQuote(rep.CertificateIdentity), action.ShellQuote(rep.CertificateIssuer))
 	}
 	return nil
+}
+
+// signInputs expands the command line's tarballs, --artifact and --checksums patterns into the files to sign,
+// each with its kind. A file matched by two of them is refused by seal.Sign, so none silently gets or loses npm's
+// treatment.
+func signInputs(tarballs, artifacts, checksums []string) ([]seal.Input, error) {
+	var out []seal.Input
+	for _, g := range []struct {
+		patterns []string
+		kind     seal.Kind
+	}{{tarballs, seal.NPM}, {artifacts, seal.File}, {checksums, seal.Checksums}} {
+		if len(g.patterns) == 0 {
+			continue
+		}
+		files, err := seal.Expand(g.patterns)
+		if err != nil {
+			return nil, fmt.Errorf("sign: %w", err)
+		}
+		for _, f := range files {
+			out = append(out, seal.Input{Path: f, Kind: g.kind})
+		}
+	}
+	return out, nil
 }
 
 // flagGiven reports whether the flag was set on the command line.

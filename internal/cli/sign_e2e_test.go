@@ -179,15 +179,15 @@ func TestSignE2E(t *testing.T) {
 			if rep.CertificateIdentity != wantSAN || rep.CertificateIssuer != stackVar(t, "WAXSEAL_STACK_OIDC_ISSUER") {
 				t.Errorf("report identity = %q / %q, want %q / the stack issuer", rep.CertificateIdentity, rep.CertificateIssuer, wantSAN)
 			}
-			if len(rep.Packages) != 3 {
-				t.Fatalf("report has %d packages, want 3", len(rep.Packages))
+			if len(rep.Artifacts) != 3 {
+				t.Fatalf("report has %d packages, want 3", len(rep.Artifacts))
 			}
 			v, err := verifier.New(tr, verifier.Identity{SAN: wantSAN, Issuer: rep.CertificateIssuer})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var certs []string
-			for _, pkg := range rep.Packages {
+			for _, pkg := range rep.Artifacts {
 				certs = append(certs, checkPackage(t, v, p, pkg, trustedRoot, wantSAN, rep.CertificateIssuer)...)
 			}
 			for _, c := range certs[1:] {
@@ -201,7 +201,7 @@ func TestSignE2E(t *testing.T) {
 
 // checkPackage verifies one package's bundles with waxseal's verifier and with cosign, and checks the report and
 // the provenance against the tarball and the token's claims. It returns the certificates the bundles carry.
-func checkPackage(t *testing.T, v *verifier.Verifier, p profile, pkg seal.PackageResult, trustedRoot, san, issuer string) []string {
+func checkPackage(t *testing.T, v *verifier.Verifier, p profile, pkg seal.Artifact, trustedRoot, san, issuer string) []string {
 	t.Helper()
 	tb, err := npm.ReadTarball(t.Context(), pkg.Tarball, npm.DefaultLimits())
 	if err != nil {
@@ -283,7 +283,7 @@ func cosign(t *testing.T, p profile, args ...string) {
 }
 
 // checkStatement decodes the provenance and checks npm's fields against the token's claims.
-func checkStatement(t *testing.T, b *bundle.Bundle, pkg seal.PackageResult) {
+func checkStatement(t *testing.T, b *bundle.Bundle, pkg seal.Artifact) {
 	t.Helper()
 	env := b.GetDsseEnvelope()
 	if env == nil || env.PayloadType != "application/vnd.in-toto+json" {

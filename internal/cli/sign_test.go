@@ -22,6 +22,10 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 	if raw, err := sc.MarshalJSON(); err != nil || os.WriteFile(noOIDC, raw, 0o600) != nil {
 		t.Fatal(err)
 	}
+	tgz := filepath.Join(dir, "x-1.0.0.tgz")
+	if err := os.WriteFile(tgz, []byte("not read: every case fails before"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		args     []string
@@ -30,19 +34,21 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		wantErr  error
 		wantCode int
 	}{
-		{name: "no tarballs", args: []string{"sign"}, want: "no tarballs given", wantCode: 2},
+		{name: "nothing to sign", args: []string{"sign"}, want: "nothing to sign: pass the .tgz files", wantCode: 2},
+		{name: "a missing file is named before the missing token", args: []string{"sign", "missing.tgz"}, want: `no file matches "missing.tgz"`, wantCode: 1},
+		{name: "a missing artifact", args: []string{"sign", "--artifact", "dist/*.zip"}, want: `no file matches "dist/*.zip"`, wantCode: 1},
 		{name: "bad concurrency", args: []string{"sign", "--concurrency", "0", "x.tgz"}, want: "--concurrency", wantCode: 2},
 		{name: "staging and trusted root", args: []string{"sign", "--staging", "--trusted-root", "r.json", "x.tgz"}, want: "contradict", wantCode: 2},
 		{name: "unknown flag", args: []string{"sign", "--nope", "x.tgz"}, want: "waxseal sign -h", wantCode: 2},
-		{name: "no identity", args: []string{"sign", "x.tgz"}, wantErr: oidc.ErrNoToken, wantCode: 1},
-		{name: "actions without id-token permission", args: []string{"sign", "x.tgz"}, env: map[string]string{"GITHUB_ACTIONS": "true"},
+		{name: "no identity", args: []string{"sign", tgz}, wantErr: oidc.ErrNoToken, wantCode: 1},
+		{name: "actions without id-token permission", args: []string{"sign", tgz}, env: map[string]string{"GITHUB_ACTIONS": "true"},
 			wantErr: oidc.ErrNoIDTokenPermission, wantCode: 1},
-		{name: "glob matches nothing", args: []string{"sign", filepath.Join(dir, "*.tgz")}, env: map[string]string{"SIGSTORE_ID_TOKEN": "a.b.c"},
-			want: "run `npm pack` first", wantCode: 1},
+		{name: "glob matches nothing", args: []string{"sign", filepath.Join(dir, "*-9.9.9.tgz")}, env: map[string]string{"SIGSTORE_ID_TOKEN": "a.b.c"},
+			want: "build it first (`npm pack` for a tarball)", wantCode: 1},
 		{name: "unknown command", args: []string{"sing"}, want: "unknown command", wantCode: 2},
 		{name: "bad sign-in timeout", args: []string{"sign", "--oidc-timeout", "0s", "x.tgz"}, want: "--oidc-timeout must be positive", wantCode: 2},
 		// A device sign-in needs no terminal, but a provider: a private instance's config without oidcUrls names none.
-		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--signing-config", noOIDC, "x.tgz"},
+		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--signing-config", noOIDC, tgz},
 			want: "the config needs an oidcUrls entry valid now; or name the provider, or give a token) (--oidc-issuer; --identity-token)", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

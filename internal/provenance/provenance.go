@@ -1,6 +1,9 @@
 // Package provenance builds the SLSA v1 build provenance statement that `npm publish --provenance`
 // makes on GitHub Actions (libnpmpublish lib/provenance.js), from the GitHub context of the build,
-// using the in-toto attestation Go types.
+// using the in-toto attestation Go types. GitHub's own provenance for any artifact of an Actions build
+// (actions/attest-build-provenance, @actions/attest buildSLSAProvenancePredicate) has the very same
+// predicate, field for field; only the subjects differ: npm names its package by purl and sha512, GitHub
+// names a file by its name and sha256.
 package provenance
 
 import (
@@ -29,7 +32,7 @@ const (
 // ErrIncomplete means the GitHub context lacks a value the statement needs.
 var ErrIncomplete = errors.New("incomplete GitHub context")
 
-// ErrSubject means a subject has no name or its digest is not a hex sha512.
+// ErrSubject means a subject has no name, or no digest, or a digest that is not lowercase hex of its length.
 var ErrSubject = errors.New("invalid subject")
 
 // GitHub is the build's GitHub Actions context, as in the GITHUB_* variables and the identity
@@ -48,10 +51,45 @@ type GitHub struct {
 	RunnerEnvironment string `json:"runnerEnvironment"` // RUNNER_ENVIRONMENT: github-hosted or self-hosted
 }
 
-// Subject is one artifact the statement is about.
+// Subject is one artifact the statement is about: its name and at least one digest.
 type Subject struct {
-	Name   string // the package URL, e.g. pkg:npm/%40scope/name@1.2.3
-	SHA512 string // lowercase hex sha512 of the tarball
+	// Name is the package URL of an npm package (pkg:npm/%40scope/name@1.2.3), or the file name of any other
+	// artifact (app_linux_amd64.tar.gz).
+	Name string `json:"name"`
+	// SHA256 and SHA512 are lowercase hex digests of the artifact's bytes; npm names a tarball by sha512 alone,
+	// GitHub a file by sha256.
+	SHA256 string `json:"sha256,omitempty"`
+	SHA512 string `json:"sha512,omitempty"`
+}
+
+// Digests is the subject's in-toto digest set.
+func (s Subject) Digests() map[string]string {
+	d := map[string]string{}
+	if s.SHA256 != "" {
+		d["sha256"] = s.SHA256
+	}
+	if s.SHA512 != "" {
+		d["sha512"] = s.SHA512
+	}
+	return d
+}
+
+func (s Subject) validate(i int) error {
+	if s.Name == "" {
+		return fmt.Errorf("building provenance: %w: subject %d has no name; pass the package URL or file name", ErrSubject, i)
+	}
+	if s.SHA256 == "" && s.SHA512 == "" {
+		return fmt.Errorf("building provenance: %w: subject %q has no digest", ErrSubject, s.Name)
+	}
+	for _, d := range []struct {
+		alg, hex string
+		size     int
+	}{{"sha256", s.SHA256, 32}, {"sha512", s.SHA512, 64}} {
+		if b, err := hex.DecodeString(d.hex); d.hex != "" && (err != nil || len(b) != d.size || strings.ToLower(d.hex) != d.hex) {
+			return fmt.Errorf("building provenance: %w: subject %q digest %q is not a lowercase hex %s", ErrSubject, s.Name, d.hex, d.alg)
+		}
+	}
+	return nil
 }
 
 // Statement returns the in-toto v1 statement with SLSA v1 provenance that npm publish --provenance
@@ -63,7 +101,7 @@ func Statement(gh GitHub, subjects ...Subject) (*intoto.Statement, error) {
 		return nil, err
 	}
 	if len(subjects) == 0 {
-		return nil, fmt.Errorf("building provenance: %w: no subjects; pass at least one tarball", ErrSubject)
+		return nil, fmt.Errorf("building provenance: %w: no subjects; pass at least one artifact", ErrSubject)
 	}
 	relative := strings.TrimPrefix(gh.WorkflowRef, gh.Repository+"/")
 	path, ref, _ := strings.Cut(relative, "@")
@@ -120,14 +158,10 @@ func statement(pred *slsa.Provenance, subjects []Subject) (*intoto.Statement, er
 	}
 	st := &intoto.Statement{Type: intoto.StatementTypeUri, PredicateType: PredicateType, Predicate: predStruct}
 	for i, s := range subjects {
-		if s.Name == "" {
-			return nil, fmt.Errorf("building provenance: %w: subject %d has no name; pass the package URL", ErrSubject, i)
+		if err := s.validate(i); err != nil {
+			return nil, err
 		}
-		if b, err := hex.DecodeString(s.SHA512); err != nil || len(b) != 64 || strings.ToLower(s.SHA512) != s.SHA512 {
-			return nil, fmt.Errorf("building provenance: %w: subject %q digest %q is not a lowercase hex sha512",
-				ErrSubject, s.Name, s.SHA512)
-		}
-		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: s.Name, Digest: map[string]string{"sha512": s.SHA512}})
+		st.Subject = append(st.Subject, &intoto.ResourceDescriptor{Name: s.Name, Digest: s.Digests()})
 	}
 	if err := st.Validate(); err != nil {
 		return nil, fmt.Errorf("validating statement: %w", err)

@@ -21,6 +21,9 @@ type File struct {
 	Name string
 	// Path is the local file.
 	Path string
+	// SHA256, when set, is the hex digest the file must still have: an artifact that changed since it was signed is
+	// refused before anything is uploaded, rather than put on the release beside a signature it fails.
+	SHA256 string
 }
 
 // Outcome says what happened to one file.
@@ -173,6 +176,9 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 	out := &plan{}
 	var conflicts, busy []string
 	for _, f := range files {
+		if err := stillSigned(f); err != nil {
+			return nil, err
+		}
 		e := &planned{file: f, stored: github.StoredName(f.Name)}
 		out.all = append(out.all, e)
 		if run, ok := p.claimed[e.stored]; ok {
@@ -219,6 +225,21 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 }
 
 const stateUploaded = "uploaded"
+
+// stillSigned refuses a file whose bytes are no longer the ones signed.
+func stillSigned(f File) error {
+	if f.SHA256 == "" {
+		return nil
+	}
+	_, sum, err := fileSHA256(f.Path)
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(sum); got != f.SHA256 {
+		return fmt.Errorf("%s changed after it was signed (sha256 %s, signed %s); nothing on the release was changed: sign the final file, and change nothing between signing and uploading", f.Path, got, f.SHA256)
+	}
+	return nil
+}
 
 // complete returns the asset stored as name whose upload finished. A listing never has two assets of one name.
 func complete(assets []github.Asset, name string) (github.Asset, bool) {

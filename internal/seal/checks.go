@@ -12,8 +12,8 @@ import (
 
 // What a run without a CI identity leaves out, one line each.
 const (
-	skippedProvenance = "provenance: it needs a CI identity (a GitHub Actions job's token) to say where and how the package was built, " +
-		"and this token is not one; the tarballs are signed without it"
+	skippedProvenance = "provenance: it needs a CI identity (a GitHub Actions job's token) to say where and how the artifacts were built, " +
+		"and this token is not one; they are signed without it"
 	skippedNPMChecks = "npm's provenance checks that need a CI identity (runner environment, repository.url against the workflow's repository); " +
 		"package.json \"private\" and duplicate name@version were checked"
 )
@@ -26,30 +26,32 @@ func (r *Report) skip(w io.Writer, what string) {
 
 // npmChecks applies the npm registry's provenance checks to every readable tarball. Without a CI identity only the
 // checks of the package itself run ("private", duplicates): the others compare the package with the CI identity.
-func npmChecks(tarballs []*npm.Tarball, rep *Report, ci bool) {
+func npmChecks(arts []*artifact, rep *Report, ci bool) {
 	src := npm.Source{RepositoryURL: rep.Source.ServerURL + "/" + rep.Source.Repository, RunnerEnvironment: rep.Source.RunnerEnvironment}
 	check := npm.CheckPackage
 	if ci {
 		check = func(m npm.Manifest) error { return npm.CheckPublishable(m, src) }
 	}
-	index := make(map[string]int, len(tarballs))
-	for i, t := range tarballs {
-		if t == nil {
+	index := map[string]int{}
+	var tarballs []*npm.Tarball
+	for i, a := range arts {
+		if a == nil || a.Kind != NPM {
 			continue
 		}
-		index[t.Path] = i
-		if err := check(t.Manifest); err != nil {
-			rep.Packages[i].Error = message(err)
+		index[a.Path] = i
+		tarballs = append(tarballs, a.tarball)
+		if err := check(a.tarball.Manifest); err != nil {
+			rep.Artifacts[i].Error = message(err)
 		}
 	}
-	// CheckUnique skips unreadable (nil) tarballs and names both files of each duplicate.
+	// CheckUnique names both files of each duplicate.
 	for _, e := range unjoin(npm.CheckUnique(tarballs)) {
 		var dup *npm.DuplicateError
 		if !errors.As(e, &dup) {
 			continue
 		}
 		for _, path := range []string{dup.First, dup.Again} {
-			if p := &rep.Packages[index[path]]; p.Error == "" {
+			if p := &rep.Artifacts[index[path]]; p.Error == "" {
 				p.Error = message(dup)
 			}
 		}

@@ -9,9 +9,10 @@ import (
 	"unicode/utf8"
 )
 
-// expand resolves each argument as a literal file or a glob, keeping first-seen order and dropping repeats.
-// A pattern that matches nothing is an error: it is almost always a missing `npm pack` or a wrong path.
-func expand(args []string) ([]string, error) {
+// Expand resolves each argument as a literal file or a glob into absolute paths, keeping first-seen order and
+// dropping repeats. A pattern that matches nothing is an error: it is almost always a missing build step
+// (`npm pack`) or a wrong path.
+func Expand(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
 		matches, err := filepath.Glob(a)
@@ -22,7 +23,7 @@ func expand(args []string) ([]string, error) {
 			if _, statErr := os.Stat(a); statErr == nil {
 				matches = []string{a}
 			} else {
-				return nil, fmt.Errorf("no file matches %q: run `npm pack` first, or fix the path", a)
+				return nil, fmt.Errorf("no file matches %q: build it first (`npm pack` for a tarball), or fix the path", a)
 			}
 		}
 		slices.Sort(matches)
@@ -41,13 +42,10 @@ func expand(args []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no tarballs given: pass the .tgz files `npm pack` wrote, e.g. waxseal sign '*.tgz'")
-	}
 	return out, nil
 }
 
-// CheckPath refuses a tarball path that holds control characters (a newline, an escape), Unicode line
+// CheckPath refuses a path (or a name in a checksums file) that holds control characters (a newline, an escape), Unicode line
 // separators, bidirectional overrides or invalid UTF-8: such a name would reach log lines, the step summary and
 // release asset names, where it could forge lines, close a code block or show a different name than the file's.
 func CheckPath(p string) error {

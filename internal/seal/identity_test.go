@@ -76,13 +76,13 @@ func TestNPMChecksWithoutCIIdentity(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rep := &Report{Packages: make([]PackageResult, len(tarballs))}
+			rep := &Report{Artifacts: make([]Artifact, len(tarballs))}
 			if tc.ci {
 				rep.Source.ServerURL, rep.Source.Repository, rep.Source.RunnerEnvironment = "https://github.com", "octo/pkg", "self-hosted"
 			}
-			npmChecks(tarballs, rep, tc.ci)
+			npmChecks(npmArtifacts(tarballs...), rep, tc.ci)
 			for i, want := range tc.want {
-				got := rep.Packages[i].Error
+				got := rep.Artifacts[i].Error
 				if (want == "") != (got == "") || !strings.Contains(got, want) {
 					t.Errorf("package %d error = %q, want one containing %q", i, got, want)
 				}
@@ -90,7 +90,7 @@ func TestNPMChecksWithoutCIIdentity(t *testing.T) {
 					t.Errorf("package %d: a check that needs a CI identity ran without one: %q", i, got)
 				}
 			}
-			if got := rep.Packages[1].Error; tc.ci && (!strings.Contains(got, "runner") || strings.Count(got, "; ") < 2) {
+			if got := rep.Artifacts[1].Error; tc.ci && (!strings.Contains(got, "runner") || strings.Count(got, "; ") < 2) {
 				t.Errorf("with a CI identity, b fails three checks in one line, got %q", got)
 			}
 		})
@@ -121,7 +121,7 @@ func TestSignWithoutCIIdentity(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			var progress bytes.Buffer
-			rep, err := Sign(t.Context(), Options{Files: tc.files, Provenance: true, ProvenanceOptional: tc.optional, Trust: noTrust,
+			rep, err := Sign(t.Context(), Options{Artifacts: npmInputs(tc.files...), Provenance: true, ProvenanceOptional: tc.optional, Trust: noTrust,
 				Tokens: &oidc.StaticSource{Value: personToken(t)}, Progress: &progress})
 			if err == nil || tc.wantErr != "" && !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("Sign() error = %v, want %q", err, tc.wantErr)
@@ -143,7 +143,7 @@ func TestSignWithoutCIIdentity(t *testing.T) {
 			if tc.wantFailed == "" {
 				return
 			}
-			if rep == nil || !strings.Contains(rep.Packages[1].Error, tc.wantFailed) || rep.Packages[0].Error != "" || len(rep.Skipped) != 2 {
+			if rep == nil || !strings.Contains(rep.Artifacts[1].Error, tc.wantFailed) || rep.Artifacts[0].Error != "" || len(rep.Skipped) != 2 {
 				t.Fatalf("report %+v, want the private package refused and two skips", rep)
 			}
 			if diff := cmp.Diff([]string{skippedProvenance, skippedNPMChecks}, rep.Skipped); diff != "" {

@@ -19,14 +19,15 @@ const preflightConcurrency = 8
 // the publish after the signatures were logged. A package the registry does not have yet is a warning: the first
 // publish creates it, but not through trusted publishing. A registry that cannot answer fails the package with the
 // opt-out.
-func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Report, ci bool) {
+func (o Options) preflight(ctx context.Context, arts []*artifact, rep *Report, ci bool) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	sem := make(chan struct{}, preflightConcurrency)
-	for i, t := range tarballs {
-		if t == nil || rep.Packages[i].Error != "" {
+	for i, a := range arts {
+		if a == nil || a.Kind != NPM || rep.Artifacts[i].Error != "" {
 			continue
 		}
+		t := a.tarball
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
@@ -34,7 +35,7 @@ func (o Options) preflight(ctx context.Context, tarballs []*npm.Tarball, rep *Re
 			mu.Lock()
 			defer mu.Unlock()
 			if problem != "" {
-				rep.Packages[i].Error = problem
+				rep.Artifacts[i].Error = problem
 			}
 			if warning != "" {
 				rep.Warnings = append(rep.Warnings, warning)

@@ -6,21 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"runtime"
+	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/atomicfile"
-	"github.com/waxseal/waxseal/internal/bundlefile"
-	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/remedy"
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
-	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/signer"
@@ -29,13 +23,10 @@ import (
 
 // Options configure a signing run. Zero values take the documented defaults.
 type Options struct {
-	// Paths are tarball files or globs. Required unless Files is set.
-	Paths []string
-	// Files are tarball files taken exactly as named, never as patterns: for callers that resolved their own
-	// patterns (the Action confines them to the workspace), so that a name holding glob characters cannot
-	// select another file. Excludes Paths.
-	Files []string
-	// Provenance also signs SLSA v1 build provenance for each tarball (needs a GitHub Actions token).
+	// Artifacts are the files to sign, each with its kind, taken exactly as named, never as patterns (callers
+	// resolve their own: Expand for the command line; the Action confines them to the workspace). Required.
+	Artifacts []Input
+	// Provenance also signs SLSA v1 build provenance for each artifact (needs a GitHub Actions token).
 	Provenance bool
 	// ProvenanceOptional makes Provenance a wish rather than a demand: when the identity token is not a CI identity
 	// (a person's sign-in), the tarballs are signed without provenance and the run says so in one line, instead of
@@ -79,31 +70,23 @@ type Options struct {
 	Words remedy.Words
 }
 
-// ErrPackagesFailed means at least one package was not signed; the report says which and why.
-var ErrPackagesFailed = errors.New("some packages were not signed")
+// ErrPackagesFailed means at least one artifact was not signed; the report says which and why.
+var ErrPackagesFailed = errors.New("some artifacts were not signed")
 
-// Sign reads and checks every tarball, then signs them all with one certificate. Problems found before signing
-// (unreadable tarballs, npm's registry checks) stop the run before anything is signed or logged, and are all
-// reported together. A package that fails while signing does not stop the others. The returned error wraps
-// ErrPackagesFailed when the report holds failures.
+// Sign reads and checks every artifact, then signs them all with one certificate. Problems found before signing
+// (unreadable files, npm's registry checks, checksums that disagree with the files) stop the run before anything
+// is signed or logged, and are all reported together. An artifact that fails while signing does not stop the
+// others. The returned error wraps ErrPackagesFailed when the report holds failures.
 func Sign(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
-	files, err := o.tarballs()
-	if err != nil {
+	if err := checkInputs(o.Artifacts); err != nil {
 		return nil, err
 	}
-	rep := &Report{Packages: make([]PackageResult, len(files))}
-	tarballs := readAll(ctx, files, *o.Limits, rep)
+	rep := &Report{Artifacts: make([]Artifact, len(o.Artifacts))}
+	arts := readAll(ctx, o.Artifacts, *o.Limits, rep)
 
-	token, err := o.Tokens.Token(ctx, o.Audience)
+	token, claims, err := o.identity(ctx)
 	if err != nil {
-		return nil, err
-	}
-	claims, err := oidc.ParseClaims(token)
-	if err != nil {
-		return nil, err
-	}
-	if err := claims.Check(o.Audience, o.Now()); err != nil {
 		return nil, err
 	}
 	warning, err := o.checkIdentity(claims)
@@ -120,32 +103,18 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 	case o.Provenance && !o.ProvenanceOptional:
-		return nil, remedy.With(fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or sign the tarballs without provenance", claims.Issuer),
+		return nil, remedy.With(fmt.Errorf("provenance needs a CI identity, a GitHub Actions job's token (this one is from %s): run in a GitHub Actions job with `permissions: id-token: write`, or sign without provenance", claims.Issuer),
 			remedy.Set(remedy.Provenance, "false"))
 	case o.Provenance:
 		o.Provenance = false
 		rep.skip(o.Progress, skippedProvenance)
 	}
-	if !o.SkipNPMChecksUnsafe {
-		npmChecks(tarballs, rep, ci)
-		if !ci {
-			rep.skip(o.Progress, skippedNPMChecks)
-		}
+	if err := o.checkAll(ctx, arts, rep, ci); err != nil {
+		return rep, err
 	}
-	if o.RegistryPreflight {
-		o.preflight(ctx, tarballs, rep, ci)
-	}
-	slices.Sort(rep.Warnings)
-	for _, w := range rep.Warnings {
-		fmt.Fprintf(o.Progress, "warning: %s\n", w)
-	}
-	if rep.Failed() {
-		return rep, stopBeforeSigning(o.Progress, rep)
-	}
-
-	var statements [][]byte // each package's provenance statement, built once: the bytes checked are the bytes signed
+	var statements [][]byte // each artifact's provenance statement, built once: the bytes checked are the bytes signed
 	if o.Provenance {
-		if statements = buildStatements(tarballs, rep.Source, rep); rep.Failed() {
+		if statements = buildStatements(arts, rep.Source, rep); rep.Failed() {
 			return rep, stopBeforeSigning(o.Progress, rep)
 		}
 	}
@@ -154,7 +123,7 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	if o.Provenance && !o.SkipNPMChecksUnsafe {
-		if checkStatements(s, tarballs, statements, rep); rep.Failed() {
+		if checkStatements(s, arts, statements, rep); rep.Failed() {
 			return rep, stopBeforeSigning(o.Progress, rep)
 		}
 	}
@@ -162,51 +131,88 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	rep.CertificateIdentity, rep.CertificateIssuer = id.SAN, id.Issuer
 	rep.RekorURL, rep.PublicGood = tm.rekorURL, o.Trust.Instance() == trust.PublicGood
 	rep.RekorVersion, rep.SignedTimestamps, rep.ProvenanceRekorURL = tm.rekorVersion, tm.timestamped, tm.npmRekorURL
-
-	var wg sync.WaitGroup
-	var mu sync.Mutex // serialises progress lines
-	for i, t := range tarballs {
-		wg.Go(func() {
-			p := &rep.Packages[i]
-			var statement []byte
-			if o.Provenance {
-				statement = statements[i]
-			}
-			if err := signOne(ctx, s, t, statement, p); err != nil {
-				p.Error = err.Error()
-			} else {
-				p.RekorEntryURL = entryURL(tm.rekorURL, tm.rekorVersion, p.RekorLogIndex, rep.PublicGood)
-				if p.ProvenanceBundle != "" {
-					p.ProvenanceRekorEntryURL = entryURL(tm.npmRekorURL, 1, p.ProvenanceRekorLogIndex, rep.PublicGood)
-				}
-			}
-			mu.Lock()
-			progress(o.Progress, p)
-			mu.Unlock()
-		})
-	}
-	wg.Wait()
+	signAll(ctx, s, tm, arts, statements, rep, o.Progress)
 	if rep.Failed() {
 		return rep, ErrPackagesFailed
 	}
 	return rep, nil
 }
 
-// tarballs lists the files to sign, in order.
-func (o Options) tarballs() ([]string, error) {
-	switch {
-	case len(o.Files) > 0 && len(o.Paths) > 0:
-		return nil, errors.New("seal: set Paths or Files, not both")
-	case len(o.Files) > 0:
-		for _, f := range o.Files {
-			if err := CheckPath(f); err != nil {
-				return nil, err
-			}
-		}
-		return o.Files, nil
-	default:
-		return expand(o.Paths)
+// identity reads the run's identity token and its claims, and checks them for this audience now.
+func (o Options) identity(ctx context.Context) (string, *oidc.Claims, error) {
+	token, err := o.Tokens.Token(ctx, o.Audience)
+	if err != nil {
+		return "", nil, err
 	}
+	claims, err := oidc.ParseClaims(token)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := claims.Check(o.Audience, o.Now()); err != nil {
+		return "", nil, err
+	}
+	return token, claims, nil
+}
+
+// checkAll runs every check that needs no certificate: npm's (for npm tarballs), the registry preflight, and the
+// checksums files against the files they list. It reports warnings, and stops the run when anything failed.
+func (o Options) checkAll(ctx context.Context, arts []*artifact, rep *Report, ci bool) error {
+	if !o.SkipNPMChecksUnsafe {
+		npmChecks(arts, rep, ci)
+		if !ci && hasKind(arts, NPM) {
+			rep.skip(o.Progress, skippedNPMChecks)
+		}
+	}
+	if o.RegistryPreflight {
+		o.preflight(ctx, arts, rep, ci)
+	}
+	checkChecksums(arts, rep)
+	slices.Sort(rep.Warnings)
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(o.Progress, "warning: %s\n", w)
+	}
+	if rep.Failed() {
+		return stopBeforeSigning(o.Progress, rep)
+	}
+	return nil
+}
+
+func hasKind(arts []*artifact, k Kind) bool {
+	return slices.ContainsFunc(arts, func(a *artifact) bool { return a != nil && a.Kind == k })
+}
+
+// checkInputs refuses a run with nothing to sign, an unknown kind, or a file named twice.
+func checkInputs(in []Input) error {
+	if len(in) == 0 {
+		return errors.New("nothing to sign: name the npm tarballs, files or checksums files to sign")
+	}
+	kinds := map[string]Kind{}
+	for _, a := range in {
+		if a.Kind != NPM && a.Kind != File && a.Kind != Checksums {
+			return fmt.Errorf("%s: unknown kind %q", a.Path, a.Kind)
+		}
+		if err := CheckPath(a.Path); err != nil {
+			return err
+		}
+		key := filepath.Clean(a.Path)
+		if k, dup := kinds[key]; dup && k != a.Kind {
+			return fmt.Errorf("%s is named both as %s and as %s: a file is signed one way; name it once", a.Path, describeKind(k), describeKind(a.Kind))
+		} else if dup {
+			return fmt.Errorf("%s is named twice: name it once", a.Path)
+		}
+		kinds[key] = a.Kind
+	}
+	return nil
+}
+
+func describeKind(k Kind) string {
+	switch k {
+	case NPM:
+		return "an npm tarball"
+	case Checksums:
+		return "a checksums file"
+	}
+	return "a file signed as bytes"
 }
 
 func (o Options) withDefaults() Options {
@@ -234,32 +240,6 @@ func (o Options) withDefaults() Options {
 	}
 	o.Trust.Retry = o.Retry
 	return o
-}
-
-// readAll reads every tarball (digests and manifest), as many at a time as Go may run threads: a read keeps about
-// one core busy (gunzip, then hashing and parsing on another goroutine), so more would only contend.
-func readAll(ctx context.Context, files []string, lim npm.Limits, rep *Report) []*npm.Tarball {
-	out := make([]*npm.Tarball, len(files))
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	var wg sync.WaitGroup
-	for i, f := range files {
-		rep.Packages[i].Tarball = f
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			t, err := npm.ReadTarball(ctx, f, lim)
-			if err != nil {
-				rep.Packages[i].Error = err.Error()
-				return
-			}
-			out[i] = t
-			p := &rep.Packages[i]
-			p.Name, p.Version, p.Purl = t.Manifest.Name, t.Manifest.Version, t.Purl()
-			p.SHA512, p.Integrity = t.SHA512Hex(), t.Integrity()
-		})
-	}
-	wg.Wait()
-	return out
 }
 
 type trustInfo struct {
@@ -327,103 +307,4 @@ func (r *reusingSource) Token(ctx context.Context, audience string) (string, err
 		return t, nil
 	}
 	return r.next.Token(ctx, audience)
-}
-
-func signOne(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []byte, p *PackageResult) error {
-	// The two signatures are independent Rekor submissions: make them at once, so a package costs one log
-	// round trip rather than two.
-	var prov *signer.Signed
-	var provErr error
-	var wg sync.WaitGroup
-	if statement != nil {
-		wg.Go(func() { prov, provErr = signProvenance(ctx, s, t, statement) })
-	}
-	art, err := s.SignArtifact(ctx, t.SHA256[:])
-	wg.Wait()
-	if err != nil {
-		return fmt.Errorf("signing %s: %w", t.Path, err)
-	}
-	if provErr != nil {
-		return provErr
-	}
-	// Both bundles are signed and verified before either is written, and a package's bundles are written
-	// together or not at all: a run cancelled by then writes nothing for it.
-	if err := context.Cause(ctx); err != nil {
-		return fmt.Errorf("signing %s: stopped before writing its bundles: %w", t.Path, err)
-	}
-	files := []struct {
-		path string
-		data []byte
-	}{{bundlefile.SignatureOf(t.Path), art.JSON}}
-	if prov != nil {
-		line, err := bundlefile.Line(prov.JSON)
-		if err != nil {
-			return err
-		}
-		files = append(files, struct {
-			path string
-			data []byte
-		}{bundlefile.ProvenanceOf(t.Path), prov.JSON}, struct {
-			path string
-			data []byte
-		}{bundlefile.JSONLOf(t.Path), line})
-	}
-	for i, f := range files {
-		if err := atomicfile.Write(f.path, f.data, 0o644); err != nil {
-			for _, done := range files[:i] {
-				_ = os.Remove(done.path) // best effort: keep a package's bundles whole
-			}
-			return err
-		}
-	}
-	p.Bundle, p.RekorLogIndex = files[0].path, art.LogIndex
-	if prov != nil {
-		p.ProvenanceBundle, p.ProvenanceJSONL, p.ProvenanceRekorLogIndex = files[1].path, files[2].path, prov.LogIndex
-	}
-	return nil
-}
-
-func signProvenance(ctx context.Context, s *signer.Signer, t *npm.Tarball, statement []byte) (*signer.Signed, error) {
-	prov, err := s.SignProvenance(ctx, provenance.PayloadType, statement, t.Purl(), t.SHA512[:])
-	if err != nil {
-		return nil, fmt.Errorf("signing provenance for %s: %w", t.Path, err)
-	}
-	return prov, nil
-}
-
-func entryURL(rekorURL string, version uint32, index int64, publicGood bool) string {
-	switch {
-	case publicGood && version == 1:
-		return fmt.Sprintf("https://search.sigstore.dev/?logIndex=%d", index)
-	case version == 1:
-		return fmt.Sprintf("%s/api/v1/log/entries?logIndex=%d", strings.TrimSuffix(rekorURL, "/"), index)
-	default:
-		return "" // Rekor v2 serves tiles, not entries by index
-	}
-}
-
-func progress(w io.Writer, p *PackageResult) {
-	if p.Error != "" {
-		if strings.Contains(p.Error, p.Tarball) { // the error names the file already
-			fmt.Fprintf(w, "FAILED  %s\n", p.Error)
-		} else {
-			fmt.Fprintf(w, "FAILED  %s: %s\n", p.Tarball, p.Error)
-		}
-		return
-	}
-	line := fmt.Sprintf("signed  %s@%s  sha512:%s  rekor #%d", p.Name, p.Version, printable.Abbrev(p.SHA512, 16), p.RekorLogIndex)
-	if p.ProvenanceBundle != "" {
-		line += fmt.Sprintf("  provenance #%d", p.ProvenanceRekorLogIndex)
-	}
-	fmt.Fprintln(w, line)
-}
-
-// stopBeforeSigning reports every package that failed a check, and returns the run's error: nothing was signed.
-func stopBeforeSigning(w io.Writer, rep *Report) error {
-	for i := range rep.Packages {
-		if rep.Packages[i].Error != "" {
-			progress(w, &rep.Packages[i])
-		}
-	}
-	return fmt.Errorf("%w: nothing was signed; fix the problems above and re-run", ErrPackagesFailed)
 }

@@ -7,12 +7,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
+	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/remedy"
 
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
@@ -183,18 +185,28 @@ var ErrNoNPMLog = remedy.With(errors.New("the signing config lists no Rekor v1 l
 	"so waxseal logs provenance to a Rekor v1 log of the config; use a signing config that lists one (public-good's default does), "+
 	"or sign without provenance"), remedy.Set(remedy.Provenance, "false"))
 
-// SignProvenance signs an in-toto statement as a DSSE envelope and verifies it as provenance for the npm package
-// purl whose tarball has the given SHA-512 digest. It is logged in npm's own shape: a Rekor v1 dsse entry (with
-// its inclusion promise) and no RFC 3161 timestamp, the one shape every npm and the registry are known to accept.
-func (s *Signer) SignProvenance(ctx context.Context, payloadType string, statement []byte, purl string, sha512 []byte) (*Signed, error) {
+// SignProvenance signs an in-toto statement as a DSSE envelope and verifies it as provenance about the artifact
+// subject names (an npm package by purl and sha512, a file by name and sha256). It is logged in npm's own shape: a
+// Rekor v1 dsse entry (with its inclusion promise) and no RFC 3161 timestamp, the one shape every npm, the
+// registry, gh, cosign and GitHub's attestation store are known to accept.
+func (s *Signer) SignProvenance(ctx context.Context, statement []byte, subject provenance.Subject) (*Signed, error) {
 	if len(s.npmLogs) == 0 {
 		return nil, ErrNoNPMLog
 	}
-	pb, err := s.bundle(ctx, &sign.DSSEData{Data: statement, PayloadType: payloadType}, s.key, s.npmLogs, nil)
+	digests := map[string][]byte{}
+	for alg, h := range subject.Digests() {
+		if digests[alg], _ = hex.DecodeString(h); len(digests[alg]) == 0 {
+			return nil, fmt.Errorf("signing provenance for %s: its %s digest %q is not hex", subject.Name, alg, h)
+		}
+	}
+	pb, err := s.bundle(ctx, &sign.DSSEData{Data: statement, PayloadType: provenance.PayloadType}, s.key, s.npmLogs, nil)
 	if err != nil {
 		return nil, err
 	}
-	return s.check(pb, func(b *bundle.Bundle) (*verifier.Result, error) { return s.verifier.VerifyProvenance(b, purl, sha512) })
+	return s.check(pb, func(b *bundle.Bundle) (*verifier.Result, error) {
+		res, _, err := s.verifier.VerifyProvenanceOf(b, subject.Name, digests)
+		return res, err
+	})
 }
 
 func (s *Signer) bundle(ctx context.Context, content sign.Content, key sign.Keypair, tlogs []sign.Transparency, tsas []*sign.TimestampAuthority) (*protobundle.Bundle, error) {

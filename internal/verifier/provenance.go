@@ -11,6 +11,7 @@ import (
 	intoto "github.com/in-toto/attestation/go/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	"github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
+	"github.com/sigstore/sigstore-go/pkg/verify"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/waxseal/waxseal/internal/provenance"
@@ -29,21 +30,66 @@ const githubRunnerPrefix = "https://github.com/actions/runner"
 // SHA-512 digest, then makes the npm registry's checks: the statement names the package and digest, and the
 // statement's source claims agree with the signing certificate's extensions.
 func (v *Verifier) VerifyProvenance(b *bundle.Bundle, purl string, sha512 []byte) (*Result, error) {
-	if b != nil && b.Bundle != nil && b.GetDsseEnvelope() == nil {
-		return nil, verdict(ErrPredicateType, errors.New("the bundle holds a plain signature, not a DSSE attestation: pass the .provenance.sigstore.json bundle"))
-	}
-	res, err := v.verify(b, "sha512", sha512)
+	res, st, err := v.verifyStatement(b, "sha512", sha512)
 	if err != nil {
 		return nil, err
-	}
-	st := res.Statement
-	if st == nil {
-		return nil, verdict(ErrPredicateType, errors.New("the envelope holds no in-toto statement"))
 	}
 	// npm: the subject must be the package's purl with the tarball's sha512.
 	if err := checkSubject(st, purl, sha512); err != nil {
 		return nil, err
 	}
+	return v.checkProvenance(b, res, st)
+}
+
+// VerifyProvenanceOf verifies a DSSE bundle of SLSA provenance about an artifact whose digests are given (the
+// statement's subjects may name it by any of them; the strongest they use is the one checked), and checks the
+// statement's source claims against the signing certificate. When name is not empty, the subject that carries the
+// artifact's digest must also carry that name. It returns the subject's name, which is how the provenance names
+// the artifact (a file name; a checksums file's provenance names many).
+func (v *Verifier) VerifyProvenanceOf(b *bundle.Bundle, name string, digests map[string][]byte) (*Result, string, error) {
+	if err := isAttestation(b); err != nil {
+		return nil, "", err
+	}
+	alg, err := signedAlgorithm(b, digests)
+	if err != nil {
+		return nil, "", err
+	}
+	res, st, err := v.verifyStatement(b, alg, digests[alg])
+	if err != nil {
+		return nil, "", err
+	}
+	subject, err := subjectFor(st, name, alg, digests[alg])
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := v.checkProvenance(b, res, st)
+	return out, subject, err
+}
+
+func isAttestation(b *bundle.Bundle) error {
+	if b != nil && b.Bundle != nil && b.GetDsseEnvelope() == nil {
+		return verdict(ErrPredicateType, errors.New("the bundle holds a plain signature, not a DSSE attestation: pass the .provenance.sigstore.json (or .intoto.jsonl) bundle"))
+	}
+	return nil
+}
+
+// verifyStatement verifies b over the artifact digest and returns its in-toto statement.
+func (v *Verifier) verifyStatement(b *bundle.Bundle, alg string, digest []byte) (*verify.VerificationResult, *intoto.Statement, error) {
+	if err := isAttestation(b); err != nil {
+		return nil, nil, err
+	}
+	res, err := v.verify(b, alg, digest)
+	if err != nil {
+		return nil, nil, err
+	}
+	if res.Statement == nil {
+		return nil, nil, verdict(ErrPredicateType, errors.New("the envelope holds no in-toto statement"))
+	}
+	return res, res.Statement, nil
+}
+
+// checkProvenance requires SLSA provenance, signed with a Fulcio certificate whose extensions back its claims.
+func (v *Verifier) checkProvenance(b *bundle.Bundle, res *verify.VerificationResult, st *intoto.Statement) (*Result, error) {
 	if pt := st.GetPredicateType(); pt != PredicateSLSAv1 && pt != PredicateSLSAv02 {
 		return nil, verdict(ErrPredicateType, fmt.Errorf("predicate type %q: want %s (or %s)", pt, PredicateSLSAv1, PredicateSLSAv02))
 	}
@@ -54,6 +100,26 @@ func (v *Verifier) VerifyProvenance(b *bundle.Bundle, purl string, sha512 []byte
 		return nil, err
 	}
 	return newResult(b, res), nil
+}
+
+// subjectFor finds the subject that names the artifact: the one with its digest (and, when name is given, that
+// name).
+func subjectFor(st *intoto.Statement, name, alg string, digest []byte) (string, error) {
+	want := hex.EncodeToString(digest)
+	var names []string
+	for _, s := range st.GetSubject() {
+		if !strings.EqualFold(s.GetDigest()[alg], want) {
+			continue
+		}
+		if name == "" || s.GetName() == name {
+			return s.GetName(), nil
+		}
+		names = append(names, s.GetName())
+	}
+	if len(names) > 0 {
+		return "", verdict(ErrSubjectMismatch, fmt.Errorf("the statement names the artifact's %s as %s, not %s", alg, strings.Join(names, ", "), name))
+	}
+	return "", verdict(ErrDigestMismatch, fmt.Errorf("no statement subject has the artifact's %s %s", alg, want))
 }
 
 // CheckStatement applies, before anything is signed, the registry's comparison of a provenance statement (the
