@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/provenance"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/remedy"
@@ -29,7 +31,7 @@ import (
 	"github.com/waxseal/waxseal/internal/verifycmd"
 )
 
-const verifySynopsis = "verify [flags] (PKG.tgz... | npm:NAME@VERSION... | --release OWNER/REPO@TAG)"
+const verifySynopsis = "verify [flags] (FILE... | DIR | npm:NAME@VERSION... | --release OWNER/REPO@TAG [ASSET...])"
 
 // verifyFlags are verify's flags.
 type verifyFlags struct {
@@ -42,6 +44,7 @@ type verifyFlags struct {
 	release                           string
 	githubAPI, registryURL            string
 	asJSON                            bool
+	refFromRelease                    bool // --ref was not given: the release's tag is pinned
 	registryAttestations              bool
 	retryFor                          *time.Duration
 	net                               retry.Policy // the retry policy, from --retry-for
@@ -72,22 +75,39 @@ var (
 	npmSpecPattern = regexp.MustCompile(`^npm:((?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)@([0-9A-Za-z.+-]+)$`)
 )
 
-// target is one tarball to verify with its two bundles.
+// target is one artifact to verify with its two bundles.
 type target struct {
-	display, tarball, bundle, provenance string
-	// name and version, when set, are what the tarball must be (npm:NAME@VERSION): a registry or mirror that
+	display, file, bundle, provenance string
+	// name and version, when set, are what the artifact must be (npm:NAME@VERSION): a registry or mirror that
 	// serves another package, however validly signed, is refused.
 	name, version string
 	// registryProvenance, when set, is the provenance bundle the registry serves for the package, which must be
 	// the release's own (--registry-attestations).
 	registryProvenance string
+	// unsigned marks a release asset that no bundle on the release signs.
+	unsigned bool
 }
+
+// ErrUnsigned means an artifact has no bundle at all.
+var ErrUnsigned = errors.New("not signed")
 
 // ErrRegistryProvenance means the registry serves other provenance than the one signed for the release.
 var ErrRegistryProvenance = errors.New("the registry's provenance is not the one signed for the release")
 
-// runVerify verifies tarballs (local, from a GitHub release, or from the npm registry) against their signature and
-// provenance bundles and a signer identity.
+// localTarget is a file on disk with the bundles beside it: FILE.sigstore.json, and FILE.provenance.sigstore.json
+// or else FILE.intoto.jsonl (the same bundle, as a release may carry it).
+func localTarget(display, file string) target {
+	t := target{display: display, file: file, bundle: bundlefile.SignatureOf(file), provenance: bundlefile.ProvenanceOf(file)}
+	if _, err := os.Stat(t.provenance); errors.Is(err, os.ErrNotExist) {
+		if _, err := os.Stat(bundlefile.JSONLOf(file)); err == nil {
+			t.provenance = bundlefile.JSONLOf(file)
+		}
+	}
+	return t
+}
+
+// runVerify verifies artifacts (local files, a directory of downloaded release assets, a GitHub release, or npm
+// packages from the registry) against their signature and provenance bundles and a signer identity.
 func (e *Env) runVerify(ctx context.Context, args []string) error {
 	fs := e.newFlagSet("verify", verifySynopsis)
 	var f verifyFlags
@@ -141,7 +161,7 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	}
 	reps := make([]artifactReport, 0, len(targets))
 	for _, t := range targets {
-		reps = append(reps, verifyTarget(ctx, v, t, !f.noSignature, !f.noProvenance))
+		reps = append(reps, verifyTarget(ctx, v, &f, t))
 	}
 	e.warnUnpinned(&f, reps)
 	return e.printReports(reps, f.asJSON)
@@ -175,12 +195,19 @@ func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
 			return nil, err
 		}
 		rel = r
-		if f.repository == "" && f.idf.san == "" && f.idf.sanRegexp == "" {
+		// The release's repository is the one that must have signed, whatever identity is given: a reusable
+		// workflow's SAN alone would accept any repository that calls it. --repository names another.
+		if f.repository == "" {
 			f.repository = r.owner + "/" + r.repo
+		}
+		// The release's tag is the natural ref: a tag push or a release event runs at refs/tags/TAG. --ref names
+		// another (a workflow_dispatch on a branch, say).
+		if f.ref == "" {
+			f.ref, f.refFromRelease = "refs/tags/"+r.tag, true
 		}
 	}
 	if len(pos) == 0 && rel == nil {
-		return nil, usagef("verify: nothing to verify: pass PKG.tgz, npm:NAME@VERSION or --release OWNER/REPO@TAG")
+		return nil, usagef("verify: nothing to verify: pass FILE (or a directory of downloaded assets), npm:NAME@VERSION or --release OWNER/REPO@TAG")
 	}
 	if (f.bundle != "" || f.provenance != "") && len(pos) != 1 {
 		return nil, usagef("verify: --bundle and --provenance name the bundles of one tarball: pass exactly one")
@@ -225,58 +252,84 @@ func (f *verifyFlags) policyValue() verifycmd.Policy {
 		SAN: f.idf.san, SANRegexp: f.idf.sanRegexp, Issuer: f.idf.issuer, IssuerRegexp: f.idf.issuerRegexp}
 }
 
-// targets resolves the command line to tarballs on disk and their bundles.
+// targets resolves the command line to artifacts on disk and their bundles: files, the files of a directory,
+// npm:NAME@VERSION from the registry, or a release's assets (downloading only what the verdicts need).
 func (e *Env) targets(ctx context.Context, f *verifyFlags, rel *releaseRef, pos []string, dir string) ([]target, error) {
-	var relAssets map[string]string // asset name -> downloaded path
+	var dl *releaseDownloads
 	if rel != nil {
 		var err error
-		relAssets, err = e.downloadRelease(ctx, f.githubAPI, f.net, rel, dir)
-		if err != nil {
+		if dl, err = e.openRelease(ctx, f, rel, dir); err != nil {
 			return nil, err
+		}
+		if len(pos) == 0 {
+			return dl.all(ctx)
 		}
 	}
 	var out []target
-	if len(pos) == 0 {
-		for name, path := range relAssets {
-			if strings.HasSuffix(name, ".tgz") {
-				out = append(out, target{display: name, tarball: path, bundle: bundlefile.SignatureOf(path), provenance: bundlefile.ProvenanceOf(path)})
-			}
-		}
-		if len(out) == 0 {
-			return nil, fmt.Errorf("release %s has no .tgz assets: sign the tarballs and upload them with their bundles", rel)
-		}
-		sortTargets(out)
-		return out, nil
-	}
 	for _, p := range pos {
-		t := target{display: p, tarball: p, bundle: bundlefile.SignatureOf(p), provenance: bundlefile.ProvenanceOf(p)}
-		if m := npmSpecPattern.FindStringSubmatch(p); m != nil {
-			var err error
-			if t, err = e.fetchNPM(ctx, f, m[1], m[2], dir, relAssets); err != nil {
+		switch m := npmSpecPattern.FindStringSubmatch(p); {
+		case m != nil:
+			t, err := e.fetchNPM(ctx, f, m[1], m[2], dir, dl)
+			if err != nil {
 				return nil, err
 			}
-		} else if relAssets != nil {
-			// With --release, a tarball argument names one of the release's assets.
-			path, ok := relAssets[p]
-			if !ok || !strings.HasSuffix(p, ".tgz") {
-				return nil, fmt.Errorf("release %s has no tarball asset %q: name one of its .tgz assets, or leave the arguments out to verify them all", rel, p)
+			out = append(out, t)
+		case dl != nil:
+			// With --release, an argument names one of the release's assets.
+			t, err := dl.artifact(ctx, p)
+			if err != nil {
+				return nil, err
 			}
-			t = target{display: p, tarball: path, bundle: bundlefile.SignatureOf(path), provenance: bundlefile.ProvenanceOf(path)}
+			out = append(out, t)
+		default:
+			ts, err := localTargets(p)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ts...)
 		}
-		if f.bundle != "" {
-			t.bundle = f.bundle
+	}
+	if f.bundle != "" || f.provenance != "" {
+		for i := range out {
+			out[i].bundle, out[i].provenance = cmp.Or(f.bundle, out[i].bundle), cmp.Or(f.provenance, out[i].provenance)
 		}
-		if f.provenance != "" {
-			t.provenance = f.provenance
+	}
+	return out, nil
+}
+
+// localTargets is a file, or every artifact in a directory: each regular file that is not itself a bundle. A
+// file in the directory with no bundle beside it is a target too, and fails as unsigned: a directory of
+// downloaded release assets verifies only when everything in it does.
+func localTargets(p string) ([]target, error) {
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w (download the artifact, or check the path)", p, describeOpenErr(err))
+	}
+	if !st.IsDir() {
+		return []target{localTarget(p, p)}, nil
+	}
+	entries, err := os.ReadDir(p)
+	if err != nil {
+		return nil, fmt.Errorf("reading the directory %s: %w", p, err)
+	}
+	var out []target
+	for _, e := range entries {
+		if _, _, bundle := bundlefile.Split(e.Name()); bundle || !e.Type().IsRegular() {
+			continue
 		}
-		out = append(out, t)
+		file := filepath.Join(p, e.Name())
+		out = append(out, localTarget(file, file))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("the directory %s holds no artifacts to verify (only bundles, or nothing): download the release's files into it", p)
 	}
 	return out, nil
 }
 
 // fetchNPM downloads name@version from the user's npm registry, checked against dist.integrity, and pairs it with
-// the bundles of the same tarball in the release: the check that ties the registry to the release.
-func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir string, relAssets map[string]string) (target, error) {
+// the bundles of the same tarball in the release (only those two are downloaded from it): the check that ties the
+// registry to the release.
+func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir string, dl *releaseDownloads) (target, error) {
 	base := f.registryURL
 	if base == "" {
 		var err error
@@ -302,75 +355,133 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)
 	}
-	t := target{display: "npm:" + name + "@" + version, tarball: path, name: name, version: version}
+	t := target{display: "npm:" + name + "@" + version, file: path, name: name, version: version}
 	if f.registryAttestations {
 		if t.registryProvenance, err = registryProvenance(ctx, rc, name, version, filepath.Join(dir, bundlefile.ProvenanceOf("registry-"+packName))); err != nil {
 			return target{}, err
 		}
 	}
-	// The release's bundles for the same tarball; one the release lacks is reported missing when needed.
-	for _, b := range []struct {
-		dst  *string
-		name func(string) string
-	}{{&t.bundle, bundlefile.SignatureOf}, {&t.provenance, bundlefile.ProvenanceOf}} {
-		if p, ok := relAssets[b.name(packName)]; ok {
-			*b.dst = p
-		} else {
-			*b.dst = filepath.Join(dir, b.name("release-lacks-"+packName))
+	t.bundle, t.provenance = filepath.Join(dir, bundlefile.SignatureOf("release-lacks-"+packName)), filepath.Join(dir, bundlefile.ProvenanceOf("release-lacks-"+packName))
+	if dl != nil {
+		if t.bundle, t.provenance, err = dl.bundlesOf(ctx, packName, t.bundle, t.provenance); err != nil {
+			return target{}, err
 		}
 	}
 	return t, nil
 }
 
-// verifyTarget verifies one tarball against its bundles.
-func verifyTarget(ctx context.Context, v *verifier.Verifier, t target, signature, provenance bool) artifactReport {
+// verifyTarget verifies one artifact against its bundles. The provenance decides how the artifact is read: one
+// whose provenance names an npm package (pkg:npm/...) is read as npm reads it and held to the package it names;
+// any other is checked as its bytes, its provenance naming it by digest.
+func verifyTarget(ctx context.Context, v *verifier.Verifier, f *verifyFlags, t target) artifactReport {
+	signature, provenance := !f.noSignature, !f.noProvenance
 	rep := artifactReport{Artifact: t.display}
+	if t.unsigned {
+		rep.setError(fmt.Errorf("%w: the release has no bundle for it (%s, %s or %s): it was not downloaded; verify the assets you need by name",
+			ErrUnsigned, bundlefile.SignatureOf(t.display), bundlefile.ProvenanceOf(t.display), bundlefile.JSONLOf(t.display)))
+		return rep
+	}
 	if signature {
 		rep.Bundle = t.bundle
 	}
 	if provenance {
 		rep.ProvenanceBundle = t.provenance
 	}
-	tb, err := npm.ReadTarball(ctx, t.tarball, npm.DefaultLimits())
+	digests, err := artifactDigests(t.file)
 	if err != nil {
-		rep.setError(fmt.Errorf("reading tarball: %w", err))
+		rep.setError(err)
 		return rep
 	}
-	rep.Purl, rep.SHA512 = tb.Purl(), tb.SHA512Hex()
-	if t.name != "" && (tb.Manifest.Name != t.name || tb.Manifest.Version != t.version) {
-		rep.setError(fmt.Errorf("%w: the registry served %s@%s for %s@%s: do not install it, and report the registry or mirror that served it",
-			verifier.ErrDigestMismatch, tb.Manifest.Name, tb.Manifest.Version, t.name, t.version))
-		return rep
+	rep.SHA256 = hex.EncodeToString(digests["sha256"])
+	var pb *bundle.Bundle
+	if provenance {
+		if pb, err = v.LoadBundle(t.provenance); err != nil {
+			rep.setError(fmt.Errorf("provenance bundle: %w", missingHint(err, t.provenance, "--no-provenance")))
+			return rep
+		}
+	}
+	var tb *npm.Tarball
+	if t.name != "" || namesNPMPackage(pb) {
+		if tb, err = readNPM(ctx, t, &rep); err != nil {
+			rep.setError(err)
+			return rep
+		}
 	}
 	if signature {
 		b, err := v.LoadBundle(t.bundle)
 		if err == nil {
-			rep.Signature, err = v.VerifyArtifact(b, tb.SHA256[:])
+			rep.Signature, err = v.VerifyArtifactDigests(b, digests)
 		}
 		if err != nil {
-			rep.setError(fmt.Errorf("signature bundle: %w", missingHint(err, t.bundle, "--no-signature")))
+			rep.setError(fmt.Errorf("signature bundle: %w", explainIdentity(missingHint(err, t.bundle, "--no-signature"), t.bundle, f)))
 			return rep
 		}
 	}
 	if provenance {
-		pb, err := v.LoadBundle(t.provenance)
-		if err == nil {
-			rep.Provenance, err = v.VerifyProvenance(pb, tb.Purl(), tb.SHA512[:])
-		}
-		if err != nil {
-			rep.setError(fmt.Errorf("provenance bundle: %w", missingHint(err, t.provenance, "--no-provenance")))
+		if err := verifyProvenance(v, t, pb, tb, digests, &rep); err != nil {
+			rep.setError(explainIdentity(err, t.provenance, f))
 			return rep
-		}
-		if t.registryProvenance != "" {
-			if err := sameProvenance(t.provenance, t.registryProvenance); err != nil {
-				rep.setError(err)
-				return rep
-			}
-			rep.RegistryProvenance = "the same as the release's"
 		}
 	}
 	rep.setError(nil)
 	return rep
+}
+
+// namesNPMPackage reports whether a provenance bundle's statement names an npm package (read before verification
+// only to choose how to read the artifact: the verification then holds it to what the statement names).
+func namesNPMPackage(b *bundle.Bundle) bool {
+	if b == nil {
+		return false
+	}
+	sc, err := b.SignatureContent()
+	if err != nil || sc.EnvelopeContent() == nil {
+		return false
+	}
+	st, err := sc.EnvelopeContent().Statement()
+	if err != nil {
+		return false
+	}
+	for _, s := range st.GetSubject() {
+		if strings.HasPrefix(s.GetName(), "pkg:npm/") {
+			return true
+		}
+	}
+	return false
+}
+
+// readNPM reads the artifact as npm reads it, and holds it to npm:NAME@VERSION when that was asked for.
+func readNPM(ctx context.Context, t target, rep *artifactReport) (*npm.Tarball, error) {
+	tb, err := npm.ReadTarball(ctx, t.file, npm.DefaultLimits())
+	if err != nil {
+		return nil, fmt.Errorf("reading tarball: %w", err)
+	}
+	rep.Purl, rep.SHA512 = tb.Purl(), tb.SHA512Hex()
+	if t.name != "" && (tb.Manifest.Name != t.name || tb.Manifest.Version != t.version) {
+		return nil, fmt.Errorf("%w: the registry served %s@%s for %s@%s: do not install it, and report the registry or mirror that served it",
+			verifier.ErrDigestMismatch, printable.Line(tb.Manifest.Name), printable.Line(tb.Manifest.Version), t.name, t.version)
+	}
+	return tb, nil
+}
+
+// verifyProvenance verifies the provenance bundle: an npm package's by its purl and sha512, any other artifact's
+// by the digest its statement names it by.
+func verifyProvenance(v *verifier.Verifier, t target, pb *bundle.Bundle, tb *npm.Tarball, digests map[string][]byte, rep *artifactReport) error {
+	var err error
+	if tb != nil {
+		rep.Provenance, err = v.VerifyProvenance(pb, tb.Purl(), tb.SHA512[:])
+	} else {
+		rep.Provenance, rep.Subject, err = v.VerifyProvenanceOf(pb, "", digests)
+	}
+	if err != nil {
+		return fmt.Errorf("provenance bundle: %w", err)
+	}
+	if t.registryProvenance != "" {
+		if err := sameProvenance(t.provenance, t.registryProvenance); err != nil {
+			return err
+		}
+		rep.RegistryProvenance = "the same as the release's"
+	}
+	return nil
 }
 
 // registryProvenance fetches the SLSA provenance the registry keeps for name@version into path.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/waxseal/waxseal/internal/npm"
+	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/verifier"
 )
@@ -38,14 +40,18 @@ var verdicts = []error{
 	verifier.ErrTransparencyLog, verifier.ErrTimestamp, verifier.ErrCertificate, verifier.ErrSCT,
 	verifier.ErrSignature, verifier.ErrKeyMismatch, verifier.ErrDigestMismatch, verifier.ErrIdentityMismatch,
 	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, registry.ErrIntegrity,
-	ErrRegistryProvenance,
+	ErrRegistryProvenance, ErrUnsigned,
 }
 
 // artifactReport is the verdict on one artifact.
 type artifactReport struct {
-	Artifact         string `json:"artifact"`
-	Purl             string `json:"purl,omitempty"`
-	SHA512           string `json:"sha512,omitempty"`
+	Artifact string `json:"artifact"`
+	Purl     string `json:"purl,omitempty"`
+	SHA256   string `json:"sha256,omitempty"`
+	SHA512   string `json:"sha512,omitempty"`
+	// Subject is how the provenance names an artifact that is not an npm package: the file name it was signed
+	// as, which may differ from the name it was downloaded as.
+	Subject          string `json:"subject,omitempty"`
 	Bundle           string `json:"bundle,omitempty"`
 	ProvenanceBundle string `json:"provenanceBundle,omitempty"`
 	// RegistryProvenance says what the registry's provenance was found to be (--registry-attestations).
@@ -77,6 +83,10 @@ func (r *artifactReport) setError(err error) {
 		}
 	}
 	r.Next = nextStep(err)
+	var ne *nextStepError
+	if errors.As(err, &ne) {
+		r.Next = ne.next
+	}
 }
 
 // nextStep says what a person should do about a rejection.
@@ -95,6 +105,8 @@ func nextStep(err error) string {
 		return "check you passed the right file: the .sigstore.json bundle for --bundle, the .provenance.sigstore.json one for --provenance"
 	case errors.Is(err, verifier.ErrKeyMismatch):
 		return "verify with the key or certificate identity the bundle was made with"
+	case errors.Is(err, ErrUnsigned):
+		return "do not trust it as signed: ask the maintainers to sign it, or leave it out by naming the assets to verify"
 	case errors.Is(err, os.ErrNotExist):
 		return "download the bundle next to the tarball, or pass --no-signature / --no-provenance if the release has none"
 	case errors.As(err, &te):
@@ -147,12 +159,15 @@ func (e *Env) printReports(reps []artifactReport, asJSON bool) error {
 }
 
 func writeHuman(w io.Writer, r artifactReport) {
-	name := r.Artifact
-	if r.Purl != "" {
-		name += " (" + r.Purl + ")"
+	name := printable.Line(r.Artifact)
+	switch {
+	case r.Purl != "":
+		name += " (" + printable.Line(r.Purl) + ")"
+	case r.Subject != "" && r.Subject != filepath.Base(r.Artifact):
+		name += " (signed as " + printable.Quote(r.Subject) + ")"
 	}
 	if !r.Verified {
-		fmt.Fprintf(w, "REJECTED %s\n  reason: %s; what to do: %s\n", name, r.Error, r.Next)
+		fmt.Fprintf(w, "REJECTED %s\n  reason: %s; what to do: %s\n", name, printable.Line(r.Error), r.Next)
 		return
 	}
 	fmt.Fprintf(w, "VERIFIED %s\n", name)
@@ -170,7 +185,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 	fmt.Fprintf(w, "  verified:      %s\n", strings.Join(what, " and "))
 	line := func(label, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "  %-14s %s\n", label+":", v)
+			fmt.Fprintf(w, "  %-14s %s\n", label+":", printable.Line(v))
 		}
 	}
 	line("signer", res.SAN)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/waxseal/waxseal/internal/bundlefile"
 	"github.com/waxseal/waxseal/internal/github"
+	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/registry"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/verifycmd"
@@ -35,14 +36,6 @@ func parseReleaseRef(s string) (*releaseRef, error) {
 
 // maxAssetBytes bounds one downloaded release asset.
 const maxAssetBytes = registry.MaxTarballBytes
-
-// releaseAsset reports whether waxseal verifies an asset of this name: tarballs and their bundles.
-func releaseAsset(name string) bool {
-	if artifact, kind, ok := bundlefile.Split(name); ok {
-		return kind != bundlefile.JSONL && strings.HasSuffix(artifact, ".tgz")
-	}
-	return strings.HasSuffix(name, ".tgz")
-}
 
 // learnRepositoryIDs looks up the release's repository and pins its numeric IDs (which survive renames and
 // cannot be taken over by whoever registers the old name): the certificate's source repository identifier and
@@ -75,10 +68,21 @@ func (e *Env) learnRepositoryIDs(ctx context.Context, f *verifyFlags, rel *relea
 	return nil
 }
 
-// downloadRelease downloads the release's tarballs and bundles into dir; it returns asset name -> path. No token
-// is needed for a public repository; $GITHUB_TOKEN (or $GH_TOKEN) is sent when set.
-func (e *Env) downloadRelease(ctx context.Context, apiURL string, policy retry.Policy, rel *releaseRef, dir string) (map[string]string, error) {
-	repo, err := e.githubRepo(apiURL, policy, rel)
+// releaseDownloads is a release's list of assets and what has been downloaded of it: only the assets a verdict
+// needs are, each once. No token is needed for a public repository; $GITHUB_TOKEN (or $GH_TOKEN) is sent when set.
+type releaseDownloads struct {
+	e                     *Env
+	repo                  *github.Repo
+	rel                   *releaseRef
+	dir                   string
+	signature, provenance bool
+	assets                map[string]github.Asset // by name, as GitHub stores it
+	got                   map[string]string       // name -> downloaded path
+}
+
+// openRelease finds the release and lists its assets (two requests).
+func (e *Env) openRelease(ctx context.Context, f *verifyFlags, rel *releaseRef, dir string) (*releaseDownloads, error) {
+	repo, err := e.githubRepo(f.githubAPI, f.net, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -86,26 +90,107 @@ func (e *Env) downloadRelease(ctx context.Context, apiURL string, policy retry.P
 	if err != nil {
 		return nil, fmt.Errorf("finding release %s: %w", rel, e.explainGitHub(err))
 	}
-	assets, err := repo.ListAssets(ctx, r.ID)
+	list, err := repo.ListAssets(ctx, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("listing the assets of release %s: %w", rel, e.explainGitHub(err))
 	}
-	out := map[string]string{}
-	for _, a := range assets {
-		name := a.Name
-		if !releaseAsset(name) {
-			continue
+	d := &releaseDownloads{e: e, repo: repo, rel: rel, dir: dir, signature: !f.noSignature, provenance: !f.noProvenance,
+		assets: map[string]github.Asset{}, got: map[string]string{}}
+	for _, a := range list {
+		if a.Name != filepath.Base(a.Name) || a.Name == "." || a.Name == ".." || strings.ContainsAny(a.Name, `/\`) || !printable.Safe(a.Name) {
+			return nil, fmt.Errorf("release %s has an asset named %s, which is not a plain file name: report it to the maintainers", rel, printable.Quote(a.Name))
 		}
-		if name != filepath.Base(name) || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
-			return nil, fmt.Errorf("release %s has an asset named %q, which is not a plain file name", rel, name)
+		d.assets[a.Name] = a
+	}
+	return d, nil
+}
+
+// all is every asset of the release that is not itself a bundle. One that no bundle signs is a target too, and
+// fails as unsigned: a release verifies only when everything on it does (name the assets to verify fewer).
+func (d *releaseDownloads) all(ctx context.Context) ([]target, error) {
+	var names []string
+	for n := range d.assets {
+		if _, _, bundle := bundlefile.Split(n); !bundle {
+			names = append(names, n)
 		}
-		path := filepath.Join(dir, name)
-		if err := downloadAsset(ctx, repo, rel, a, path); err != nil {
-			return nil, e.explainGitHub(err)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("release %s has no assets to verify: sign them with waxseal and upload them with their bundles", d.rel)
+	}
+	slices.Sort(names)
+	out := make([]target, 0, len(names))
+	for _, n := range names {
+		t, err := d.artifact(ctx, n)
+		if err != nil {
+			return nil, err
 		}
-		out[name] = path
+		out = append(out, t)
 	}
 	return out, nil
+}
+
+// artifact downloads the asset name and the bundles a verdict on it needs. An asset no bundle signs is not
+// downloaded: it is rejected as unsigned.
+func (d *releaseDownloads) artifact(ctx context.Context, name string) (target, error) {
+	if _, ok := d.assets[name]; !ok {
+		return target{}, fmt.Errorf("release %s has no asset %s: name one of its assets, or leave the names out to verify them all", d.rel, printable.Quote(name))
+	}
+	if !slices.ContainsFunc([]string{bundlefile.SignatureOf(name), bundlefile.ProvenanceOf(name), bundlefile.JSONLOf(name)},
+		func(b string) bool { _, ok := d.assets[github.StoredName(b)]; return ok }) {
+		return target{display: name, unsigned: true}, nil
+	}
+	path, _, err := d.get(ctx, name)
+	if err != nil {
+		return target{}, err
+	}
+	t := target{display: name, file: path}
+	t.bundle, t.provenance, err = d.bundlesOf(ctx, name, filepath.Join(d.dir, "release-lacks-"+bundlefile.SignatureOf(name)),
+		filepath.Join(d.dir, "release-lacks-"+bundlefile.ProvenanceOf(name)))
+	return t, err
+}
+
+// bundlesOf downloads the artifact's bundles a verdict needs: its signature, and its provenance (the
+// .provenance.sigstore.json asset, else the .intoto.jsonl one). A bundle the release lacks keeps its placeholder
+// path, which then fails as missing.
+func (d *releaseDownloads) bundlesOf(ctx context.Context, artifact, sig, prov string) (string, string, error) {
+	if d.signature {
+		if p, ok, err := d.get(ctx, bundlefile.SignatureOf(artifact)); err != nil {
+			return "", "", err
+		} else if ok {
+			sig = p
+		}
+	}
+	if d.provenance {
+		for _, n := range []string{bundlefile.ProvenanceOf(artifact), bundlefile.JSONLOf(artifact)} {
+			p, ok, err := d.get(ctx, n)
+			if err != nil {
+				return "", "", err
+			}
+			if ok {
+				prov = p
+				break
+			}
+		}
+	}
+	return sig, prov, nil
+}
+
+// get downloads the asset name once, when the release has it.
+func (d *releaseDownloads) get(ctx context.Context, name string) (string, bool, error) {
+	if p, ok := d.got[name]; ok {
+		return p, true, nil
+	}
+	a, ok := d.assets[github.StoredName(name)]
+	if !ok {
+		return "", false, nil
+	}
+	path := filepath.Join(d.dir, a.Name)
+	fmt.Fprintf(d.e.Stderr, "waxseal: downloading %s (%d bytes) from %s\n", a.Name, a.Size, d.rel)
+	if err := downloadAsset(ctx, d.repo, d.rel, a, path); err != nil {
+		return "", false, d.e.explainGitHub(err)
+	}
+	d.got[name] = path
+	return path, true, nil
 }
 
 func downloadAsset(ctx context.Context, repo *github.Repo, rel *releaseRef, a github.Asset, path string) error {

@@ -197,6 +197,7 @@ func TestVerifyHumanAndJSONVerdicts(t *testing.T) {
 	}
 	want := []artifactReport{{
 		Artifact: filepath.Join(dir, "pkg.tgz"), Purl: "pkg:npm/sigstore@2.0.0",
+		SHA256:           "b30fd8960310982103abb4e2be9ab9051e61c7db02efc02c3e413d57f60c3268",
 		SHA512:           "46d4e2f74c4877316640000a6fdf8a8b59f1e0847667973e9859f774dd31b8f1e0937813b777fb66a2ac67d50540fe34640966eee9fc2ccca387082b4c85cd3c",
 		ProvenanceBundle: filepath.Join(dir, "pkg.tgz.provenance.sigstore.json"), Verified: true,
 		Provenance: &verifier.Result{
@@ -282,7 +283,7 @@ func TestVerifyBadInput(t *testing.T) {
 			})
 		}, verifier.ErrTimestamp, "nothing vouches for when the short-lived certificate was used"},
 		{"missing bundle", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, prov)) }, nil, "no such file"},
-		{"missing tarball", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "pkg.tgz")) }, nil, "reading tarball"},
+		{"missing tarball", func(t *testing.T, dir string) { os.Remove(filepath.Join(dir, "pkg.tgz")) }, nil, "no such file (download the artifact, or check the path)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,11 +329,13 @@ func TestVerifyRelease(t *testing.T) {
 	envVars := map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL}
 	run := func(tag string) (string, error) {
 		env, out, _ := testEnv(http.DefaultTransport, envVars)
-		err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@" + tag, "--no-signature", "--trusted-root", publicGoodRoot})
+		err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@" + tag, "--ref", "refs/heads/main", "--no-signature", "--trusted-root", publicGoodRoot})
 		return out.String(), err
 	}
 
-	if out, err := run("v2.0.0"); err != nil || !strings.Contains(out, "VERIFIED sigstore-2.0.0.tgz (pkg:npm/sigstore@2.0.0)") {
+	// Every asset must verify: notes.txt has no bundle, so the release does not, though the tarball does.
+	if out, err := run("v2.0.0"); !errors.Is(err, ErrUnsigned) || !strings.Contains(out, "VERIFIED sigstore-2.0.0.tgz (pkg:npm/sigstore@2.0.0)") ||
+		!strings.Contains(out, "REJECTED notes.txt\n  reason: not signed: the release has no bundle for it") {
 		t.Fatalf("release v2.0.0: %v\n%s", err, out)
 	}
 	var downloads []string
@@ -351,13 +354,20 @@ func TestVerifyRelease(t *testing.T) {
 		t.Errorf("release with another version's provenance: %v\n%s", err, out)
 	}
 	env, _, _ := testEnv(http.DefaultTransport, envVars)
-	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--no-signature", "--trusted-root", publicGoodRoot})
+	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--ref", "refs/heads/main", "--no-signature", "--trusted-root", publicGoodRoot})
 	if err != nil {
 		t.Errorf("release asset named: %v", err)
 	}
+	// Without --ref, --release pins the release's tag; sigstore-js was built from main, and the verdict says so.
+	env, out, _ := testEnv(http.DefaultTransport, envVars)
+	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--no-signature", "--trusted-root", publicGoodRoot})
+	if !errors.Is(err, verifier.ErrIdentityMismatch) || !strings.Contains(out.String(),
+		"what to do: it was signed by sigstore/sigstore-js at refs/heads/main, and --release pins the release's tag, refs/tags/v2.0.0: if the release was built from refs/heads/main, pass --ref refs/heads/main") {
+		t.Errorf("the tag pinned by default: %v\n%s", err, out)
+	}
 	env, _, _ = testEnv(http.DefaultTransport, envVars)
 	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "other-1.0.0.tgz", "--no-signature", "--trusted-root", publicGoodRoot})
-	if err == nil || !strings.Contains(err.Error(), `has no tarball asset "other-1.0.0.tgz"`) {
+	if err == nil || !strings.Contains(err.Error(), `has no asset "other-1.0.0.tgz"`) {
 		t.Errorf("asset the release lacks: got %v", err)
 	}
 	if _, err := run("v9.9.9"); err == nil || !strings.Contains(err.Error(), "404") || !strings.Contains(err.Error(), "check OWNER/REPO and the tag") {
@@ -438,7 +448,7 @@ func TestVerifyNPMAgainstRelease(t *testing.T) {
 			env, out, _ := testEnv(http.DefaultTransport, map[string]string{
 				"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/",
 			})
-			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--ref", "refs/heads/main", "--no-signature", "--trusted-root", publicGoodRoot})
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) {
 					t.Fatalf("got %v, want %v", err, tt.wantErr)
@@ -462,7 +472,7 @@ func TestVerifyNPMRefusesAnotherVersion(t *testing.T) {
 	env, out, _ := testEnv(http.DefaultTransport, map[string]string{
 		"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/",
 	})
-	err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+	err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--ref", "refs/heads/main", "--no-signature", "--trusted-root", publicGoodRoot})
 	if !errors.Is(err, verifier.ErrDigestMismatch) || !strings.Contains(out.String(), "the registry served sigstore@1.3.0 for sigstore@2.0.0") {
 		t.Fatalf("got %v\n%s\nwant a refusal naming the version served", err, out)
 	}
@@ -515,12 +525,12 @@ func TestVerifyPinsRepositoryIDs(t *testing.T) {
 	gh.AddAsset(rel, "sigstore-2.0.0.tgz", tgz, "uploaded")
 	gh.AddAsset(rel, "sigstore-2.0.0.tgz.provenance.sigstore.json", prov, "uploaded")
 	env, out, _ := testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL})
-	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature", "--trusted-root", publicGoodRoot})
+	err := env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--ref", "refs/heads/main", "--no-signature", "--trusted-root", publicGoodRoot})
 	if !errors.Is(err, verifier.ErrIdentityMismatch) || !strings.Contains(out.String(), `SourceRepositoryIdentifier to be "999"`) {
 		t.Errorf("--release with a repository of another ID: %v\n%s", err, out)
 	}
 	env, _, _ = testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL})
-	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "--repository-id", "495574555", "--no-signature", "--trusted-root", publicGoodRoot})
+	err = env.Run(t.Context(), []string{"verify", "--release", "sigstore/sigstore-js@v2.0.0", "sigstore-2.0.0.tgz", "--ref", "refs/heads/main", "--repository-id", "495574555", "--no-signature", "--trusted-root", publicGoodRoot})
 	if err == nil || !strings.Contains(err.Error(), "contradicts GitHub") {
 		t.Errorf("--repository-id against GitHub's: %v", err)
 	}
@@ -574,7 +584,7 @@ func TestVerifyRegistryAttestations(t *testing.T) {
 			t.Cleanup(reg.Close)
 			reg.AddVersion("sigstore", "2.0.0", tgz, tc.atts...)
 			env, out, _ := testEnv(http.DefaultTransport, map[string]string{"GITHUB_TOKEN": "ghs_test", "GITHUB_API_URL": gh.API.URL, "npm_config_registry": reg.URL + "/"})
-			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--no-signature",
+			err := env.Run(t.Context(), []string{"verify", "npm:sigstore@2.0.0", "--release", "sigstore/sigstore-js@v2.0.0", "--ref", "refs/heads/main", "--no-signature",
 				"--registry-attestations", "--trusted-root", publicGoodRoot})
 			if (tc.wantErr == nil) != (err == nil) || (tc.wantErr != nil && !errors.Is(err, tc.wantErr)) || !strings.Contains(out.String()+fmt.Sprint(err), tc.want) {
 				t.Fatalf("err = %v, want %v; output:\n%s\nwant %q in it", err, tc.wantErr, out, tc.want)
