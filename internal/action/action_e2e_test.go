@@ -106,55 +106,20 @@ func TestActionE2E(t *testing.T) {
 
 			home := t.TempDir()
 			ws := filepath.Join(home, "workspace")
-			files := filepath.Join(home, "file_commands")
-			if err := os.MkdirAll(files, 0o755); err != nil {
-				t.Fatal(err)
-			}
 			tarballs := []string{
 				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "@waxseal-e2e/action-scoped", "1.2.3"),
 				npmPack(t, filepath.Join(home, "src"), filepath.Join(ws, "dist"), "waxseal-e2e-action", "0.4.0"),
 			}
-			copyFile(t, stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"), filepath.Join(ws, ".sigstore", "trusted_root.json"))
-			copyFile(t, stackVar(t, profile.signingConfig), filepath.Join(ws, ".sigstore", "signing_config.json"))
-			event := filepath.Join(home, "workflow", "event.json")
-			copyFile(t, os.DevNull, event)
-			if err := os.WriteFile(event, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"waxseal/waxseal"}}`), 0o644); err != nil {
-				t.Fatal(err)
-			}
-
 			claims := ghoidc.DefaultClaims()
-			env := runnerInputs(readActionYML(t), token)
-			for k, v := range map[string]string{
-				"INPUT_PATHS": "dist/*.tgz", "INPUT_RELEASE-TAG": "v1.2.3",
-				"INPUT_TRUSTED-ROOT": ".sigstore/trusted_root.json", "INPUT_SIGNING-CONFIG": ".sigstore/signing_config.json",
-				"HOME": home, "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws,
-				"GITHUB_OUTPUT": filepath.Join(files, "set_output_1"), "GITHUB_STEP_SUMMARY": filepath.Join(files, "step_summary_1"),
-				"GITHUB_EVENT_PATH": event, "GITHUB_EVENT_NAME": claims["event_name"].(string), "GITHUB_REF": claims["ref"].(string),
-				"GITHUB_SHA": claims["sha"].(string), "GITHUB_REPOSITORY": claims["repository"].(string),
-				"GITHUB_REPOSITORY_ID": claims["repository_id"].(string), "GITHUB_REPOSITORY_OWNER_ID": claims["repository_owner_id"].(string),
-				"GITHUB_WORKFLOW_REF": claims["workflow_ref"].(string), "GITHUB_RUN_ID": claims["run_id"].(string),
-				"GITHUB_RUN_ATTEMPT": claims["run_attempt"].(string), "RUNNER_ENVIRONMENT": claims["runner_environment"].(string),
-				"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": fake.API.URL,
-				"ACTIONS_ID_TOKEN_REQUEST_URL":   stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL"),
-				"npm_config_registry":            npmReg.URL, // the registry preflight asks it: every package is new
-				"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
-			} {
-				env[k] = v
-			}
+			env := e2eRunnerEnv(t, home, ws, token, fake.API.URL, profile.signingConfig)
+			env["INPUT_PATHS"] = "dist/*.tgz"
+			env["npm_config_registry"] = npmReg.URL // the registry preflight asks it: every package is new
 			if profile.binary {
 				env["INPUT_ATTEST"] = "true" // and the online gh command below finds the provenance in the store
 			}
-			var stdout, stderr bytes.Buffer
+			var stdout bytes.Buffer
 			if profile.binary {
-				// ENTRYPOINT ["/waxseal"] with action.yml's args, in the workspace, with only the runner's variables.
-				cmd := exec.CommandContext(t.Context(), buildBinary(t), "action")
-				cmd.Dir, cmd.Stdout, cmd.Stderr = ws, &stdout, &stderr
-				for k, v := range env {
-					cmd.Env = append(cmd.Env, k+"="+v)
-				}
-				if err := cmd.Run(); err != nil {
-					t.Fatalf("waxseal action: %v\n%s\n%s", err, stdout.String(), stderr.String())
-				}
+				stdout.WriteString(runActionBinary(t, ws, env))
 			} else if err := (&Runner{Getenv: envFunc(env), Stdout: &stdout}).Run(t.Context()); err != nil {
 				t.Fatalf("the action failed: %v\n%s", err, stdout.String())
 			}
@@ -328,4 +293,58 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// e2eRunnerEnv is the environment the runner gives the Action's container for a job of the stack's default
+// identity (ghoidc.DefaultClaims): every input with its default, GITHUB_* matching the token, file-command files, an
+// event payload, the workspace (with the stack's trusted root and signing config under .sigstore/), the release tag
+// v1.2.3, and the GitHub fake at apiURL.
+func e2eRunnerEnv(t *testing.T, home, ws, token, apiURL, signingConfig string) map[string]string {
+	t.Helper()
+	files := filepath.Join(home, "file_commands")
+	if err := os.MkdirAll(files, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, stackVar(t, "WAXSEAL_STACK_TRUSTED_ROOT"), filepath.Join(ws, ".sigstore", "trusted_root.json"))
+	copyFile(t, stackVar(t, signingConfig), filepath.Join(ws, ".sigstore", "signing_config.json"))
+	event := filepath.Join(home, "workflow", "event.json")
+	copyFile(t, os.DevNull, event)
+	if err := os.WriteFile(event, []byte(`{"ref":"refs/heads/main","repository":{"full_name":"waxseal/waxseal"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	claims := ghoidc.DefaultClaims()
+	env := runnerInputs(readActionYML(t), token)
+	for k, v := range map[string]string{
+		"INPUT_RELEASE-TAG":  "v1.2.3",
+		"INPUT_TRUSTED-ROOT": ".sigstore/trusted_root.json", "INPUT_SIGNING-CONFIG": ".sigstore/signing_config.json",
+		"HOME": home, "CI": "true", "GITHUB_ACTIONS": "true", "GITHUB_WORKSPACE": ws,
+		"GITHUB_OUTPUT": filepath.Join(files, "set_output_1"), "GITHUB_STEP_SUMMARY": filepath.Join(files, "step_summary_1"),
+		"GITHUB_EVENT_PATH": event, "GITHUB_EVENT_NAME": claims["event_name"].(string), "GITHUB_REF": claims["ref"].(string),
+		"GITHUB_SHA": claims["sha"].(string), "GITHUB_REPOSITORY": claims["repository"].(string),
+		"GITHUB_REPOSITORY_ID": claims["repository_id"].(string), "GITHUB_REPOSITORY_OWNER_ID": claims["repository_owner_id"].(string),
+		"GITHUB_WORKFLOW_REF": claims["workflow_ref"].(string), "GITHUB_RUN_ID": claims["run_id"].(string),
+		"GITHUB_RUN_ATTEMPT": claims["run_attempt"].(string), "RUNNER_ENVIRONMENT": claims["runner_environment"].(string),
+		"GITHUB_SERVER_URL": "https://github.com", "GITHUB_API_URL": apiURL,
+		"ACTIONS_ID_TOKEN_REQUEST_URL":   stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN": stackVar(t, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+	} {
+		env[k] = v
+	}
+	return env
+}
+
+// runActionBinary runs the built binary as the container's entrypoint does: ENTRYPOINT ["/waxseal"] with
+// action.yml's args, in the workspace, with only the runner's variables. It returns stdout.
+func runActionBinary(t *testing.T, ws string, env map[string]string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(t.Context(), buildBinary(t), "action")
+	cmd.Dir, cmd.Stdout, cmd.Stderr = ws, &stdout, &stderr
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("waxseal action: %v\n%s\n%s", err, stdout.String(), stderr.String())
+	}
+	return stdout.String()
 }

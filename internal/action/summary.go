@@ -6,6 +6,7 @@ import (
 	"html"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/oidc"
@@ -193,13 +194,17 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 	if len(signed) == 0 {
 		return
 	}
-	b.WriteString("\n### Verify\n\nRun these where the files were downloaded (the paths are the workspace's). Each one pins the " +
-		"repository as well as the signing workflow, so a package that another repository signed through the same " +
-		"reusable workflow is refused. `gh attestation verify` checks provenance only: it never accepts the message-signature " +
-		"bundle (`.sigstore.json`).\n")
+	noun, file := "package", "the tarball (for example as npm installs it)"
+	if slices.ContainsFunc(r.Artifacts, func(a seal.Artifact) bool { return a.Kind != seal.NPM }) {
+		noun, file = "artifact", "the file itself"
+	}
+	fmt.Fprintf(b, "\n### Verify\n\nRun these where the files were downloaded (the paths are the workspace's). Each one pins the "+
+		"repository as well as the signing workflow, so a%s %s that another repository signed through the same "+
+		"reusable workflow is refused. `gh attestation verify` checks provenance only: it never accepts the message-signature "+
+		"bundle (`.sigstore.json`).\n", map[bool]string{true: "n"}[noun == "artifact"], noun)
 	if len(d.Attestations) > 0 {
-		b.WriteString("\nThe provenance is also in this repository's attestation store: the last `gh attestation verify` of each " +
-			"package needs no bundle file, only the tarball (for example as npm installs it).\n")
+		fmt.Fprintf(b, "\nThe provenance is also in this repository's attestation store: the last `gh attestation verify` of each "+
+			"%s needs no bundle file, only %s.\n", noun, file)
 	}
 	if d.Staging {
 		b.WriteString("\nThese bundles come from Sigstore's staging instance: cosign and gh need its `trusted_root.json` " +

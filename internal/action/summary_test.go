@@ -70,6 +70,22 @@ func TestRenderSummary(t *testing.T) {
 			"/ws/dist/octo-pkg-1.0.0.tgz.sigstore.json":            "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.sigstore.json",
 			"/ws/dist/octo-pkg-1.0.0.tgz.provenance.sigstore.json": "https://github.com/octo/pkg/releases/download/v1.0.0/octo-pkg-1.0.0.tgz.provenance.sigstore.json",
 		}, Attestations: map[string]string{"/ws/dist/octo-pkg-1.0.0.tgz": "https://github.com/octo/pkg/attestations/7"}}},
+		{name: "mixed-release.md", data: func() SummaryData {
+			r := summaryReport()
+			r.Artifacts = r.Artifacts[:1]
+			h := func(c string) string { return strings.Repeat(c, 64) }
+			for _, a := range []seal.Artifact{
+				{Path: "/ws/dist/app-linux-amd64", Kind: seal.File, SHA256: h("1"), Subjects: []provenance.Subject{{Name: "app-linux-amd64", SHA256: h("1")}}},
+				{Path: "/ws/dist/app.spdx.json", Kind: seal.File, SHA256: h("2"), Subjects: []provenance.Subject{{Name: "app.spdx.json", SHA256: h("2")}}},
+				{Path: "/ws/dist/SHA256SUMS", Kind: seal.Checksums, SHA256: h("3"), Subjects: []provenance.Subject{
+					{Name: "SHA256SUMS", SHA256: h("3")}, {Name: "app-linux-amd64", SHA256: h("1")}}},
+			} {
+				a.Bundle, a.ProvenanceBundle = a.Path+".sigstore.json", a.Path+".provenance.sigstore.json"
+				a.RekorLogIndex, a.ProvenanceRekorLogIndex = 7, 8
+				r.Artifacts = append(r.Artifacts, a)
+			}
+			return SummaryData{Report: r, Rel: rel, Attestations: map[string]string{"/ws/dist/app-linux-amd64": "https://github.com/octo/pkg/attestations/9"}}
+		}()},
 		{name: "not-uploaded-private-instance.md", data: func() SummaryData {
 			r := summaryReport()
 			r.PublicGood, r.RekorURL = false, "http://127.0.0.1:3003"
