@@ -233,3 +233,31 @@ func TestDocsShowTheSummarysCommands(t *testing.T) {
 		t.Errorf("docs/action.md does not show the summary's commands; put this block under \"The summary\":\n%s", want)
 	}
 }
+
+// TestDocsShowAFilesCommands: docs/action.md's example of the commands that verify any other file is what the
+// summary prints for a binary of o/r's release workflow at v1.0.0 (with `attest: true`).
+func TestDocsShowAFilesCommands(t *testing.T) {
+	t.Parallel()
+	docs, err := os.ReadFile(filepath.Join("..", "..", "docs", "action.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &seal.Report{
+		CertificateIdentity: "https://github.com/o/r/.github/workflows/release.yml@refs/tags/v1.0.0",
+		CertificateIssuer:   "https://token.actions.githubusercontent.com",
+		Source: provenance.GitHub{ServerURL: "https://github.com", Repository: "o/r", Ref: "refs/tags/v1.0.0",
+			WorkflowRef: "o/r/.github/workflows/release.yml@refs/tags/v1.0.0"},
+		PublicGood: true, RekorVersion: 2,
+		Artifacts: []seal.Artifact{{Path: "app-linux-amd64", Kind: seal.File, SHA256: strings.Repeat("cd", 32),
+			Bundle: "app-linux-amd64.sigstore.json", ProvenanceBundle: "app-linux-amd64.provenance.sigstore.json"}},
+	}
+	d := SummaryData{Report: r, Rel: func(p string) string { return p },
+		Attestations: map[string]string{"app-linux-amd64": "https://github.com/o/r/attestations/2"}}
+	cmds := verifyCommands(d, &r.Artifacts[0])
+	if len(cmds) != 5 {
+		t.Fatalf("%d commands, want 5:\n%s", len(cmds), strings.Join(cmds, "\n"))
+	}
+	if want := "```sh\n" + strings.Join(cmds, "\n") + "\n```\n"; !strings.Contains(string(docs), want) {
+		t.Errorf("docs/action.md does not show the summary's commands for a file; put this block under \"Any release artifact\":\n%s", want)
+	}
+}
