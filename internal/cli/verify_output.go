@@ -94,9 +94,9 @@ func nextStep(err error) string {
 	var te *npm.TarballError
 	switch {
 	case errors.Is(err, verifier.ErrIdentityMismatch):
-		return "someone else signed it (the reason names who): if you trust that signer, verify with its identity; otherwise do not install the package"
+		return "someone else signed it (the reason names who): if you trust that signer, verify with its identity; otherwise do not install or run it"
 	case errors.Is(err, verifier.ErrDigestMismatch), errors.Is(err, verifier.ErrSubjectMismatch):
-		return "the bundle is for another file: fetch the tarball and its bundles again from the same release; if it persists, do not install it and tell the maintainers"
+		return "the bundle is for another file: download the file and its bundles again from the same release; if it persists, do not install or run it, and tell the maintainers"
 	case errors.Is(err, ErrRegistryProvenance):
 		return "the registry does not serve the provenance the release signed: republish (a new version) with npm >= 11.20.0 or >= 12.1.0 and --provenance-file, and tell your users"
 	case errors.Is(err, registry.ErrIntegrity):
@@ -114,7 +114,7 @@ func nextStep(err error) string {
 	case errors.Is(err, verifier.ErrTransparencyLog), errors.Is(err, verifier.ErrTimestamp), errors.Is(err, verifier.ErrCertificate),
 		errors.Is(err, verifier.ErrSCT), errors.Is(err, verifier.ErrSignature), errors.Is(err, verifier.ErrInvalidBundle),
 		errors.Is(err, verifier.ErrProvenanceMismatch):
-		return "the bundle does not hold up: do not install the package, and tell its maintainers (with --trusted-root, check it is the signing instance's)"
+		return "the bundle does not hold up: do not install or run it, and tell its maintainers (with --trusted-root, check it is the signing instance's)"
 	}
 	return "fix the problem the reason names and run verify again"
 }
