@@ -38,5 +38,6 @@ COPY --from=build /out/waxseal /waxseal
 # No USER line: the image runs as root (uid 0), deliberately. GitHub runs Docker container actions with the
 # job's workspace bind-mounted at /github/workspace and its file-command files under /github/file_commands,
 # owned by the runner's user, and documents that such actions must run as the default (root) user to write
-# there (docs: "Dockerfile support for GitHub Actions", USER). waxseal writes bundles into the workspace.
+# there (docs: "Dockerfile support for GitHub Actions", USER). waxseal writes bundles into the workspace, and gives
+# them (and .waxseal/) to the workspace's owner, the runner's user, who runs the steps after it.
 ENTRYPOINT ["/waxseal"]
