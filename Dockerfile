@@ -25,7 +25,9 @@ COPY internal ./internal
 RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' \
       -o /out/waxseal ./cmd/waxseal
 
-# Runtime: distroless static (CA certificates, tzdata, /etc/passwd; no shell, no libc).
+# Runtime: distroless static (CA certificates, tzdata, /etc/passwd, /tmp; no shell, no libc). `make image` builds
+# this stage without Docker (internal/actionimage) for the container tests, and refuses any instruction here it
+# does not reproduce: change both together.
 FROM gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
 LABEL org.opencontainers.image.title="waxseal" \
       org.opencontainers.image.description="Keyless Sigstore signing of npm tarballs, as a GitHub Action" \
@@ -36,5 +38,6 @@ COPY --from=build /out/waxseal /waxseal
 # No USER line: the image runs as root (uid 0), deliberately. GitHub runs Docker container actions with the
 # job's workspace bind-mounted at /github/workspace and its file-command files under /github/file_commands,
 # owned by the runner's user, and documents that such actions must run as the default (root) user to write
-# there (docs: "Dockerfile support for GitHub Actions", USER). waxseal writes bundles into the workspace.
+# there (docs: "Dockerfile support for GitHub Actions", USER). waxseal writes bundles into the workspace, and gives
+# them (and .waxseal/) to the workspace's owner, the runner's user, who runs the steps after it.
 ENTRYPOINT ["/waxseal"]

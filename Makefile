@@ -7,7 +7,7 @@ GO ?= go
 # for that, so every entry point sets it.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: test unit e2e demo stack-install build bench lint npmjs
+.PHONY: test unit e2e demo stack-install build image bench lint npmjs
 
 test: lint unit e2e
 
@@ -47,6 +47,14 @@ e2e: stack-install
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o .cache/bin/waxseal ./cmd/waxseal
+
+# The Action's image, built with no Docker engine and no registry: the Dockerfile's final stage (distroless
+# static-debian12, from this machine's Debian 12 packages, plus the binary .github/scripts/build-release.sh
+# builds), as a docker-archive tarball; `podman load -i .cache/image/waxseal.tar` (or docker load) takes it.
+image:
+	.github/scripts/build-release.sh .cache/bin/waxseal-linux-amd64
+	@mkdir -p .cache/image
+	$(GO) run ./test/image -binary .cache/bin/waxseal-linux-amd64 -out .cache/image/waxseal.tar
 
 # The demo builds only what it runs: waxseal, its npm registry and TUF helper, the stack's servers and one npm.
 demo: build

@@ -120,7 +120,11 @@ func (r *Runner) run(ctx context.Context, cmds *ghactions.Commands) error {
 		return signErr
 	}
 	logArtifacts(cmds, ws, rep)
-	return r.finish(ctx, cfg, ws, out, up, pace, note, rep, bases, signErr)
+	err = r.finish(ctx, cfg, ws, out, up, pace, note, rep, bases, signErr)
+	if herr := handOver(ws, written(ws, rep)); herr != nil {
+		cmds.Warning(ghactions.Annotation{Title: "waxseal", Message: herr.Error() + ": later steps may not move or delete these files; chown them in a step of your own"})
+	}
+	return err
 }
 
 // finish uploads (when every package was signed), then writes the results file, the summary and the outputs,
@@ -290,11 +294,10 @@ func writeResults(ws *Workspace, rep *seal.Report, results []uploadResult, attes
 	if err != nil {
 		return "", fmt.Errorf("encoding the results file: %w", err)
 	}
-	const dir, name = ".waxseal", "results.json"
-	if err := ws.WriteFile(filepath.Join(dir, name), append(b, '\n')); err != nil {
+	if err := ws.WriteFile(resultsFile, append(b, '\n')); err != nil {
 		return "", fmt.Errorf("writing the results file: %w", err)
 	}
-	return filepath.Join(ws.Root(), dir, name), nil
+	return filepath.Join(ws.Root(), resultsFile), nil
 }
 
 func setOutputs(out *ghactions.OutputFile, ws *Workspace, rep *seal.Report, resultsPath string, results []uploadResult,
