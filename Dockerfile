@@ -22,7 +22,12 @@ RUN go mod download && go mod verify
 COPY cmd ./cmd
 COPY internal ./internal
 # The same flags as .github/scripts/build-release.sh, so CI can rebuild the binary without Docker and compare.
-RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' \
+# VERSION and COMMIT are stamped in as build-release.sh stamps them (the release workflow passes them as build args;
+# a build at @main has no .git in its context and says "devel").
+ARG VERSION=devel
+ARG COMMIT=
+RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false \
+      -ldflags="-s -w -buildid= -X github.com/waxseal/waxseal/internal/cli.version=$VERSION -X github.com/waxseal/waxseal/internal/cli.commit=$COMMIT" \
       -o /out/waxseal ./cmd/waxseal
 
 # Runtime: distroless static (CA certificates, tzdata, /etc/passwd, /tmp; no shell, no libc). `make image` builds

@@ -9,7 +9,19 @@ export GOTOOLCHAIN := go1.27.3
 
 .PHONY: test unit e2e demo stack-install build image bench lint npmjs
 
-test: lint unit e2e
+test: system-tools lint unit e2e
+
+# What the tests run that Debian provides, installed once when missing: podman, runc and buildah for the
+# container test (TestContainerE2E: the Action's image under the runner's own arguments), zsh and fish for the
+# completion tests, GNU time for the benchmarks.
+SYSTEM_TOOLS := podman runc buildah zsh fish
+system-tools:
+	@missing=(); for t in $(SYSTEM_TOOLS); do command -v $$t >/dev/null 2>&1 || missing+=($$t); done; \
+	[[ -x /usr/bin/time ]] || missing+=(time); \
+	if (($${#missing[@]})); then \
+		echo "installing $${missing[*]} from Debian"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$${missing[@]}" >/dev/null; \
+	fi
 
 # What GitHub CI's lint job runs (.golangci.yml): golangci-lint, built once with this Go from the module proxy into
 # the same cache as the stack's servers.
@@ -24,7 +36,7 @@ $(TOOL_CACHE)/golangci-lint:
 unit: npmjs
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -race -shuffle=on ./...
+	WAXSEAL_REQUIRE_NPMJS=1 WAXSEAL_REQUIRE_SHELLS=1 $(GO) test -race -shuffle=on ./...
 	@# A bounded run of the differential fuzzer (waxseal's tarball reader against npm's own), on top of its seeds
 	@# above; run it longer by hand with a larger -fuzztime.
 	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s ./internal/npm

@@ -6,8 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 goos=${GOOS:-linux} goarch=${GOARCH:-amd64}
 out=${1:-.cache/bin/waxseal-$goos-$goarch}
+# The version and commit are stamped in (waxseal version prints them): VERSION and COMMIT from the environment
+# (the release workflow sets them), else what git says of this checkout.
+version=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo devel)}
+commit=${COMMIT:-$(git rev-parse HEAD 2>/dev/null || true)}
+pkg=github.com/waxseal/waxseal/internal/cli
 CGO_ENABLED=0 GOTOOLCHAIN=go1.27.3 GOOS=$goos GOARCH=$goarch \
-  go build -trimpath -buildvcs=false -ldflags='-s -w -buildid=' -o "$out" ./cmd/waxseal
+  go build -trimpath -buildvcs=false -ldflags="-s -w -buildid= -X $pkg.version=$version -X $pkg.commit=$commit" -o "$out" ./cmd/waxseal
 size=$(stat -c %s "$out")
 gz=$(gzip -9 -c "$out" | wc -c)
 echo "$out: $size bytes ($((size / 1024)) KiB), $gz bytes gzipped"

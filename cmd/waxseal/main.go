@@ -1,4 +1,5 @@
-// Command waxseal signs npm tarballs keylessly with Sigstore and verifies what it signed.
+// Command waxseal signs release artifacts (npm tarballs and any file) keylessly with Sigstore, and verifies what
+// it signed.
 package main
 
 import (
@@ -17,7 +18,7 @@ func main() {
 	stop()
 	if err != nil {
 		if cli.ShouldPrint(err) {
-			fmt.Fprintf(os.Stderr, "waxseal: %v\n", err)
+			fmt.Fprintln(os.Stderr, cli.FormatError(err))
 		}
 		os.Exit(cli.ExitCode(err))
 	}

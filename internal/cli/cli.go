@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -11,11 +12,13 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/waxseal/waxseal/internal/printable"
 	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 )
@@ -82,6 +85,16 @@ func (e *ReportedError) Error() string { return e.Err.Error() }
 
 func (e *ReportedError) Unwrap() error { return e.Err }
 
+// FormatError is err as main prints it: each of its lines safe to show in a terminal (an answer from a registry
+// or GitHub cannot send escape sequences through an error), prefixed "waxseal: ".
+func FormatError(err error) string {
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		lines[i] = printable.Line(l)
+	}
+	return "waxseal: " + strings.Join(lines, "\n")
+}
+
 // ShouldPrint reports whether main still has to print err.
 func ShouldPrint(err error) bool {
 	var re *ReportedError
@@ -97,17 +110,38 @@ func ExitCode(err error) int {
 	return 1
 }
 
-const usage = `waxseal: keyless Sigstore signing of npm tarballs, and verification of what was signed.
+// command is one of waxseal's subcommands.
+type command struct {
+	name, synopsis, summary string
+	// flags defines the command's flags on a flag set (for help and shell completion); nil for none.
+	flags func(*flag.FlagSet)
+}
 
-Usage:
-  waxseal sign [flags] PATH_OR_GLOB...      sign npm tarballs (bundles written beside them)
-  waxseal verify [flags] PKG.tgz...         verify a tarball against its bundles and a signer identity
-  waxseal verify-bundle [flags] FILE|DIGEST the Sigstore conformance-suite verification protocol
-  waxseal action                            run as the GitHub Action (reads INPUT_* and GITHUB_*)
-  waxseal version                           print the version
+// commands are waxseal's subcommands, in the order help lists them.
+var commands = []command{
+	{"sign", signSynopsis, "sign npm tarballs and any other release artifacts (bundles written beside them)",
+		func(fs *flag.FlagSet) { registerSignFlags(fs) }},
+	{"verify", verifySynopsis, "verify files, a directory, a GitHub release or npm packages against their bundles and a signer",
+		func(fs *flag.FlagSet) { new(verifyFlags).register(fs) }},
+	{"verify-bundle", verifyBundleSynopsis, "the Sigstore conformance-suite verification protocol",
+		func(fs *flag.FlagSet) { registerVerifyBundleFlags(fs) }},
+	{"trusted-root", trustedRootSynopsis, "print a Sigstore instance's trusted_root.json, for verifying offline",
+		func(fs *flag.FlagSet) { registerTrustedRootFlags(fs) }},
+	{"completion", completionSynopsis, "print a shell completion script (bash, zsh, fish)", nil},
+	{"action", "action", "run as the GitHub Action (reads INPUT_* and GITHUB_*)", nil},
+	{"version", "version", "print the version and the commit it was built from", nil},
+}
 
-Run 'waxseal COMMAND -h' for a command's flags.
-`
+// usage is waxseal's help.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("waxseal: keyless Sigstore signing of release artifacts (npm packages and any file), and verification of what was signed.\n\nUsage:\n")
+	for _, c := range commands {
+		fmt.Fprintf(&b, "  waxseal %-15s %s\n", c.name, c.summary)
+	}
+	b.WriteString("\nRun 'waxseal COMMAND -h' for a command's flags.\n")
+	return b.String()
+}
 
 // Run runs waxseal with args (without the program name).
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -127,8 +161,7 @@ func (e *Env) Run(ctx context.Context, args []string) error {
 
 func (e *Env) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		fmt.Fprint(e.Stderr, usage)
-		return usagef("no command given: run 'waxseal sign' or 'waxseal verify'")
+		return usagef("no command given: run 'waxseal sign' or 'waxseal verify' ('waxseal --help' lists every command)")
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
@@ -138,46 +171,81 @@ func (e *Env) dispatch(ctx context.Context, args []string) error {
 		return e.runVerify(ctx, rest)
 	case "verify-bundle":
 		return e.runVerifyBundle(ctx, rest)
+	case "trusted-root":
+		return e.runTrustedRoot(ctx, rest)
+	case "completion":
+		return e.runCompletion(rest)
 	case "action":
 		return e.runAction(ctx, rest)
-	case "version", "--version":
+	case "version", "--version", "-v":
 		fmt.Fprintln(e.Stdout, "waxseal", Version())
 		return nil
 	case "help", "-h", "--help":
-		fmt.Fprint(e.Stdout, usage)
+		fmt.Fprint(e.Stdout, usage())
 		return nil
 	default:
-		fmt.Fprint(e.Stderr, usage)
-		return usagef("unknown command %q: the commands are sign, verify, verify-bundle and version", cmd)
+		names := make([]string, len(commands))
+		for i, c := range commands {
+			names[i] = c.name
+		}
+		return usagef("unknown command %q: the commands are %s ('waxseal --help' says what each does)", cmd, strings.Join(names, ", "))
 	}
 }
 
-// Version reports the module version waxseal was built from ("devel" for a local build).
+// version and commit are stamped into release builds (.github/scripts/build-release.sh, the Dockerfile):
+// -ldflags "-X github.com/waxseal/waxseal/internal/cli.version=v1.2.3 -X github.com/waxseal/waxseal/internal/cli.commit=<sha>".
+var version, commit string
+
+// Version reports the version waxseal was built as and the commit it was built from: the stamped ones, else
+// what the Go toolchain recorded (a module version for `go install ...@v1.2.3`, the VCS revision for a build in a
+// checkout), else "devel".
 func Version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	v, c := version, commit
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			if c == "" && s.Key == "vcs.revision" {
+				c = s.Value
+			}
+		}
 	}
-	return "devel"
+	v = cmp.Or(v, "devel")
+	if c != "" {
+		v += " (commit " + c + ")"
+	}
+	return v
 }
 
-// newFlagSet returns a flag set that reports errors instead of exiting and prints its usage to stderr.
-func (e *Env) newFlagSet(name, synopsis string) *flag.FlagSet {
+// flagSet is a command's flags, and how to print its help.
+type flagSet struct {
+	*flag.FlagSet
+	help func()
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting, and prints nothing itself: a bad flag is
+// one line (parseInterspersed says where the flags are listed), -h prints the command's usage on stdout.
+func (e *Env) newFlagSet(name, synopsis string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.Stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(e.Stderr, "Usage: waxseal %s\n\nFlags:\n", synopsis)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {} // the flag package calls it on every error too
+	return &flagSet{FlagSet: fs, help: func() {
+		fmt.Fprintf(e.Stdout, "Usage: waxseal %s\n\nFlags:\n", synopsis)
+		fs.SetOutput(e.Stdout)
 		fs.PrintDefaults()
-	}
-	return fs
+		fs.SetOutput(io.Discard)
+	}}
 }
 
 // parseInterspersed parses flags that may appear before, between or after positional arguments, the way users
 // type them ("waxseal verify pkg.tgz --repository o/r"). Everything after "--" is positional.
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseInterspersed(fs *flagSet, args []string) ([]string, error) {
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.help()
 				return nil, err
 			}
 			return nil, usagef("%s: %v (run 'waxseal %s -h' for the flags)", fs.Name(), err, fs.Name())

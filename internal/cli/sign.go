@@ -25,9 +25,10 @@ const signSynopsis = "sign [flags] [TARBALL_OR_GLOB...] [--artifact FILE_OR_GLOB
 
 // trustFlags are the flags that choose a Sigstore instance, shared by sign and verify.
 type trustFlags struct {
-	staging       bool
-	trustedRoot   string
-	signingConfig string
+	staging                bool
+	trustedRoot            string
+	signingConfig          string
+	tufMirror, tufRootPath string
 }
 
 func (t *trustFlags) register(fs *flag.FlagSet, signing bool) {
@@ -36,11 +37,13 @@ func (t *trustFlags) register(fs *flag.FlagSet, signing bool) {
 	if signing {
 		fs.StringVar(&t.signingConfig, "signing-config", "", "signing_config.v0.2.json naming the private instance's Fulcio, Rekor and TSA")
 	}
+	fs.StringVar(&t.tufMirror, "tuf-mirror", "", "a private instance's TUF repository (its base URL), instead of public-good's; with --tuf-root")
+	fs.StringVar(&t.tufRootPath, "tuf-root", "", "the root.json to trust --tuf-mirror from")
 }
 
 func (t *trustFlags) options(e *Env, policy retry.Policy) trust.Options {
 	return trust.Options{TrustedRootPath: t.trustedRoot, SigningConfigPath: t.signingConfig, Staging: t.staging,
-		Transport: e.transport(), Retry: policy}
+		TUFMirror: t.tufMirror, TUFRootPath: t.tufRootPath, CachePath: e.Getenv("TUF_ROOT"), Transport: e.transport(), Retry: policy}
 }
 
 func (e *Env) runSign(ctx context.Context, args []string) error {
@@ -50,35 +53,17 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	locked.Stderr = &lockedWriter{w: e.Stderr}
 	e = &locked
 	fs := e.newFlagSet("sign", signSynopsis)
-	var (
-		tf          trustFlags
-		token       = fs.String("identity-token", "", "OIDC identity token, or a file holding it (default: $SIGSTORE_ID_TOKEN, the GitHub Actions runtime, or a browser sign-in on a terminal)")
-		audience    = fs.String("audience", oidc.DefaultAudience, "audience to request the identity token for")
-		provenance  = fs.Bool("provenance", true, "also sign SLSA v1 build provenance for each tarball; it needs a CI identity (a GitHub Actions token): without one it is skipped, unless given explicitly")
-		skipChecks  = fs.Bool("skip-npm-checks", false, "UNSAFE for npm: skip the checks npm's registry applies to provenance (only for tarballs never published to npm with it)")
-		concurrency = fs.Int("concurrency", signer.DefaultConcurrency, "Rekor submissions in flight at once")
-		outputJSON  = fs.String("output-json", "", "write the machine-readable result to this file")
-		oidcIssuer  = fs.String("oidc-issuer", "", "OIDC provider to sign in at when there is no token (default: the one the instance's signing config names, https://oauth2.sigstore.dev/auth for public-good)")
-		oidcClient  = fs.String("oidc-client-id", oidc.DefaultClientID, "OAuth client id for the sign-in")
-		oidcDevice  = fs.Bool("oidc-device", false, "sign in with a code entered on another device (OAuth device flow) instead of a browser on this machine")
-		oidcTimeout = fs.Duration("oidc-timeout", oidc.DefaultSignInTimeout, "how long to wait for the sign-in to be finished")
-		retryFor    = registerRetryFor(fs)
-		allowPriv   = fs.Bool("allow-private-repository", false, "let a private repository sign into Sigstore's public log, which then shows its name, workflow and commit to anyone (npm provenance from a private repository is refused either way)")
-		preflight   = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
-	)
-	var artifacts, checksums []string
-	fs.Func("artifact", "a file (or glob) to sign as its bytes, with SLSA provenance naming it by file name and sha256: binaries, archives, wheels, SBOMs; never read as an npm tarball, whatever its name (repeat for more)",
-		func(v string) error { artifacts = append(artifacts, v); return nil })
-	fs.Func("checksums", "a checksums file (or glob), sha256sum's or sha512sum's output or goreleaser's checksums.txt: signed as its bytes, and its provenance also names every file it lists, each of which must be signed in the same run with the digest listed (repeat for more)",
-		func(v string) error { checksums = append(checksums, v); return nil })
-	tf.register(fs, true)
+	f := registerSignFlags(fs.FlagSet)
+	tf, token, audience, provenance, skipChecks, concurrency := f.tf, f.token, f.audience, f.provenance, f.skipChecks, f.concurrency
+	outputJSON, oidcIssuer, oidcClient, oidcDevice, oidcTimeout := f.outputJSON, f.oidcIssuer, f.oidcClient, f.oidcDevice, f.oidcTimeout
+	retryFor, allowPriv, preflight := f.retryFor, f.allowPriv, f.preflight
 	paths, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	if len(paths)+len(artifacts)+len(checksums) == 0 {
+	if len(paths)+len(*f.artifacts)+len(*f.checksums) == 0 {
 		return usagef("sign: nothing to sign: pass the .tgz files `npm pack` wrote (waxseal sign '*.tgz'), other files with --artifact, checksums files with --checksums")
 	}
 	if *concurrency < 1 {
@@ -92,11 +77,16 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if err := topts.Validate(); err != nil {
 		return usagef("sign: %v", remedy.Explain(err, remedy.Flag))
 	}
+	// A private instance is two files, and signing needs both: the services come from one, the trust in them
+	// from the other. Said before any sign-in.
+	if (topts.TrustedRootPath == "") != (topts.SigningConfigPath == "") {
+		return usagef("sign: a private Sigstore instance is its trusted_root.json and its signing_config.v0.2.json: pass --trusted-root and --signing-config together")
+	}
 	if *oidcTimeout <= 0 {
 		return usagef("sign: --oidc-timeout must be positive, e.g. 5m")
 	}
 	// Everything local before any sign-in or request: the files must be there.
-	inputs, err := signInputs(paths, artifacts, checksums)
+	inputs, err := signInputs(paths, *f.artifacts, *f.checksums)
 	if err != nil {
 		return err
 	}
@@ -115,7 +105,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		}
 	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
-		Artifacts: inputs, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
+		Artifacts: inputs, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs.FlagSet, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
 		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, Transport: e.Transport, Retry: policy,
 		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
 		Progress: e.Stderr, Now: e.Now, Words: remedy.Flag,
@@ -134,6 +124,42 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 			action.ShellQuote(rep.CertificateIdentity), action.ShellQuote(rep.CertificateIssuer))
 	}
 	return nil
+}
+
+// signFlags are sign's flags.
+type signFlags struct {
+	tf                                 *trustFlags
+	token, audience, outputJSON        *string
+	oidcIssuer, oidcClient             *string
+	provenance, skipChecks, oidcDevice *bool
+	allowPriv, preflight               *bool
+	concurrency                        *int
+	oidcTimeout, retryFor              *time.Duration
+	artifacts, checksums               *[]string
+}
+
+// registerSignFlags defines sign's flags on fs.
+func registerSignFlags(fs *flag.FlagSet) *signFlags {
+	f := &signFlags{tf: &trustFlags{}, artifacts: &[]string{}, checksums: &[]string{}}
+	f.token = fs.String("identity-token", "", "OIDC identity token, or a file holding it (default: $SIGSTORE_ID_TOKEN, the GitHub Actions runtime, or a browser sign-in on a terminal)")
+	f.audience = fs.String("audience", oidc.DefaultAudience, "audience to request the identity token for")
+	f.provenance = fs.Bool("provenance", true, "also sign SLSA v1 build provenance for each artifact; it needs a CI identity (a GitHub Actions token): without one it is skipped, unless given explicitly")
+	f.skipChecks = fs.Bool("skip-npm-checks", false, "UNSAFE for npm: skip the checks npm's registry applies to provenance (only for tarballs never published to npm with it)")
+	f.concurrency = fs.Int("concurrency", signer.DefaultConcurrency, "Rekor submissions in flight at once")
+	f.outputJSON = fs.String("output-json", "", "write the machine-readable result to this file")
+	f.oidcIssuer = fs.String("oidc-issuer", "", "OIDC provider to sign in at when there is no token (default: the one the instance's signing config names, https://oauth2.sigstore.dev/auth for public-good)")
+	f.oidcClient = fs.String("oidc-client-id", oidc.DefaultClientID, "OAuth client id for the sign-in")
+	f.oidcDevice = fs.Bool("oidc-device", false, "sign in with a code entered on another device (OAuth device flow) instead of a browser on this machine")
+	f.oidcTimeout = fs.Duration("oidc-timeout", oidc.DefaultSignInTimeout, "how long to wait for the sign-in to be finished")
+	f.retryFor = registerRetryFor(fs)
+	f.allowPriv = fs.Bool("allow-private-repository", false, "let a private repository sign into Sigstore's public log, which then shows its name, workflow and commit to anyone (npm provenance from a private repository is refused either way)")
+	f.preflight = fs.Bool("registry-preflight", true, "before signing, ask each package's npm registry (npm's setting: npm_config_registry, .npmrc) whether the version is already published or the package is new; false for runners that cannot reach it")
+	fs.Func("artifact", "a file (or glob) to sign as its bytes, with SLSA provenance naming it by file name and sha256: binaries, archives, wheels, SBOMs; never read as an npm tarball, whatever its name (repeat for more)",
+		func(v string) error { *f.artifacts = append(*f.artifacts, v); return nil })
+	fs.Func("checksums", "a checksums file (or glob), sha256sum's or sha512sum's output or goreleaser's checksums.txt: signed as its bytes, and its provenance also names every file it lists, each of which must be signed in the same run with the digest listed (repeat for more)",
+		func(v string) error { *f.checksums = append(*f.checksums, v); return nil })
+	f.tf.register(fs, true)
+	return f
 }
 
 // signInputs expands the command line's tarballs, --artifact and --checksums patterns into the files to sign,

@@ -38,6 +38,7 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		{name: "a missing file is named before the missing token", args: []string{"sign", "missing.tgz"}, want: `no file matches "missing.tgz"`, wantCode: 1},
 		{name: "a missing artifact", args: []string{"sign", "--artifact", "dist/*.zip"}, want: `no file matches "dist/*.zip"`, wantCode: 1},
 		{name: "bad concurrency", args: []string{"sign", "--concurrency", "0", "x.tgz"}, want: "--concurrency", wantCode: 2},
+		{name: "a trusted root without its signing config", args: []string{"sign", "--trusted-root", "r.json", "missing.tgz"}, want: "pass --trusted-root and --signing-config together", wantCode: 2},
 		{name: "staging and trusted root", args: []string{"sign", "--staging", "--trusted-root", "r.json", "x.tgz"}, want: "contradict", wantCode: 2},
 		{name: "unknown flag", args: []string{"sign", "--nope", "x.tgz"}, want: "waxseal sign -h", wantCode: 2},
 		{name: "no identity", args: []string{"sign", tgz}, wantErr: oidc.ErrNoToken, wantCode: 1},
@@ -48,7 +49,7 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		{name: "unknown command", args: []string{"sing"}, want: "unknown command", wantCode: 2},
 		{name: "bad sign-in timeout", args: []string{"sign", "--oidc-timeout", "0s", "x.tgz"}, want: "--oidc-timeout must be positive", wantCode: 2},
 		// A device sign-in needs no terminal, but a provider: a private instance's config without oidcUrls names none.
-		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--signing-config", noOIDC, tgz},
+		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--trusted-root", "../../testdata/trust/public-good.trusted_root.json", "--signing-config", noOIDC, tgz},
 			want: "the config needs an oidcUrls entry valid now; or name the provider, or give a token) (--oidc-issuer; --identity-token)", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -79,8 +80,21 @@ func TestSignHelpAndVersion(t *testing.T) {
 	if err := Run(t.Context(), []string{"sign", "-h"}, &stdout, &stderr, os.Getenv); err != nil {
 		t.Fatalf("sign -h: %v", err)
 	}
-	if !strings.Contains(stderr.String(), "-skip-npm-checks") || !strings.Contains(stderr.String(), "UNSAFE") {
-		t.Errorf("sign -h does not document --skip-npm-checks as unsafe:\n%s", stderr.String())
+	if !strings.Contains(stdout.String(), "-skip-npm-checks") || !strings.Contains(stdout.String(), "UNSAFE") || stderr.Len() != 0 {
+		t.Errorf("sign -h does not document --skip-npm-checks as unsafe on stdout:\n%s\nstderr: %s", stdout.String(), stderr.String())
+	}
+	// A bad flag is one line that says where the flags are listed, not the whole usage.
+	stdout.Reset()
+	err := Run(t.Context(), []string{"verify", "--nope", "x"}, &stdout, &stderr, os.Getenv)
+	if err == nil || ExitCode(err) != 2 || stdout.Len() != 0 || stderr.Len() != 0 || strings.Count(err.Error(), "\n") != 0 ||
+		!strings.Contains(err.Error(), "run 'waxseal verify -h' for the flags") {
+		t.Errorf("a bad flag: %v; stdout %q; stderr %q", err, stdout.String(), stderr.String())
+	}
+	for _, v := range []string{"version", "--version", "-v"} {
+		stdout.Reset()
+		if err := Run(t.Context(), []string{v}, &stdout, &stderr, os.Getenv); err != nil || !strings.HasPrefix(stdout.String(), "waxseal ") {
+			t.Errorf("%s printed %q, %v", v, stdout.String(), err)
+		}
 	}
 	stdout.Reset()
 	if err := Run(t.Context(), []string{"version"}, &stdout, &stderr, os.Getenv); err != nil || !strings.HasPrefix(stdout.String(), "waxseal ") {

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +54,8 @@ type verifyFlags struct {
 func (f *verifyFlags) register(fs *flag.FlagSet) {
 	f.tf.register(fs, false)
 	f.idf.register(fs)
-	fs.StringVar(&f.repository, "repository", "", "OWNER/REPO whose GitHub Actions workflow must have signed (builds the certificate identity)")
+	fs.Func("repository", "OWNER/REPO (or its https://github.com/OWNER/REPO URL) whose GitHub Actions workflow must have signed (builds the certificate identity)",
+		func(v string) error { f.repository = normalizeRepository(v); return nil })
 	fs.StringVar(&f.workflow, "workflow", "", "workflow file that must have signed, e.g. .github/workflows/release.yml (default: any in the repository)")
 	fs.StringVar(&f.ref, "ref", "", "git ref the workflow must have run at, e.g. refs/tags/v1.2.3 (default: any)")
 	fs.StringVar(&f.commit, "source-commit", "", "git commit SHA the workflow must have run at (default: any)")
@@ -72,7 +74,8 @@ func (f *verifyFlags) register(fs *flag.FlagSet) {
 }
 
 var (
-	npmSpecPattern = regexp.MustCompile(`^npm:((?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)@([0-9A-Za-z.+-]+)$`)
+	// npmSpecPattern is npm:NAME@VERSION; NAME may have capitals (packages published before npm refused them).
+	npmSpecPattern = regexp.MustCompile(`^npm:((?:@[A-Za-z0-9][A-Za-z0-9._~-]*/)?[A-Za-z0-9][A-Za-z0-9._~-]*)@([^@/\s]+)$`)
 )
 
 // target is one artifact to verify with its two bundles.
@@ -86,6 +89,9 @@ type target struct {
 	registryProvenance string
 	// unsigned marks a release asset that no bundle on the release signs.
 	unsigned bool
+	// registry, for npm:NAME@VERSION checked against the registry's own attestations, is what else the registry
+	// vouches for the version with; the provenance is the one it keeps.
+	registry *registrySource
 }
 
 // ErrUnsigned means an artifact has no bundle at all.
@@ -109,9 +115,32 @@ func localTarget(display, file string) target {
 // runVerify verifies artifacts (local files, a directory of downloaded release assets, a GitHub release, or npm
 // packages from the registry) against their signature and provenance bundles and a signer identity.
 func (e *Env) runVerify(ctx context.Context, args []string) error {
+	err := e.verify(ctx, args)
+	if err == nil || !ShouldPrint(err) || !slices.ContainsFunc(args, func(a string) bool { return a == "--json" || a == "-json" || a == "--json=true" }) {
+		return err
+	}
+	// --json: a failure before any verdict (a usage error, a network error) is JSON on stdout too, so a machine
+	// never has to parse stderr.
+	var out struct {
+		Verified bool   `json:"verified"`
+		Error    string `json:"error"`
+		Usage    bool   `json:"usageError,omitempty"`
+		ExitCode int    `json:"exitCode"`
+	}
+	out.Error, out.ExitCode = remedy.Explain(err, remedy.Flag).Error(), ExitCode(err)
+	out.Usage = out.ExitCode == 2
+	enc := json.NewEncoder(e.Stdout)
+	enc.SetIndent("", "  ")
+	if jerr := enc.Encode(out); jerr != nil {
+		return errors.Join(err, jerr)
+	}
+	return &ReportedError{Err: err}
+}
+
+func (e *Env) verify(ctx context.Context, args []string) error {
 	fs := e.newFlagSet("verify", verifySynopsis)
 	var f verifyFlags
-	f.register(fs)
+	f.register(fs.FlagSet)
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -122,8 +151,9 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if _, _, err := f.policy(); err != nil {
-		return err // usage errors first, before any request
+	registryMode := f.registryMode(pos, rel)
+	if _, _, err := f.policy(); err != nil && !(registryMode && f.policyValue() == (verifycmd.Policy{Ref: f.ref, Commit: f.commit})) {
+		return err // usage errors first, before any request (npm packages checked against the registry may pin the repository their package.json names)
 	}
 	if err := checkRetryFor("verify", *f.retryFor); err != nil {
 		return err
@@ -134,10 +164,6 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	id, ext, err := f.policy()
-	if err != nil {
-		return err
-	}
 	topts := f.tf.options(e, f.net)
 	if err := topts.Validate(); err != nil {
 		return usagef("verify: %v", remedy.Explain(err, remedy.Flag))
@@ -146,10 +172,7 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := verifier.New(tr, id, verifier.WithCertificateExtensions(ext))
-	if err != nil {
-		return err
-	}
+	vs := &verifiers{tr: tr, f: &f, byRepo: map[string]*verifier.Verifier{}}
 	dir, err := os.MkdirTemp("", "waxseal-verify-")
 	if err != nil {
 		return fmt.Errorf("creating a download directory: %w", err)
@@ -161,7 +184,7 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 	}
 	reps := make([]artifactReport, 0, len(targets))
 	for _, t := range targets {
-		reps = append(reps, verifyTarget(ctx, v, &f, t))
+		reps = append(reps, verifyTarget(ctx, vs, &f, t))
 	}
 	e.warnUnpinned(&f, reps)
 	return e.printReports(reps, f.asJSON)
@@ -222,18 +245,47 @@ func (f *verifyFlags) checkArgs(pos []string) (*releaseRef, error) {
 		return nil, usagef("verify: --registry-attestations checks the provenance the registry serves for npm:NAME@VERSION: pass npm:NAME@VERSION, and not --no-provenance")
 	}
 	for _, p := range pos {
-		if strings.HasPrefix(p, "npm:") {
-			if !npmSpecPattern.MatchString(p) {
-				return nil, usagef("verify: %q is not npm:NAME@VERSION (an exact version, e.g. npm:@scope/pkg@1.2.3)", p)
-			}
-			hasSig := f.bundle != "" || f.noSignature
-			hasProv := f.provenance != "" || f.noProvenance
-			if rel == nil && (!hasSig || !hasProv) {
-				return nil, usagef("verify: %s needs the bundles to check it against: pass --release OWNER/REPO@TAG (or --bundle and --provenance)", p)
-			}
+		if err := checkNPMSpec(p, f, rel); err != nil {
+			return nil, err
 		}
 	}
 	return rel, nil
+}
+
+// normalizeRepository takes the forms people paste for a repository: OWNER/REPO, or its URL on github.com
+// (https://github.com/OWNER/REPO, with .git or a trailing slash). Anything else is kept for the policy to refuse.
+func normalizeRepository(v string) string {
+	s := strings.TrimSpace(v)
+	for _, p := range []string{"https://github.com/", "http://github.com/", "github.com/", "git+https://github.com/"} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			s = strings.TrimSuffix(strings.TrimSuffix(rest, "/"), ".git")
+			if verifycmd.ValidRepository(s) {
+				return s
+			}
+			return v
+		}
+	}
+	return v
+}
+
+// checkNPMSpec checks an npm:NAME@VERSION argument: an exact version, and bundles from one place (the release, both
+// of --bundle and --provenance, or, with neither, the registry's own attestations).
+func checkNPMSpec(p string, f *verifyFlags, rel *releaseRef) error {
+	if !strings.HasPrefix(p, "npm:") {
+		return nil
+	}
+	m := npmSpecPattern.FindStringSubmatch(p)
+	if m == nil {
+		return usagef("verify: %q is not npm:NAME@VERSION (an exact version, e.g. npm:@scope/pkg@1.2.3)", p)
+	}
+	if err := npm.ValidateVersion(m[2]); err != nil {
+		return usagef("verify: %s: %q is not an exact version: a dist-tag or a range moves from version to version; find the one you mean "+
+			"(npm view %s@%s version) and pass npm:%s@THAT_VERSION", p, m[2], m[1], m[2], m[1])
+	}
+	if rel == nil && (f.bundle != "") != (f.provenance != "") && !f.noSignature && !f.noProvenance {
+		return usagef("verify: %s: pass both --bundle and --provenance, --release OWNER/REPO@TAG, or neither to check the registry's own attestations", p)
+	}
+	return nil
 }
 
 // policy builds the identity the certificate must carry. No identity, no verification.
@@ -362,6 +414,10 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 		}
 	}
 	t.bundle, t.provenance = filepath.Join(dir, bundlefile.SignatureOf("release-lacks-"+packName)), filepath.Join(dir, bundlefile.ProvenanceOf("release-lacks-"+packName))
+	if dl == nil && f.bundle == "" && f.provenance == "" {
+		// No release and no bundles named: the registry's own attestations are what there is to check.
+		return t, registryAttestations(ctx, rc, &t, packName, dir)
+	}
 	if dl != nil {
 		if t.bundle, t.provenance, err = dl.bundlesOf(ctx, packName, t.bundle, t.provenance); err != nil {
 			return target{}, err
@@ -373,8 +429,10 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 // verifyTarget verifies one artifact against its bundles. The provenance decides how the artifact is read: one
 // whose provenance names an npm package (pkg:npm/...) is read as npm reads it and held to the package it names;
 // any other is checked as its bytes, its provenance naming it by digest.
-func verifyTarget(ctx context.Context, v *verifier.Verifier, f *verifyFlags, t target) artifactReport {
-	signature, provenance := !f.noSignature, !f.noProvenance
+func verifyTarget(ctx context.Context, vs *verifiers, f *verifyFlags, t target) artifactReport {
+	// npm keeps no message signature: a package checked against the registry has its provenance and the
+	// registry's publish attestation.
+	signature, provenance := !f.noSignature && t.registry == nil, !f.noProvenance
 	rep := artifactReport{Artifact: t.display}
 	if t.unsigned {
 		rep.setError(fmt.Errorf("%w: the release has no bundle for it (%s, %s or %s): it was not downloaded; verify the assets you need by name",
@@ -395,7 +453,7 @@ func verifyTarget(ctx context.Context, v *verifier.Verifier, f *verifyFlags, t t
 	rep.SHA256 = hex.EncodeToString(digests["sha256"])
 	var pb *bundle.Bundle
 	if provenance {
-		if pb, err = v.LoadBundle(t.provenance); err != nil {
+		if pb, err = verifier.LoadBundle(t.provenance); err != nil {
 			rep.setError(fmt.Errorf("provenance bundle: %w", missingHint(err, t.provenance, "--no-provenance")))
 			return rep
 		}
@@ -407,24 +465,44 @@ func verifyTarget(ctx context.Context, v *verifier.Verifier, f *verifyFlags, t t
 			return rep
 		}
 	}
+	v, from, err := vs.forTarget(tb)
+	if err != nil {
+		rep.setError(err)
+		return rep
+	}
+	rep.PinnedFrom = from
+	if err := verifyBundles(v, f, t, tb, pb, digests, signature, provenance, &rep); err != nil {
+		rep.setError(err)
+		return rep
+	}
+	if t.registry != nil && t.registry.publish != "" {
+		if rep.Publish, err = verifyPublish(vs.tr, t.registry, tb); err != nil {
+			rep.setError(fmt.Errorf("the registry's publish attestation: %w", err))
+			return rep
+		}
+	}
+	rep.setError(nil)
+	return rep
+}
+
+// verifyBundles verifies the signature and provenance bundles a verdict needs.
+func verifyBundles(v *verifier.Verifier, f *verifyFlags, t target, tb *npm.Tarball, pb *bundle.Bundle, digests map[string][]byte,
+	signature, provenance bool, rep *artifactReport) error {
 	if signature {
 		b, err := v.LoadBundle(t.bundle)
 		if err == nil {
 			rep.Signature, err = v.VerifyArtifactDigests(b, digests)
 		}
 		if err != nil {
-			rep.setError(fmt.Errorf("signature bundle: %w", explainIdentity(missingHint(err, t.bundle, "--no-signature"), t.bundle, f)))
-			return rep
+			return fmt.Errorf("signature bundle: %w", explainIdentity(missingHint(err, t.bundle, "--no-signature"), t.bundle, f))
 		}
 	}
 	if provenance {
-		if err := verifyProvenance(v, t, pb, tb, digests, &rep); err != nil {
-			rep.setError(explainIdentity(err, t.provenance, f))
-			return rep
+		if err := verifyProvenance(v, t, pb, tb, digests, rep); err != nil {
+			return explainIdentity(err, t.provenance, f)
 		}
 	}
-	rep.setError(nil)
-	return rep
+	return nil
 }
 
 // namesNPMPackage reports whether a provenance bundle's statement names an npm package (read before verification

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/sigstore/sigstore/pkg/cryptoutils"
 
@@ -20,20 +21,33 @@ import (
 
 const verifyBundleSynopsis = "verify-bundle --bundle FILE (--certificate-identity SAN --certificate-oidc-issuer URL | --key KEY.pub) [--trusted-root FILE | --staging] FILE|sha256:HEX|sha512:HEX"
 
+// verifyBundleFlags are verify-bundle's flags.
+type verifyBundleFlags struct {
+	tf                  *trustFlags
+	idf                 *identityFlags
+	bundlePath, keyPath *string
+	asJSON              *bool
+	retryFor            *time.Duration
+}
+
+// registerVerifyBundleFlags defines verify-bundle's flags on fs.
+func registerVerifyBundleFlags(fs *flag.FlagSet) *verifyBundleFlags {
+	f := &verifyBundleFlags{tf: &trustFlags{}, idf: &identityFlags{}}
+	f.bundlePath = fs.String("bundle", "", "the Sigstore bundle to verify")
+	f.keyPath = fs.String("key", "", "PEM public key the bundle was signed with (instead of a certificate identity)")
+	f.asJSON = fs.Bool("json", false, "print the result as JSON")
+	f.retryFor = registerRetryFor(fs)
+	f.tf.register(fs, false)
+	f.idf.register(fs)
+	return f
+}
+
 // runVerifyBundle is the Sigstore client conformance protocol: verify one bundle over one artifact, given as a
 // file or as sha256:<hex>, against an identity or a public key. Exit 0 only on success.
 func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	fs := e.newFlagSet("verify-bundle", verifyBundleSynopsis)
-	var (
-		tf         trustFlags
-		idf        identityFlags
-		bundlePath = fs.String("bundle", "", "the Sigstore bundle to verify")
-		keyPath    = fs.String("key", "", "PEM public key the bundle was signed with (instead of a certificate identity)")
-		asJSON     = fs.Bool("json", false, "print the result as JSON")
-		retryFor   = registerRetryFor(fs)
-	)
-	tf.register(fs, false)
-	idf.register(fs)
+	f := registerVerifyBundleFlags(fs.FlagSet)
+	tf, idf, bundlePath, keyPath, asJSON, retryFor := f.tf, f.idf, f.bundlePath, f.keyPath, f.asJSON, f.retryFor
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil

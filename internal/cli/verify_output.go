@@ -40,7 +40,7 @@ var verdicts = []error{
 	verifier.ErrTransparencyLog, verifier.ErrTimestamp, verifier.ErrCertificate, verifier.ErrSCT,
 	verifier.ErrSignature, verifier.ErrKeyMismatch, verifier.ErrDigestMismatch, verifier.ErrIdentityMismatch,
 	verifier.ErrSubjectMismatch, verifier.ErrPredicateType, verifier.ErrProvenanceMismatch, registry.ErrIntegrity,
-	ErrRegistryProvenance, ErrUnsigned,
+	ErrRegistryProvenance, ErrUnsigned, ErrRegistryAttestation,
 }
 
 // artifactReport is the verdict on one artifact.
@@ -54,6 +54,11 @@ type artifactReport struct {
 	Subject          string `json:"subject,omitempty"`
 	Bundle           string `json:"bundle,omitempty"`
 	ProvenanceBundle string `json:"provenanceBundle,omitempty"`
+	// PinnedFrom says where the repository pin came from when the command line named none (an npm package's
+	// package.json).
+	PinnedFrom string `json:"pinnedFrom,omitempty"`
+	// Publish is the npm registry's own attestation that it published the version, when it made one.
+	Publish *verifier.Result `json:"publishAttestation,omitempty"`
 	// RegistryProvenance says what the registry's provenance was found to be (--registry-attestations).
 	RegistryProvenance string           `json:"registryProvenance,omitempty"`
 	Verified           bool             `json:"verified"`
@@ -71,7 +76,7 @@ type artifactReport struct {
 func (r *artifactReport) setError(err error) {
 	r.err = err
 	if err == nil {
-		r.Verified = r.Signature != nil || r.Provenance != nil
+		r.Verified = r.Signature != nil || r.Provenance != nil || r.Publish != nil
 		return
 	}
 	r.Verified = false
@@ -171,16 +176,16 @@ func writeHuman(w io.Writer, r artifactReport) {
 		return
 	}
 	fmt.Fprintf(w, "VERIFIED %s\n", name)
-	res := r.Signature
-	if res == nil {
-		res = r.Provenance
-	}
+	res := cmp.Or(r.Signature, r.Provenance, r.Publish)
 	var what []string
 	if r.Signature != nil {
 		what = append(what, "signature")
 	}
 	if r.Provenance != nil {
 		what = append(what, "SLSA provenance")
+	}
+	if r.Publish != nil {
+		what = append(what, "the registry's publish attestation")
 	}
 	fmt.Fprintf(w, "  verified:      %s\n", strings.Join(what, " and "))
 	line := func(label, v string) {
@@ -191,6 +196,9 @@ func writeHuman(w io.Writer, r artifactReport) {
 	line("signer", res.SAN)
 	line("issuer", res.Issuer)
 	line("repository", res.Repository)
+	if r.PinnedFrom != "" {
+		line("pinned from", r.PinnedFrom+" (pass --repository to pin another)")
+	}
 	if res.RepositoryID != "" {
 		line("repository id", res.RepositoryID+" (owner id "+cmp.Or(res.OwnerID, "unknown")+")")
 	}
@@ -202,7 +210,7 @@ func writeHuman(w io.Writer, r artifactReport) {
 	for _, x := range []struct {
 		label string
 		res   *verifier.Result
-	}{{"signature", r.Signature}, {"provenance", r.Provenance}} {
+	}{{"signature", r.Signature}, {"provenance", r.Provenance}, {"publish", r.Publish}} {
 		if x.res != nil {
 			line(x.label, fmt.Sprintf("Rekor entry %d at %s, time from %s", x.res.LogIndex, x.res.LogTime.UTC().Format(time.RFC3339), x.res.TimestampSource))
 		}

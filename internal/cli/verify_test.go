@@ -68,9 +68,10 @@ func TestVerifyUsageErrors(t *testing.T) {
 			"--certificate-oidc-issuer", oidc.GitHubIssuer, "--repository", "o/r", "--workflow", "b.yml"}, "drop --workflow"},
 		{"bundle for two tarballs", []string{"verify", "a.tgz", "b.tgz", "--repository", "o/r", "--bundle", "a.json"}, "exactly one"},
 		{"nothing left", []string{"verify", "a.tgz", "--repository", "o/r", "--no-signature", "--no-provenance"}, "nothing to verify"},
-		{"npm without bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r"}, "--release OWNER/REPO@TAG"},
+		{"npm with half the bundles", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r", "--bundle", "b.json"}, "pass both --bundle and --provenance"},
+		{"npm dist-tag", []string{"verify", "npm:sigstore@latest"}, `"latest" is not an exact version`},
 		{"npm with one bundle", []string{"verify", "npm:left-pad@1.3.0", "--repository", "o/r", "--bundle", "b.json"}, "--release OWNER/REPO@TAG"},
-		{"npm range", []string{"verify", "npm:left-pad@^1", "--repository", "o/r", "--release", "o/r@v1"}, "not npm:NAME@VERSION"},
+		{"npm range", []string{"verify", "npm:left-pad@^1", "--repository", "o/r", "--release", "o/r@v1"}, "is not an exact version"},
 		{"registry attestations of a file", []string{"verify", "x.tgz", "--repository", "o/r", "--registry-attestations"}, "pass npm:NAME@VERSION"},
 		{"bad release", []string{"verify", "--release", "o/r"}, "not OWNER/REPO@TAG"},
 		{"staging and root", []string{"verify", "x.tgz", "--repository", "o/r", "--staging", "--trusted-root", "x.json"}, "contradict"},
@@ -636,5 +637,35 @@ func TestPrintedPolicyIsTheCheckedPolicy(t *testing.T) {
 		if diff := cmp.Diff(want, f.policyValue()); diff != "" {
 			t.Errorf("%s: the printed flags parse into another policy (-want +got):\n%s", san, diff)
 		}
+	}
+}
+
+// TestVerifyMachineAndPastedForms: --json covers failures before any verdict, and --repository takes the URL people
+// paste.
+func TestVerifyMachineAndPastedForms(t *testing.T) {
+	t.Parallel()
+	env, out, errOut := testEnv(nil, nil)
+	err := env.Run(t.Context(), []string{"verify", "--json", "npm:sigstore@latest"})
+	var doc struct {
+		Verified bool   `json:"verified"`
+		Error    string `json:"error"`
+		Usage    bool   `json:"usageError"`
+		ExitCode int    `json:"exitCode"`
+	}
+	if jerr := json.Unmarshal(out.Bytes(), &doc); jerr != nil || doc.Verified || !doc.Usage || doc.ExitCode != 2 ||
+		!strings.Contains(doc.Error, "not an exact version") || ExitCode(err) != 2 || ShouldPrint(err) {
+		t.Errorf("--json usage error: %v; stdout %s; stderr %s", err, out, errOut)
+	}
+	tgz := filepath.Join(npmRealDir, "sigstore-2.0.0.tgz")
+	for _, repo := range []string{"sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js.git", "github.com/sigstore/sigstore-js/"} {
+		env, out, _ := testEnv(nil, nil)
+		if err := env.Run(t.Context(), []string{"verify", tgz, "--provenance", tgz + ".provenance.sigstore.json", "--no-signature",
+			"--repository", repo, "--trusted-root", publicGoodRoot}); err != nil {
+			t.Errorf("--repository %s: %v\n%s", repo, err, out)
+		}
+	}
+	env, _, _ = testEnv(nil, nil)
+	if err := env.Run(t.Context(), []string{"verify", tgz, "--repository", "https://gitlab.com/sigstore/sigstore-js"}); ExitCode(err) != 2 {
+		t.Errorf("a repository on another host: %v, want a usage error", err)
 	}
 }

@@ -168,3 +168,13 @@ func CheckUnique(ts []*Tarball) error {
 	}
 	return errors.Join(errs...)
 }
+
+// GitHubRepository is the github.com repository ("owner/repo") a package.json repository URL names, read the way
+// npm's hosted-git-info reads it; ok is false for a URL that names none (another host, no URL, not a repository).
+func GitHubRepository(repositoryURL string) (string, bool) {
+	r, ok := parseRepo(repositoryURL)
+	if !ok || r.host != "github.com" {
+		return "", false
+	}
+	return r.owner + "/" + r.repo, true
+}

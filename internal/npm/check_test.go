@@ -166,3 +166,20 @@ func FuzzCheckPublishable(f *testing.F) {
 		}
 	})
 }
+
+func TestGitHubRepository(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"git+https://github.com/sigstore/sigstore-js.git": "sigstore/sigstore-js",
+		"github:microsoft/playwright-cli":                 "microsoft/playwright-cli",
+		"git@github.com:Octo/Pkg.git":                     "Octo/Pkg",
+		"https://gitlab.com/o/r":                          "",
+		"":                                                "",
+		"not a url":                                       "",
+	} {
+		got, ok := GitHubRepository(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("GitHubRepository(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/waxseal/waxseal/internal/retry"
 )
@@ -349,4 +350,30 @@ func (c *Client) Attestations(ctx context.Context, name, version string) ([]Atte
 		return nil, fmt.Errorf("decoding the registry's attestations for %s@%s: %w", name, version, err)
 	}
 	return doc.Attestations, nil
+}
+
+// Key is one of the registry's signing keys (GET /-/npm/v1/keys), which sign its publish attestations and the
+// signatures `npm audit signatures` checks.
+type Key struct {
+	// KeyID names the key as a bundle's publicKey hint does ("SHA256:<base64>").
+	KeyID string `json:"keyid"`
+	// Key is the public key, DER SubjectPublicKeyInfo in base64.
+	Key string `json:"key"`
+	// Expires is when the registry stopped signing with the key; nil while it still does.
+	Expires *time.Time `json:"expires"`
+}
+
+// Keys fetches the registry's signing keys.
+func (c *Client) Keys(ctx context.Context) ([]Key, error) {
+	body, err := c.get(ctx, c.metadata, c.base.String()+"-/npm/v1/keys", maxMetadataBytes)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the registry's signing keys: %w", err)
+	}
+	var doc struct {
+		Keys []Key `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, fmt.Errorf("decoding the registry's signing keys: %w", err)
+	}
+	return doc.Keys, nil
 }

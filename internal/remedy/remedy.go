@@ -25,6 +25,8 @@ const (
 	Staging                Setting = "staging"
 	OIDCIssuer             Setting = "oidc-issuer"
 	IdentityToken          Setting = "identity-token"
+	TUFMirror              Setting = "tuf-mirror"
+	TUFRoot                Setting = "tuf-root"
 )
 
 // Hint is one change that gets past an error: Setting set to Value ("" when the person picks the value).

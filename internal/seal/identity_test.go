@@ -16,7 +16,6 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
@@ -116,7 +115,8 @@ func TestSignWithoutCIIdentity(t *testing.T) {
 	}{
 		{name: "provenance asked for", files: []string{ok}, wantErr: "provenance needs a CI identity, a GitHub Actions job's token (this one is from https://oauth2.sigstore.dev/auth)"},
 		{name: "first run", files: []string{ok}, optional: true, wantErr: "reading trusted root", wantSkipped: 2},
-		{name: "private package", files: []string{ok, private}, optional: true, wantSkipped: 2, wantFailed: `package.json "private"`},
+		// A package npm refuses whoever signs it stops the run before the sign-in: nothing to skip yet.
+		{name: "private package", files: []string{ok, private}, optional: true, wantSkipped: 0, wantFailed: `package.json "private"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -143,11 +143,8 @@ func TestSignWithoutCIIdentity(t *testing.T) {
 			if tc.wantFailed == "" {
 				return
 			}
-			if rep == nil || !strings.Contains(rep.Artifacts[1].Error, tc.wantFailed) || rep.Artifacts[0].Error != "" || len(rep.Skipped) != 2 {
-				t.Fatalf("report %+v, want the private package refused and two skips", rep)
-			}
-			if diff := cmp.Diff([]string{skippedProvenance, skippedNPMChecks}, rep.Skipped); diff != "" {
-				t.Errorf("Skipped (-want +got):\n%s", diff)
+			if rep == nil || !strings.Contains(rep.Artifacts[1].Error, tc.wantFailed) || rep.Artifacts[0].Error != "" || len(rep.Skipped) != 0 {
+				t.Fatalf("report %+v, want the private package refused before the sign-in", rep)
 			}
 			for _, f := range tc.files {
 				if _, err := os.Stat(f + ".sigstore.json"); !os.IsNotExist(err) {

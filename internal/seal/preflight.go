@@ -63,7 +63,10 @@ func (o Options) preflightOne(ctx context.Context, t *npm.Tarball, ci bool) (pro
 			t.Path, err, registry.Redact(base)), remedy.Set(remedy.RegistryPreflight, "false"))
 		return printable.Line(remedy.Text(err, o.Words)), ""
 	case avail == registry.VersionExists:
-		return fmt.Sprintf("%s: %s is already published on %s, and npm refuses to publish over a version: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
+		err := remedy.With(fmt.Errorf("%s: %s is already published on %s, and npm refuses to publish over a version: bump \"version\" in package.json "+
+			"(or, to sign a version already on the registry without publishing it again, turn the registry preflight off)", t.Path, at, registry.Redact(base)),
+			remedy.Set(remedy.RegistryPreflight, "false"))
+		return printable.Line(remedy.Text(err, o.Words)), ""
 	case avail == registry.VersionUnpublished:
 		return fmt.Sprintf("%s: %s was published and unpublished on %s, and npm never allows a version number again: bump \"version\" in package.json", t.Path, at, registry.Redact(base)), ""
 	case avail == registry.NewPackage && !ci:

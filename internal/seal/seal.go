@@ -84,6 +84,14 @@ func Sign(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep := &Report{Artifacts: make([]Artifact, len(o.Artifacts))}
 	arts := readAll(ctx, o.Artifacts, *o.Limits, rep)
+	// Everything that needs no identity first: a file that cannot be read, a package npm would refuse whoever
+	// signs it, a checksums file that disagrees with the files, stops the run before any sign-in or request.
+	if !o.SkipNPMChecksUnsafe {
+		npmChecks(arts, rep, false)
+	}
+	if checkChecksums(arts, rep); rep.Failed() {
+		return rep, stopBeforeSigning(o.Progress, rep)
+	}
 
 	token, claims, err := o.identity(ctx)
 	if err != nil {
@@ -154,19 +162,19 @@ func (o Options) identity(ctx context.Context) (string, *oidc.Claims, error) {
 	return token, claims, nil
 }
 
-// checkAll runs every check that needs no certificate: npm's (for npm tarballs), the registry preflight, and the
-// checksums files against the files they list. It reports warnings, and stops the run when anything failed.
+// checkAll runs the checks that need the identity but no certificate: npm's that compare a package with the CI
+// identity, and the registry preflight. It reports warnings, and stops the run when anything failed.
 func (o Options) checkAll(ctx context.Context, arts []*artifact, rep *Report, ci bool) error {
 	if !o.SkipNPMChecksUnsafe {
-		npmChecks(arts, rep, ci)
-		if !ci && hasKind(arts, NPM) {
+		if ci {
+			npmChecks(arts, rep, true) // now with the identity to compare the packages with
+		} else if hasKind(arts, NPM) {
 			rep.skip(o.Progress, skippedNPMChecks)
 		}
 	}
 	if o.RegistryPreflight {
 		o.preflight(ctx, arts, rep, ci)
 	}
-	checkChecksums(arts, rep)
 	slices.Sort(rep.Warnings)
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(o.Progress, "warning: %s\n", w)

@@ -4,7 +4,10 @@
 package trust
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/http"
@@ -42,8 +45,12 @@ type Options struct {
 	SigningConfigPath string
 	// Staging selects Sigstore's staging deployment instead of public-good. It contradicts the paths above.
 	Staging bool
-	// CachePath is the TUF cache directory; default $HOME/.sigstore/root.
+	// CachePath is the directory of the TUF caches, one per repository (root for public-good, staging-root,
+	// mirror-<hash> for a TUF mirror of one's own); default $HOME/.sigstore.
 	CachePath string
+	// TUFMirror and TUFRootPath name a private instance's TUF repository: its base URL and the root.json to trust
+	// it from. Together they replace public-good's mirror; they contradict Staging and the file paths above.
+	TUFMirror, TUFRootPath string
 	// Transport carries TUF requests; default http.DefaultTransport.
 	Transport http.RoundTripper
 	// Retry is the run's retry policy for TUF requests.
@@ -57,6 +64,14 @@ var tufService = retry.Service{Name: "the TUF mirror", Pass: func(status int) bo
 
 // Validate rejects contradictory options.
 func (o Options) Validate() error {
+	if (o.TUFMirror == "") != (o.TUFRootPath == "") {
+		return remedy.With(errors.New("a TUF mirror is trusted from its root.json: give the mirror's URL and its root.json together"),
+			remedy.Give(remedy.TUFMirror), remedy.Give(remedy.TUFRoot))
+	}
+	if o.TUFMirror != "" && (o.Staging || o.TrustedRootPath != "" || o.SigningConfigPath != "") {
+		return remedy.With(errors.New("a TUF mirror of your own, and Sigstore's staging instance or an instance's files, were both asked for, and they contradict each other: choose one"),
+			remedy.Give(remedy.TUFMirror), remedy.Give(remedy.Staging), remedy.Give(remedy.TrustedRoot))
+	}
 	if o.Staging && (o.TrustedRootPath != "" || o.SigningConfigPath != "") {
 		return remedy.With(errors.New("Sigstore's staging instance and the files of another instance (a trusted root, a signing config) were both asked for, and they contradict each other: choose one"),
 			remedy.Give(remedy.Staging), remedy.Give(remedy.TrustedRoot), remedy.Give(remedy.SigningConfig))
@@ -69,7 +84,7 @@ func (o Options) Instance() Instance {
 	switch {
 	case o.Staging:
 		return Staging
-	case o.TrustedRootPath != "" || o.SigningConfigPath != "":
+	case o.TrustedRootPath != "" || o.SigningConfigPath != "" || o.TUFMirror != "":
 		return Custom
 	default:
 		return PublicGood
@@ -78,13 +93,22 @@ func (o Options) Instance() Instance {
 
 func (o Options) tufOptions(ctx context.Context) (*tuf.Options, error) {
 	opts := tuf.DefaultOptions()
+	leaf := "root" // public-good's cache, where sigstore-go and cosign keep it
 	if o.Staging {
 		opts = opts.WithRoot(tuf.StagingRoot()).WithRepositoryBaseURL(tuf.StagingMirror)
-		opts.CachePath = filepath.Join(filepath.Dir(opts.CachePath), "staging-root")
+		leaf = "staging-root"
 	}
-	if o.CachePath != "" {
-		opts = opts.WithCachePath(o.CachePath)
+	if o.TUFMirror != "" {
+		anchor, err := os.ReadFile(o.TUFRootPath)
+		if err != nil {
+			return nil, fmt.Errorf("reading the TUF root %q: %w (give the root.json the mirror's operators publish)", o.TUFRootPath, describeFileErr(err))
+		}
+		sum := sha256.Sum256([]byte(o.TUFMirror))
+		opts = opts.WithRoot(anchor).WithRepositoryBaseURL(o.TUFMirror)
+		leaf = "mirror-" + hex.EncodeToString(sum[:8])
 	}
+	// One cache per repository, under CachePath (TUF_ROOT on the command line) or ~/.sigstore.
+	opts.CachePath = filepath.Join(cmp.Or(o.CachePath, filepath.Dir(opts.CachePath)), leaf)
 	f := fetcher.NewDefaultFetcher()
 	f.SetHTTPUserAgent("waxseal")
 	if err := f.SetTransport(o.Retry.Transport(o.Transport, tufService)); err != nil {
@@ -119,6 +143,29 @@ func TrustedRoot(ctx context.Context, o Options) (*root.TrustedRoot, error) {
 			remedy.Give(remedy.TrustedRoot))
 	}
 	return tr, nil
+}
+
+// TrustedRootJSON returns the instance's trusted_root.json as its TUF repository serves it (verified against the
+// TUF root: the bytes to keep for verifying offline). It is for instances reached through TUF, not files.
+func TrustedRootJSON(ctx context.Context, o Options) ([]byte, error) {
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	if o.TrustedRootPath != "" || o.SigningConfigPath != "" {
+		return nil, errors.New("the trusted root is already a file: there is nothing to fetch")
+	}
+	client, err := o.tufClient(ctx)
+	if err != nil {
+		return nil, err
+	}
+	b, err := client.GetTarget("trusted_root.json")
+	if err != nil {
+		return nil, fmt.Errorf("fetching the %s trusted root through TUF: %w (check network access to the TUF mirror)", o.Instance(), retry.Cause(err))
+	}
+	if _, err := root.NewTrustedRootFromJSON(b); err != nil {
+		return nil, fmt.Errorf("the %s TUF repository's trusted_root.json is not a Sigstore trusted root: %w", o.Instance(), err)
+	}
+	return b, nil
 }
 
 func (o Options) tufClient(ctx context.Context) (*tuf.Client, error) {

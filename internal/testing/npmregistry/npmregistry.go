@@ -29,6 +29,7 @@ type Server struct {
 	mu          sync.Mutex
 	packages    map[string]*pkg
 	unpublished map[string][]string
+	keys        []map[string]any
 	publishes   []Publish
 	log         []string
 }
@@ -79,6 +80,14 @@ func (s *Server) AddVersion(name, v string, tarball []byte, attestations ...Atte
 		s.packages[name] = p
 	}
 	p.versions[v] = &version{manifest: map[string]any{"name": name, "version": v}, tarball: tarball, attestations: attestations}
+}
+
+// AddKey makes the registry serve a signing key at /-/npm/v1/keys, as registry.npmjs.org serves the key of its
+// publish attestations: keyid "SHA256:<base64>", key the base64 DER SubjectPublicKeyInfo.
+func (s *Server) AddKey(keyID, key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = append(s.keys, map[string]any{"keyid": keyID, "keytype": "ecdsa-sha2-nistp256", "scheme": "ecdsa-sha2-nistp256", "key": key, "expires": nil})
 }
 
 // AddUnpublished records a package whose versions were all unpublished.
@@ -132,6 +141,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, r.Method+" "+r.URL.EscapedPath())
+	if r.URL.Path == "/-/npm/v1/keys" && r.Method == http.MethodGet {
+		writeJSON(w, http.StatusOK, map[string]any{"keys": append([]map[string]any{}, s.keys...)})
+		return
+	}
 	if spec, ok := strings.CutPrefix(r.URL.EscapedPath(), "/-/npm/v1/attestations/"); ok && r.Method == http.MethodGet {
 		s.serveAttestations(w, spec)
 		return
