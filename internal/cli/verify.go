@@ -151,9 +151,11 @@ func (e *Env) verify(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	registryMode := f.registryMode(pos, rel)
-	if _, _, err := f.policy(); err != nil && !(registryMode && f.policyValue() == (verifycmd.Policy{Ref: f.ref, Commit: f.commit})) {
-		return err // usage errors first, before any request (npm packages checked against the registry may pin the repository their package.json names)
+	// Usage errors come first, before any request. npm packages checked against the registry may leave the
+	// identity to the repository their package.json names, so only a ref or commit pin is allowed there.
+	onlyRegistryPins := f.registryMode(pos, rel) && f.policyValue() == (verifycmd.Policy{Ref: f.ref, Commit: f.commit})
+	if _, _, err := f.policy(); err != nil && !onlyRegistryPins {
+		return err
 	}
 	if err := checkRetryFor("verify", *f.retryFor); err != nil {
 		return err

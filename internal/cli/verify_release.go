@@ -250,7 +250,3 @@ func (e *Env) explainGitHub(err error) error {
 	}
 	return err
 }
-
-func sortTargets(ts []target) {
-	slices.SortFunc(ts, func(a, b target) int { return strings.Compare(a.display, b.display) })
-}

@@ -148,14 +148,15 @@ func (l *listener) toFirstRequest(cmd *exec.Cmd) (time.Duration, error) {
 	if err := cmd.Start(); err != nil {
 		return 0, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	type exit struct{ err error }
+	exited := make(chan exit, 1)
+	go func() { exited <- exit{cmd.Wait()} }()
 	select {
 	case at := <-l.hits:
 		<-exited // its exit status is the 401's business
 		return at.Sub(start), nil
-	case err := <-exited:
-		return 0, fmt.Errorf("exited before any request: %v\n%s", err, stderr.String())
+	case e := <-exited:
+		return 0, fmt.Errorf("exited before any request: %v\n%s", e.err, stderr.String())
 	}
 }
 
