@@ -34,8 +34,8 @@ type ActionsSource struct {
 }
 
 // actionsTokenService is the Actions runtime's token endpoint as the retry policy sees it. Its answers hold the
-// token, so no excerpt of a successful answer is ever kept.
-var actionsTokenService = retry.Service{Name: "the GitHub Actions token endpoint", Valid: retry.JSON, Secret: true,
+// token, so no excerpt of a successful answer is ever kept. The answer is one token of a few KB.
+var actionsTokenService = retry.Service{Name: "the GitHub Actions token endpoint", Valid: retry.JSON, Secret: true, MaxBody: 1 << 20,
 	Hint: "check https://www.githubstatus.com"}
 
 var _ Source = (*ActionsSource)(nil)
