@@ -140,6 +140,12 @@ func (s *InteractiveSource) interrupted(ctx context.Context, timeout time.Durati
 		if s.Device {
 			how = "enter the code sooner"
 		}
+		var stray *strayAnswers
+		if errors.As(err, &stray) {
+			return fmt.Errorf("%w: nobody finished signing in within %s (--oidc-timeout), and the browser came back %d time(s) with another "+
+				"state than waxseal sent, which it ignored (%w: a stale browser tab, or a forged redirect): run waxseal again and finish "+
+				"the sign-in in the tab it opens", ErrSignInTimedOut, timeout, stray.n, ErrSignInMismatch)
+		}
 		return fmt.Errorf("%w: nobody finished signing in within %s (--oidc-timeout): run waxseal again and %s", ErrSignInTimedOut, timeout, how)
 	case cause != nil:
 		return fmt.Errorf("stopped while waiting for the sign-in: %w", cause)
