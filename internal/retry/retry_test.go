@@ -85,6 +85,15 @@ func (s *script) count() int {
 	return s.n
 }
 
+// scripted starts a server that answers with steps (see script) and returns it and its URL.
+func scripted(t *testing.T, steps ...http.HandlerFunc) (*script, string) {
+	t.Helper()
+	s := &script{steps: steps}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
 func status(code int, body string, kv ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -160,9 +169,7 @@ func TestTransport(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &script{steps: tc.steps}
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
+			s, base := scripted(t, tc.steps...)
 			clock := newFakeClock()
 			var waits []Wait
 			var mu sync.Mutex
@@ -177,7 +184,7 @@ func TestTransport(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/api/v2/signingCert?token=secret", strings.NewReader("payload"))
+			req, err := http.NewRequestWithContext(t.Context(), method, base+"/api/v2/signingCert?token=secret", strings.NewReader("payload"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -482,13 +489,11 @@ func TestOversizedAnswerIsFinal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &script{steps: tc.steps}
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
+			s, base := scripted(t, tc.steps...)
 			clock := newFakeClock()
 			svc := tc.svc
 			svc.Name = "the npm registry"
-			resp, err := Policy{Clock: clock}.Client(nil, svc).Get(srv.URL + "/next")
+			resp, err := Policy{Clock: clock}.Client(nil, svc).Get(base + "/next")
 			if s.count() != tc.wantCalls {
 				t.Errorf("server saw %d calls, want %d", s.count(), tc.wantCalls)
 			}
