@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -121,16 +120,26 @@ func listenLoopback() ([]net.Listener, int, error) {
 			return nil, 0, err
 		}
 		port := v4.Addr().(*net.TCPAddr).Port
-		v6, err = net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port)))
-		switch {
-		case err == nil:
+		if v6, err = net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port))); err == nil {
 			return []net.Listener{v4, v6}, port, nil
-		case errors.Is(err, syscall.EADDRNOTAVAIL), errors.Is(err, syscall.EAFNOSUPPORT), errors.Is(err, syscall.EPROTONOSUPPORT):
+		}
+		if !hasLoopback6() {
 			return []net.Listener{v4}, port, nil
 		}
 		_ = v4.Close() // the port is someone else's on ::1: try another
 	}
 	return nil, 0, fmt.Errorf("no port was free on both 127.0.0.1 and ::1 (%w)", err)
+}
+
+// hasLoopback6 reports whether this machine can listen on ::1 at all (told apart from a port taken there by
+// asking the system for any free one, the same way on every system).
+func hasLoopback6() bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
 }
 
 // callbackHandler is the redirect listener. The first request to callbackPath that carries this sign-in's state is
