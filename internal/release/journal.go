@@ -26,7 +26,8 @@ import (
 // Anyone who may upload to the release (`contents: write`) can also upload a journal, so a journal is read as a
 // claim to check, never as an order (see check and undoRun): it must be in waxseal's own forms, name a digest for
 // every file, and an undo deletes only assets GitHub created after the journal that still hold those digests, and
-// puts back only an earlier version that was there before it. Its age is GitHub's, never its own clock's.
+// puts an earlier version back only where the name holds that run's new bytes or nothing. Its age is GitHub's, never
+// its own clock's.
 type journal struct {
 	Kind  string  `json:"waxseal"`
 	Run   string  `json:"run"`
@@ -314,8 +315,10 @@ func (p *publisher) readJournal(ctx context.Context, a github.Asset, id string) 
 
 // undoRun undoes the run whose journal jr is (the asset j). What it deletes is that run's by GitHub's record, not
 // only by the journal's word: an upload is deleted only if GitHub created it after the journal and it holds the
-// journal's digest, and an earlier version is put back only if it was on the release before the journal and the
-// name holds that run's new bytes (or nothing). Anything else is another run's and stays.
+// journal's digest, and an earlier version is put back only if the name holds that run's new bytes (or nothing).
+// Anything else is another run's and stays. (The backup itself is not judged by its created_at: whether GitHub keeps
+// it through a rename is not documented, and a wrong guess would lose the earlier version to the sweep of leftover
+// names; a backup name holding other bytes can only come from someone who could upload them under the name itself.)
 func (p *publisher) undoRun(ctx context.Context, j github.Asset, jr *journal, assets []github.Asset, cleaned map[string]bool, restored map[int64]bool) error {
 	named := func(name string) []github.Asset {
 		var out []github.Asset
@@ -353,8 +356,8 @@ func (p *publisher) undoRun(ctx context.Context, j github.Asset, jr *journal, as
 			}
 		}
 		backup, current := named(r.Backup), named(r.Name)
-		if len(backup) == 0 || backup[0].Created.After(jr.created) {
-			continue // nothing was moved aside (the earlier version is still in place), or this is not it
+		if len(backup) == 0 {
+			continue // nothing was moved aside: the earlier version is still in place
 		}
 		if len(current) > 0 && !ours(current[0], r.Digest) {
 			continue // another run placed its own file since: it stays, and the backup is a finished run's leftover
