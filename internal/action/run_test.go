@@ -325,9 +325,11 @@ func TestRunReRunAfterAnInterruptedRun(t *testing.T) {
 	defer fake.Close()
 	relID := fake.AddRelease("v1.0.0", true, false)
 	// Attempt 1 of workflow run 555 was killed a minute ago; this is attempt 2 of the same run.
+	sum := sha256.Sum256([]byte(`{"bundle":"killed run"}`))
 	fake.AddAsset(relID, "waxseal-run-0123456789abcdef.json", []byte(`{"waxseal":"publish journal","run":"0123456789abcdef",`+
 		`"workflowRun":{"id":"555","attempt":1,"job":"publish"},"started":"`+time.Now().Add(-time.Minute).UTC().Format(time.RFC3339)+`","release":"v1.0.0",`+
-		`"uploads":["pkg-1.0.0.tgz.sigstore.json","pkg-1.0.0.tgz.provenance.sigstore.json"],"replaces":[]}`), "")
+		`"uploads":["pkg-1.0.0.tgz.sigstore.json","pkg-1.0.0.tgz.provenance.sigstore.json"],"digests":{"pkg-1.0.0.tgz.sigstore.json":"`+
+		hex.EncodeToString(sum[:])+`","pkg-1.0.0.tgz.provenance.sigstore.json":"`+strings.Repeat("ab", 32)+`"},"replaces":[]}`), "")
 	fake.AddAsset(relID, "pkg-1.0.0.tgz.sigstore.json", []byte(`{"bundle":"killed run"}`), "")
 	fake.AddAsset(relID, "pkg-1.0.0.tgz.provenance.sigstore.json", nil, "starter")
 	env, _ := runnerEnv(t, fake)

@@ -142,8 +142,8 @@ func TestSignInRefusesE2E(t *testing.T) {
 	}{
 		{name: "browser: declined", browser: signin.Refuse, wantErr: oidc.ErrSignInDeclined,
 			want: `signing in at ` + issuer + `: the sign-in was declined: the provider answered access_denied: "the test user denied the request"; run waxseal again and approve the request, or pass --identity-token`},
-		{name: "browser: state does not match", browser: signin.ForgeState, wantErr: oidc.ErrSignInMismatch,
-			want: `signing in at ` + issuer + `: the sign-in answer does not belong to this sign-in: the browser came back with another state than waxseal sent`},
+		{name: "browser: state does not match", browser: signin.ForgeState, extra: []string{"--oidc-timeout", "3s"}, wantErr: oidc.ErrSignInMismatch,
+			want: `signing in at ` + issuer + `: the sign-in timed out: nobody finished signing in within 3s (--oidc-timeout), and the browser came back 1 time(s) with another state than waxseal sent, which it ignored`},
 		{name: "browser: PKCE verifier does not match", browser: signin.ForgeChallenge, wantErr: oidc.ErrSignInMismatch,
 			want: `signing in at ` + issuer + `: the sign-in answer does not belong to this sign-in: the provider refused to trade its code for a token (invalid_grant: "code_verifier does not match the code_challenge")`},
 		{name: "browser: timed out", browser: signin.WalkAway, extra: []string{"--oidc-timeout", "3s"}, wantErr: oidc.ErrSignInTimedOut,

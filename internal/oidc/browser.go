@@ -12,8 +12,10 @@ import (
 	"net/http"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
@@ -36,18 +38,19 @@ type answer struct {
 // browserFlow runs the authorization code flow with PKCE (RFC 7636) through a browser and a loopback redirect
 // listener (RFC 8252 7.3), and returns the ID token and the nonce it must carry.
 func (s *InteractiveSource) browserFlow(ctx context.Context, cfg oauth2.Config, prompt io.Writer) (raw, nonce string, err error) {
-	// "localhost" and a port the system picks, as oauthflow does: what oauth2.sigstore.dev's Dex accepts as a
-	// public client's redirect.
-	ln, err := net.Listen("tcp", "localhost:0")
+	lns, port, err := listenLoopback()
 	if err != nil {
 		return "", "", fmt.Errorf("listening on localhost for the browser's answer: %w", err)
 	}
-	cfg.RedirectURL = fmt.Sprintf("http://localhost:%d%s", ln.Addr().(*net.TCPAddr).Port, callbackPath)
+	cfg.RedirectURL = fmt.Sprintf("http://localhost:%d%s", port, callbackPath)
 	state, verifier := rand.Text(), oauth2.GenerateVerifier()
 	nonce = rand.Text()
 	answers := make(chan answer, 1)
-	srv := &http.Server{Handler: callbackHandler(state, answers), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed at the shutdown below
+	var strays atomic.Int64
+	srv := &http.Server{Handler: callbackHandler(state, answers, &strays), ReadHeaderTimeout: 10 * time.Second}
+	for _, ln := range lns {
+		go func() { _ = srv.Serve(ln) }() // returns ErrServerClosed at the shutdown below
+	}
 	defer shutdown(srv)
 
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), gooidc.Nonce(nonce))
@@ -72,6 +75,9 @@ func (s *InteractiveSource) browserFlow(ctx context.Context, cfg oauth2.Config, 
 			}
 			code = a.code
 		case <-ctx.Done():
+			if n := strays.Load(); n > 0 {
+				return "", "", &strayAnswers{n: n, cause: context.Cause(ctx)}
+			}
 			return "", "", context.Cause(ctx)
 		}
 	}
@@ -100,13 +106,57 @@ func explainExchange(err error) error {
 	}
 }
 
-// callbackHandler is the redirect listener: the first request to callbackPath is the answer; later ones are told
-// the sign-in has ended. Other paths (a browser asks for /favicon.ico) are not answers.
-func callbackHandler(state string, answers chan<- answer) http.Handler {
+// listenLoopback listens on one port at every address the redirect's host, localhost, can be: 127.0.0.1 and ::1.
+// The redirect names localhost, not a loopback IP literal as RFC 8252 8.3 recommends, because that is what
+// oauth2.sigstore.dev is known to accept from a public client (sigstore's oauthflow sends it; Dex before its
+// loopback-IP support accepts nothing else). A browser may try either address for localhost, so holding both is
+// what keeps another user of the machine from listening on the other one and being sent the code. A machine
+// without IPv6 loopback has no ::1 for anyone, browser included.
+func listenLoopback() ([]net.Listener, int, error) {
+	var err error
+	for range 10 {
+		var v4, v6 net.Listener
+		if v4, err = net.Listen("tcp4", "127.0.0.1:0"); err != nil {
+			return nil, 0, err
+		}
+		port := v4.Addr().(*net.TCPAddr).Port
+		if v6, err = net.Listen("tcp6", net.JoinHostPort("::1", strconv.Itoa(port))); err == nil {
+			return []net.Listener{v4, v6}, port, nil
+		}
+		if !hasLoopback6() {
+			return []net.Listener{v4}, port, nil
+		}
+		_ = v4.Close() // the port is someone else's on ::1: try another
+	}
+	return nil, 0, fmt.Errorf("no port was free on both 127.0.0.1 and ::1 (%w)", err)
+}
+
+// hasLoopback6 reports whether this machine can listen on ::1 at all (told apart from a port taken there by
+// asking the system for any free one, the same way on every system).
+func hasLoopback6() bool {
+	l, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		return false
+	}
+	_ = l.Close()
+	return true
+}
+
+// callbackHandler is the redirect listener. The first request to callbackPath that carries this sign-in's state is
+// the answer; later ones are told the sign-in has ended. Any other request (another state or none: a stale tab, a
+// forged redirect; another path: a browser asks for /favicon.ico) is answered and ignored, counted in strays, so it
+// can neither end the sign-in nor take the real answer's place.
+func callbackHandler(state string, answers chan<- answer, strays *atomic.Int64) http.Handler {
 	var once sync.Once
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+callbackPath, func(w http.ResponseWriter, r *http.Request) {
-		a := readAnswer(r, state)
+		// RFC 6749 10.12: the state binds the answer to this run's request; any other answer may be forged (CSRF).
+		if subtle.ConstantTimeCompare([]byte(r.URL.Query().Get("state")), []byte(state)) != 1 {
+			strays.Add(1)
+			page(w, http.StatusBadRequest, "This is not the answer to the sign-in waxseal is waiting for: finish signing in in the tab it opened.")
+			return
+		}
+		a := readAnswer(r)
 		first := false
 		once.Do(func() { first = true; answers <- a })
 		switch {
@@ -122,13 +172,10 @@ func callbackHandler(state string, answers chan<- answer) http.Handler {
 	return mux
 }
 
-func readAnswer(r *http.Request, state string) answer {
+// readAnswer reads the provider's answer, which carries this sign-in's state.
+func readAnswer(r *http.Request) answer {
 	q := r.URL.Query()
 	switch e := q.Get("error"); {
-	// RFC 6749 10.12: the state binds the answer to this run's request; any other answer may be forged (CSRF).
-	case subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1:
-		return answer{err: fmt.Errorf("%w: the browser came back with another state than waxseal sent (a stale browser tab, or a forged "+
-			"redirect); run waxseal again and finish the sign-in in the tab it opens", ErrSignInMismatch)}
 	// RFC 6749 4.1.2.1: access_denied, "the resource owner or authorization server denied the request".
 	case e == "access_denied":
 		return answer{err: fmt.Errorf("%w: the provider answered %s; run waxseal again and approve the request, or pass --identity-token",
@@ -140,6 +187,20 @@ func readAnswer(r *http.Request, state string) answer {
 	}
 	return answer{code: q.Get("code")}
 }
+
+// strayAnswers is how a browser sign-in ended without its answer after requests with another state than waxseal
+// sent, which it ignored.
+type strayAnswers struct {
+	n     int64
+	cause error
+}
+
+func (e *strayAnswers) Error() string {
+	return fmt.Sprintf("%v; meanwhile the browser came back %d time(s) with another state than waxseal sent (a stale browser tab, "+
+		"or a forged redirect), which waxseal ignored", e.cause, e.n)
+}
+
+func (e *strayAnswers) Unwrap() []error { return []error{e.cause, ErrSignInMismatch} }
 
 var successPage = sync.OnceValue(func() string {
 	if p, err := soauth.GetInteractiveSuccessHTML(false, 10); err == nil {

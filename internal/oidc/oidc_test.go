@@ -1,9 +1,11 @@
 package oidc
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -282,4 +284,71 @@ func TestStaticSourceFile(t *testing.T) {
 			t.Errorf("%s: Token() = %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
+}
+
+// TestStaticSourceNeverPrintsTheValue: whatever was given as the token, no error shows it (a value that is neither a
+// file nor a JWT may well be a token in another shape, and CI logs keep it); a path to a file that does not exist
+// says so.
+func TestStaticSourceNeverPrintsTheValue(t *testing.T) {
+	t.Parallel()
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"RS256","kid":"0123456789abcdef0123456789abcdef"}`))
+	payload := base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"https://token.actions.githubusercontent.com","sub":"repo:octo/pkg:ref:refs/heads/main",` +
+		`"aud":"sigstore","repository":"octo/pkg","workflow_ref":"octo/pkg/.github/workflows/release.yml@refs/heads/main",` + strings.Repeat(`"x":"padding",`, 20) + `"sha":"abc"}`))
+	sig := base64.RawURLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb, 0xff, 0x3e}, 86))
+	jwt := header + "." + payload + "." + sig
+	dir := t.TempDir()
+	tests := []struct {
+		name, value string
+		env         string
+		want        []string
+	}{
+		{name: "Bearer and a JWT", value: "Bearer " + jwt, want: []string{"identity token"}},
+		{name: "Bearer and a JWT with a dot after it", value: "Bearer " + jwt + ".", want: []string{"is neither a file nor a JWT", "three base64url parts"}},
+		{name: "a JWT with a standard-base64 signature", value: header + "." + payload + "." + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{0xfb, 0xff, 0x3e}, 86)),
+			want: []string{"is neither a file nor a JWT"}},
+		{name: "a multi-line blob", value: "-----BEGIN ID TOKEN-----\n" + jwt[:60] + "\n" + jwt[60:] + "\n-----END ID TOKEN-----", want: []string{"is neither a file nor a JWT"}},
+		{name: "the Actions endpoint's answer", value: `{"count":1,"value":"` + jwt + `"}`, want: []string{"is neither a file nor a JWT"}},
+		{name: "from SIGSTORE_ID_TOKEN", env: "SIGSTORE_ID_TOKEN", value: "Bearer " + jwt + ".", want: []string{"SIGSTORE_ID_TOKEN is neither a file nor a JWT"}},
+		{name: "a file that does not exist", value: filepath.Join(dir, "gone", "id-token.jwt"), want: []string{"identity token file does not exist"}},
+		{name: "a relative file name that does not exist", value: "id-token.jwt", want: []string{"identity token file does not exist"}},
+		{name: "a file that holds something else", value: writeFile(t, dir, "not-a-token", "Bearer "+jwt+"\n"), want: []string{"does not hold a JWT"}},
+		{name: "a directory", value: dir, want: []string{"identity token file"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tok, err := (&StaticSource{Value: tc.value, Env: tc.env}).Token(t.Context(), "")
+			if err == nil {
+				_, err = ParseClaims(tok)
+			}
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			msg := remedy.Text(err, remedy.Flag)
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("err = %q, want it to say %q", msg, w)
+				}
+			}
+			for _, secret := range []string{tc.value, jwt} {
+				for i := 0; i+8 <= len(secret); i++ {
+					if strings.Contains(msg, secret[i:i+8]) {
+						t.Fatalf("err = %q shows %q of the value", msg, secret[i:i+8])
+					}
+				}
+			}
+			if tc.env == "" && strings.Contains(msg, "is neither") && !strings.HasSuffix(msg, "(--identity-token)") {
+				t.Errorf("err = %q, want the setting to change named", msg)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

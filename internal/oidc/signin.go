@@ -66,11 +66,12 @@ type InteractiveSource struct {
 var _ Source = (*InteractiveSource)(nil)
 
 // The provider as the retry policy sees it: discovery and keys, then the token endpoints, whose answers carry
-// tokens and whose 400 and 401 answers are OAuth errors (RFC 6749 5.2) that x/oauth2 reads itself.
+// tokens and whose 400 and 401 answers are OAuth errors (RFC 6749 5.2) that x/oauth2 reads itself. Discovery
+// documents, key sets and token answers are a few KB.
 var (
-	providerService = retry.Service{Name: "the sign-in provider", Valid: retry.JSON,
+	providerService = retry.Service{Name: "the sign-in provider", Valid: retry.JSON, MaxBody: 1 << 20,
 		Hint: "check that the provider is up (oauth2.sigstore.dev: https://status.sigstore.dev)"}
-	tokenService = retry.Service{Name: "the sign-in provider's token endpoint", Valid: retry.JSON, Secret: true,
+	tokenService = retry.Service{Name: "the sign-in provider's token endpoint", Valid: retry.JSON, Secret: true, MaxBody: 1 << 20,
 		Pass: func(status int) bool { return status == http.StatusBadRequest || status == http.StatusUnauthorized },
 		Hint: "check that the provider is up (oauth2.sigstore.dev: https://status.sigstore.dev)"}
 )
@@ -138,6 +139,12 @@ func (s *InteractiveSource) interrupted(ctx context.Context, timeout time.Durati
 		how := "use --oidc-device if the browser is on another machine"
 		if s.Device {
 			how = "enter the code sooner"
+		}
+		var stray *strayAnswers
+		if errors.As(err, &stray) {
+			return fmt.Errorf("%w: nobody finished signing in within %s (--oidc-timeout), and the browser came back %d time(s) with another "+
+				"state than waxseal sent, which it ignored (%w: a stale browser tab, or a forged redirect): run waxseal again and finish "+
+				"the sign-in in the tab it opens", ErrSignInTimedOut, timeout, stray.n, ErrSignInMismatch)
 		}
 		return fmt.Errorf("%w: nobody finished signing in within %s (--oidc-timeout): run waxseal again and %s", ErrSignInTimedOut, timeout, how)
 	case cause != nil:

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -56,7 +59,8 @@ func TestBrowserSignIn(t *testing.T) {
 		{name: "approved", b: signin.Follow},
 		{name: "declined", b: signin.Refuse, wantErr: ErrSignInDeclined,
 			want: `the sign-in was declined: the provider answered access_denied: "the test user denied the request"; run waxseal again and approve the request`},
-		{name: "state forged", b: signin.ForgeState, wantErr: ErrSignInMismatch, want: "came back with another state than waxseal sent"},
+		{name: "state forged", b: signin.ForgeState, timeout: 300 * time.Millisecond, wantErr: ErrSignInMismatch,
+			want: "nobody finished signing in within 300ms (--oidc-timeout), and the browser came back 1 time(s) with another state than waxseal sent, which it ignored"},
 		{name: "PKCE challenge forged", b: signin.ForgeChallenge, wantErr: ErrSignInMismatch,
 			want: `(invalid_grant: "code_verifier does not match the code_challenge"): the code was issued for another PKCE verifier`},
 		{name: "walked away", b: signin.WalkAway, timeout: 300 * time.Millisecond, wantErr: ErrSignInTimedOut,
@@ -271,4 +275,88 @@ func TestSignInRefusesProviders(t *testing.T) {
 	if _, err := (&InteractiveSource{}).Token(t.Context(), ""); err == nil || !strings.Contains(err.Error(), "--oidc-issuer") {
 		t.Errorf("Token() without an issuer = %v", err)
 	}
+}
+
+// TestBrowserSignInIgnoresStrayRequests: a request to the redirect listener that is not the provider's answer (another
+// state, none, another path) is answered and ignored, and the real redirect that follows still signs the person in.
+func TestBrowserSignInIgnoresStrayRequests(t *testing.T) {
+	t.Parallel()
+	srv := newSignInServer(t)
+	p := signin.NewScreen()
+	var strays []int
+	src := &InteractiveSource{Issuer: srv.URL, Prompt: p, OpenBrowser: func(authURL string) error {
+		redirect := redirectOf(t, authURL)
+		for _, q := range []string{"?state=forged&code=stolen", "?code=stolen", "?state=forged&error=access_denied", ""} {
+			strays = append(strays, get(t, redirect+q))
+		}
+		strays = append(strays, get(t, strings.TrimSuffix(redirect, "/auth/callback")+"/favicon.ico"))
+		_, err := signin.Browse(context.Background(), http.DefaultClient, authURL, signin.Follow)
+		return err
+	}}
+	tok, err := src.Token(t.Context(), "sigstore")
+	if err != nil {
+		t.Fatalf("Token() after stray requests: %v", err)
+	}
+	checkToken(t, tok, p)
+	if want := []int{400, 400, 400, 400, 404}; !slices.Equal(strays, want) {
+		t.Errorf("stray requests answered %v, want %v", strays, want)
+	}
+}
+
+// TestBrowserSignInHoldsEveryLoopbackAddress: the redirect names localhost, so the listener holds its port on every
+// address localhost can be (127.0.0.1 and ::1): another user of the machine cannot listen on the other one and be
+// sent the code.
+func TestBrowserSignInHoldsEveryLoopbackAddress(t *testing.T) {
+	t.Parallel()
+	srv := newSignInServer(t)
+	v6 := true
+	if l, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		v6 = false // no IPv6 loopback here: nobody can listen on it, and no browser reach it
+	} else {
+		_ = l.Close()
+	}
+	src := &InteractiveSource{Issuer: srv.URL, Prompt: signin.NewScreen(), OpenBrowser: func(authURL string) error {
+		u, err := url.Parse(redirectOf(t, authURL))
+		if err != nil {
+			return err
+		}
+		if u.Hostname() != "localhost" {
+			t.Errorf("redirect %s, want it to name localhost", u)
+		}
+		addrs := []string{"127.0.0.1:" + u.Port()}
+		if v6 {
+			addrs = append(addrs, "[::1]:"+u.Port())
+		}
+		for _, a := range addrs {
+			if l, err := net.Listen("tcp", a); err == nil {
+				_ = l.Close()
+				t.Errorf("another listener took %s, the redirect's port", a)
+			}
+		}
+		_, err = signin.Browse(context.Background(), http.DefaultClient, authURL, signin.Follow)
+		return err
+	}}
+	if _, err := src.Token(t.Context(), "sigstore"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func redirectOf(t *testing.T, authURL string) string {
+	t.Helper()
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get("redirect_uri")
+}
+
+func get(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Errorf("GET %s: %v", u, err)
+		return 0
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }

@@ -28,7 +28,13 @@ const DefaultURL = "https://registry.npmjs.org/"
 
 // Limits on what is read from the registry.
 const (
-	maxMetadataBytes = 32 << 20
+	// maxMetadataBytes bounds a version's document (one package.json, with its readme in older packages) and a
+	// version's attestations (a bundle or two).
+	maxMetadataBytes = 8 << 20
+	// maxPackageBytes bounds a package's document. The abbreviated one is a few MB even for packages with thousands
+	// of versions; the full one, which a registry without the abbreviated form sends instead, runs to tens of MB
+	// (next's is 21 MB).
+	maxPackageBytes = 64 << 20
 	// MaxTarballBytes bounds a downloaded tarball; the npm registry refuses packages far smaller.
 	MaxTarballBytes = 1 << 30
 )
@@ -52,14 +58,17 @@ func (e *HTTPError) Error() string {
 // Client talks to one npm registry.
 type Client struct {
 	base     *url.URL
-	metadata *http.Client // JSON answers, read whole
+	metadata *http.Client // version documents and attestations, read whole
+	packages *http.Client // package documents, read whole
 	download *http.Client // tarballs, streamed
 }
 
 // The registry as the retry policy sees it. Final 4xx answers (a 404 for a version that does not exist) come back
 // to the client, which explains them.
 var (
-	metadataService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: retry.ClientError,
+	metadataService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: retry.ClientError, MaxBody: maxMetadataBytes,
+		Hint: "check https://status.npmjs.org (or your registry's status)"}
+	packageService = retry.Service{Name: "the npm registry", Valid: retry.JSON, Pass: retry.ClientError, MaxBody: maxPackageBytes,
 		Hint: "check https://status.npmjs.org (or your registry's status)"}
 	downloadService = retry.Service{Name: "the npm registry", Stream: true, Pass: retry.ClientError,
 		Hint: "check https://status.npmjs.org (or your registry's status)"}
@@ -75,7 +84,8 @@ func New(transport http.RoundTripper, policy retry.Policy, baseURL string) (*Cli
 	if !strings.HasSuffix(u.Path, "/") {
 		u.Path += "/"
 	}
-	return &Client{base: u, metadata: policy.Client(transport, metadataService), download: policy.Client(transport, downloadService)}, nil
+	return &Client{base: u, metadata: policy.Client(transport, metadataService), packages: policy.Client(transport, packageService),
+		download: policy.Client(transport, downloadService)}, nil
 }
 
 // Version is a package version's registry metadata, as much as verification needs.
@@ -275,10 +285,19 @@ const (
 	NewPackage
 )
 
-// Preflight asks the registry whether name@version can be published: GET /<name>/<version> (the version's
-// document, small), then, when that is 404, the package's abbreviated document (application/vnd.npm.install-v1+json)
-// to tell a new version from a new package. A 404 for the package carries, for an unpublished package, a document
-// whose time.unpublished lists the versions that can never be used again.
+// Preflight asks the registry whether name@version can be published, reading no more than it needs:
+//
+//  1. GET /<name>/<version>, the version's own document (a few KB): 200 means it is published.
+//  2. Else GET /<name> abbreviated (Accept: application/vnd.npm.install-v1+json, as npm publish's own check of
+//     "You cannot publish over the previously published versions" asks for it): its versions list the published
+//     versions, without the readmes and per-version details that make a full document tens of MB.
+//  3. When that is 404, the full document, as pacote does (a registry may have no abbreviated form). A 404 for a
+//     package whose versions were all unpublished carries a small document whose time record keeps every version
+//     number it ever had, which npm never allows again.
+//
+// An abbreviated document has no time record, so a version unpublished from a package that still has others comes
+// back as NewVersion: telling it apart would take the full document every time, and npm publish itself refuses it
+// (403) without harm beyond a signature for a version that never ships.
 func (c *Client) Preflight(ctx context.Context, name, version string) (Availability, error) {
 	base := c.base.String() + url.PathEscape(name)
 	_, err := c.get(ctx, c.metadata, base+"/"+url.PathEscape(version), maxMetadataBytes)
@@ -289,44 +308,77 @@ func (c *Client) Preflight(ctx context.Context, name, version string) (Availabil
 	case !errors.As(err, &he) || he.Status != http.StatusNotFound:
 		return 0, fmt.Errorf("asking the registry about %s@%s: %w", name, version, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
-	if err != nil {
-		return 0, err
+	doc, found, err := c.packageDoc(ctx, base, abbreviatedAccept)
+	if err == nil && !found && doc.Time == nil {
+		doc, found, err = c.packageDoc(ctx, base, "application/json")
 	}
-	req.Header.Set("Accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")
-	req.Header.Set("User-Agent", "waxseal")
-	resp, err := c.metadata.Do(req)
-	if err != nil {
-		return 0, fmt.Errorf("asking the registry about %s: %w", name, retry.Cause(err))
-	}
-	defer func() { _ = resp.Body.Close() }() // read-only
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes))
 	if err != nil {
 		return 0, fmt.Errorf("asking the registry about %s: %w", name, err)
 	}
+	return doc.availability(found, version), nil
+}
+
+// abbreviatedAccept is what npm sends for a package document (pacote's corgiDoc): the abbreviated form, else the
+// full one.
+const abbreviatedAccept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+
+// packageDoc is as much of a package document as Preflight reads. The values of versions are skipped, not kept.
+type packageDoc struct {
+	Versions map[string]struct{} `json:"versions"`
+	// Time is the full document's time record: created, modified, every version number the package ever had, and,
+	// for a package whose versions were all unpublished, unpublished.versions.
+	Time map[string]json.RawMessage `json:"time"`
+}
+
+// packageDoc fetches GET base with accept. found is false for a 404, whose body (an unpublished package's record)
+// is read too.
+func (c *Client) packageDoc(ctx context.Context, base, accept string) (doc packageDoc, found bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base, nil)
+	if err != nil {
+		return doc, false, err
+	}
+	req.Header.Set("Accept", accept)
+	req.Header.Set("User-Agent", "waxseal")
+	resp, err := c.packages.Do(req)
+	if err != nil {
+		return doc, false, retry.Cause(err)
+	}
+	defer func() { _ = resp.Body.Close() }() // read-only
 	switch resp.StatusCode {
 	case http.StatusOK:
-		var doc struct {
-			Versions map[string]json.RawMessage `json:"versions"`
+		if err := json.NewDecoder(io.LimitReader(resp.Body, maxPackageBytes)).Decode(&doc); err != nil {
+			return doc, true, fmt.Errorf("%s answered something other than a package document (%v): check the registry setting", Redact(base), err)
 		}
-		if json.Unmarshal(body, &doc) == nil && doc.Versions[version] != nil {
-			return VersionExists, nil // a registry whose version endpoint lags its package document
-		}
-		return NewVersion, nil
+		return doc, true, nil
 	case http.StatusNotFound:
-		var gone struct {
-			Time struct {
-				Unpublished struct {
-					Versions []string `json:"versions"`
-				} `json:"unpublished"`
-			} `json:"time"`
-		}
-		if json.Unmarshal(body, &gone) == nil && slices.Contains(gone.Time.Unpublished.Versions, version) {
-			return VersionUnpublished, nil
-		}
-		return NewPackage, nil
+		_ = json.NewDecoder(io.LimitReader(resp.Body, maxPackageBytes)).Decode(&doc) // a 404 body may be anything
+		return doc, false, nil
 	}
-	return 0, fmt.Errorf("asking the registry about %s: %w", name, &HTTPError{URL: base, Status: resp.StatusCode})
+	return doc, false, &HTTPError{URL: base, Status: resp.StatusCode}
+}
+
+// availability reads version's fate from a package document: found (200) or not (404).
+func (d packageDoc) availability(found bool, version string) Availability {
+	if _, ok := d.Versions[version]; found && ok {
+		return VersionExists // a registry whose version endpoint lags its package document
+	}
+	switch version {
+	case "created", "modified", "unpublished": // the time record's own keys, never versions
+	default:
+		if _, ok := d.Time[version]; ok {
+			return VersionUnpublished // a full document keeps the time of every version it ever had
+		}
+	}
+	if found {
+		return NewVersion
+	}
+	var gone struct {
+		Versions []string `json:"versions"`
+	}
+	if json.Unmarshal(d.Time["unpublished"], &gone) == nil && slices.Contains(gone.Versions, version) {
+		return VersionUnpublished
+	}
+	return NewPackage
 }
 
 // Attestation is one entry of the registry's attestations for a version.

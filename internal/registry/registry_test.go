@@ -5,11 +5,15 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,7 +228,13 @@ func TestPreflight(t *testing.T) {
 	t.Cleanup(reg.Close)
 	reg.AddVersion("@scope/pkg", "1.0.0", []byte("tgz"))
 	reg.AddVersion("left-pad", "1.3.0", []byte("tgz"))
+	reg.AddVersion("left-pad", "1.3.1", []byte("tgz"))
+	reg.Unpublish("left-pad", "1.3.1")
 	reg.AddUnpublished("gone", "1.0.0", "1.0.1")
+	reg.AddVersion("dwindled", "1.0.0", []byte("tgz"))
+	reg.AddVersion("dwindled", "1.1.0", []byte("tgz"))
+	reg.Unpublish("dwindled", "1.0.0")
+	reg.Unpublish("dwindled", "1.1.0")
 	c, err := New(reg.Client().Transport, retry.Policy{Clock: &retrytest.Clock{}}, reg.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -237,9 +247,15 @@ func TestPreflight(t *testing.T) {
 		{"@scope/pkg", "1.1.0", NewVersion},
 		{"left-pad", "1.3.0", VersionExists},
 		{"left-pad", "2.0.0", NewVersion},
+		// The abbreviated document has no time record; npm publish refuses this version itself.
+		{"left-pad", "1.3.1", NewVersion},
 		{"brand-new", "0.1.0", NewPackage},
 		{"gone", "1.0.1", VersionUnpublished},
 		{"gone", "2.0.0", NewPackage},
+		// Unpublished one at a time: the last is in time.unpublished, the earlier one only in the time record.
+		{"dwindled", "1.1.0", VersionUnpublished},
+		{"dwindled", "1.0.0", VersionUnpublished},
+		{"dwindled", "2.0.0", NewPackage},
 	} {
 		got, err := c.Preflight(t.Context(), tc.name, tc.version)
 		if err != nil || got != tc.want {
@@ -254,6 +270,127 @@ func TestPreflight(t *testing.T) {
 	c, _ = New(nil, retry.Policy{Clock: &retrytest.Clock{}}, deny.URL)
 	if _, err := c.Preflight(t.Context(), "x", "1.0.0"); err == nil || !strings.Contains(err.Error(), "HTTP 401") {
 		t.Errorf("Preflight against a registry that refuses reads: %v", err)
+	}
+}
+
+// recording serves reg's answers and records "Accept path" of every request; strip drops the Accept header
+// first, as a registry without the abbreviated form ignores it.
+func recording(t *testing.T, reg *npmregistry.Server, strip bool) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("Accept")+" "+r.URL.EscapedPath())
+		mu.Unlock()
+		if strip {
+			r.Header.Del("Accept")
+		}
+		reg.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(seen)
+	}
+}
+
+// bigPackage adds a package of count versions to reg whose full document is about count*7 KB (next's is 21 MB):
+// each version carries the fields a full document keeps (a readme, scripts) and the install fields an abbreviated
+// one keeps (dependencies).
+func bigPackage(reg *npmregistry.Server, name string, count int) {
+	filler := strings.Repeat("Lorem ipsum dolor sit amet. ", 250)
+	for i := range count {
+		v := fmt.Sprintf("15.%d.%d-canary.%d", i/1000, i/100%10, i%100)
+		reg.AddVersion(name, v, []byte("tgz"))
+		reg.SetFields(name, v, map[string]any{"readme": filler, "description": "The React Framework",
+			"scripts":      map[string]string{"build": "taskr release", "prepublishOnly": "cd ../../ && turbo run build"},
+			"dependencies": map[string]string{"@next/env": v, "@swc/helpers": "0.5.15", "busboy": "1.6.0", "caniuse-lite": "^1.0.30001579"}})
+	}
+}
+
+// TestPreflightLargePackage: a new version of a package whose full document is 21 MB (next's size) is judged from
+// the version's document and the abbreviated document, at once, without a wait; so is a package on a registry that
+// has no abbreviated form and sends the full document.
+func TestPreflightLargePackage(t *testing.T) {
+	t.Parallel()
+	reg := npmregistry.New("t")
+	t.Cleanup(reg.Close)
+	bigPackage(reg, "next", 3000)
+	resp, err := reg.Client().Get(reg.URL + "/next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	if len(full) < 20<<20 {
+		t.Fatalf("the full document is %d bytes, want a 21 MB-class one", len(full))
+	}
+	const accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*"
+	tests := []struct {
+		name         string
+		strip        bool
+		version      string
+		want         Availability
+		wantRequests []string
+	}{
+		{name: "new version", version: "15.2.99-canary.99", want: NewVersion,
+			wantRequests: []string{"application/json /next/15.2.99-canary.99", accept + " /next"}},
+		{name: "published version", version: "15.2.9-canary.99", want: VersionExists,
+			wantRequests: []string{"application/json /next/15.2.9-canary.99"}},
+		{name: "new version, registry without the abbreviated form", strip: true, version: "15.2.99-canary.99", want: NewVersion,
+			wantRequests: []string{"application/json /next/15.2.99-canary.99", accept + " /next"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, seen := recording(t, reg, tc.strip)
+			clock := &retrytest.Clock{}
+			c, err := New(retrytest.Transport(t), retrytest.Policy(clock), srv.URL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Preflight(t.Context(), "next", tc.version)
+			if err != nil || got != tc.want {
+				t.Errorf("Preflight(next@%s) = %v, %v; want %v", tc.version, got, err, tc.want)
+			}
+			if clock.Total() != 0 {
+				t.Errorf("waited %v on the retry clock, want no retries", clock.Slept())
+			}
+			if diff := cmp.Diff(tc.wantRequests, seen()); diff != "" {
+				t.Errorf("requests (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestPreflightFallsBackToTheFullDocument: a registry whose 404 for the abbreviated document is bare is asked for the
+// full one, as pacote does, and its record of an unpublished package is read from that.
+func TestPreflightFallsBackToTheFullDocument(t *testing.T) {
+	t.Parallel()
+	reg := npmregistry.New("t")
+	t.Cleanup(reg.Close)
+	reg.AddUnpublished("gone", "1.0.0")
+	var seen []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		seen = append(seen, r.Header.Get("Accept")+" "+r.URL.EscapedPath())
+		if strings.Contains(r.Header.Get("Accept"), "install-v1") {
+			http.Error(w, `{"error":"Not found"}`, http.StatusNotFound)
+			return
+		}
+		reg.Config.Handler.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c, err := New(srv.Client().Transport, retry.Policy{Clock: &retrytest.Clock{}}, srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := c.Preflight(t.Context(), "gone", "1.0.0")
+	if err != nil || got != VersionUnpublished {
+		t.Errorf("Preflight(gone@1.0.0) = %v, %v; want VersionUnpublished", got, err)
+	}
+	if len(seen) != 3 || !strings.HasPrefix(seen[2], "application/json /gone") {
+		t.Errorf("requests %q, want the version, the abbreviated document, then the full one", seen)
 	}
 }
 

@@ -69,7 +69,8 @@ type RunInfo struct {
 	Job     string `json:"job,omitempty"`
 }
 
-// StaleJournal is the age past which another run's journal is taken to be an interrupted run's: a run keeps its
+// StaleJournal is the age (by GitHub's created_at for the journal's asset, never the time written in it) past
+// which another run's journal is taken to be an interrupted run's: a run keeps its
 // journal only while it uploads, which its retry budget and GitHub's content limits bound far below this.
 const StaleJournal = 6 * time.Hour
 

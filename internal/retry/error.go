@@ -39,12 +39,19 @@ type Error struct {
 	Transient bool
 	// Hint is the service's advice for a lasting failure.
 	Hint string
+	// Limit, when positive, is the service's limit on an answer's size (Service.MaxBody), which its 2xx answer
+	// exceeded. Such an answer is final: the service will send as much again.
+	Limit int64
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s (%s %s) ", e.Service, e.Method, e.URL)
 	switch {
+	case e.Limit > 0:
+		fmt.Fprintf(&b, "answered %s with more than %s, the most waxseal reads of one answer from %s: check that the URL "+
+			"points at the service (not at a proxy or another site), and if it does, report this to waxseal's maintainers",
+			statusText(e.Status), sizeText(e.Limit), e.Service)
 	case e.Status != 0:
 		b.WriteString("answered " + statusText(e.Status))
 		if e.Fault != "" {
@@ -111,6 +118,14 @@ func (w Wait) String() string {
 	return fmt.Sprintf("%s (%s %s) %s on try %d; trying again in %s, at %s (%s of the %s retry budget used)",
 		w.Service, w.Method, w.URL, w.Answer, w.Try, w.Wait.Round(100*time.Millisecond),
 		w.Next.UTC().Format("15:04:05Z"), w.Used.Round(time.Second), w.Budget)
+}
+
+// sizeText says how many bytes n is, in MiB when it is a whole number of them.
+func sizeText(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func statusText(code int) string {

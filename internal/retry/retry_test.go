@@ -85,6 +85,15 @@ func (s *script) count() int {
 	return s.n
 }
 
+// scripted starts a server that answers with steps (see script) and returns it and its URL.
+func scripted(t *testing.T, steps ...http.HandlerFunc) (*script, string) {
+	t.Helper()
+	s := &script{steps: steps}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	return s, srv.URL
+}
+
 func status(code int, body string, kv ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -160,9 +169,7 @@ func TestTransport(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := &script{steps: tc.steps}
-			srv := httptest.NewServer(s)
-			t.Cleanup(srv.Close)
+			s, base := scripted(t, tc.steps...)
 			clock := newFakeClock()
 			var waits []Wait
 			var mu sync.Mutex
@@ -177,7 +184,7 @@ func TestTransport(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+"/api/v2/signingCert?token=secret", strings.NewReader("payload"))
+			req, err := http.NewRequestWithContext(t.Context(), method, base+"/api/v2/signingCert?token=secret", strings.NewReader("payload"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -449,5 +456,71 @@ func TestRetryAfter(t *testing.T) {
 		if got != tc.want || ok != tc.ok {
 			t.Errorf("RetryAfter(%q) = %v, %v; want %v, %v", tc.v, got, ok, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestOversizedAnswerIsFinal: an answer larger than the service's limit is not a failing service, and retrying it
+// only burns the budget (the npm registry's 21 MB document for `next` used to be retried for five minutes). Each
+// service sets its own limit.
+func TestOversizedAnswerIsFinal(t *testing.T) {
+	t.Parallel()
+	jsonOf := func(n int) string { return `"` + strings.Repeat("x", n-2) + `"` }
+	tests := []struct {
+		name      string
+		svc       Service
+		steps     []http.HandlerFunc
+		wantCalls int
+		wantLen   int    // the body's length on success
+		wantErr   string // empty: success
+	}{
+		{name: "past the default limit", svc: Service{Valid: JSON}, steps: []http.HandlerFunc{status(200, jsonOf(17<<20))},
+			wantCalls: 1, wantErr: "answered 200 OK with more than 4 MiB, the most waxseal reads of one answer from the npm registry"},
+		{name: "past the service's own limit", svc: Service{Valid: JSON, MaxBody: 1024}, steps: []http.HandlerFunc{status(200, jsonOf(1025))},
+			wantCalls: 1, wantErr: "with more than 1024 bytes"},
+		{name: "at the service's own limit", svc: Service{Valid: JSON, MaxBody: 1024}, steps: []http.HandlerFunc{status(200, jsonOf(1024))},
+			wantCalls: 1, wantLen: 1024},
+		{name: "a limit above the default", svc: Service{Valid: JSON, MaxBody: 32 << 20}, steps: []http.HandlerFunc{status(200, jsonOf(21<<20))},
+			wantCalls: 1, wantLen: 21 << 20},
+		{name: "never handed to a client that takes final statuses", svc: Service{MaxBody: 16, Pass: func(int) bool { return true }},
+			steps: []http.HandlerFunc{status(200, jsonOf(17))}, wantCalls: 1, wantErr: "with more than 16 bytes"},
+		{name: "a large error page is still judged by its status", svc: Service{MaxBody: 16},
+			steps: []http.HandlerFunc{status(503, jsonOf(17)), status(200, ok)}, wantCalls: 2, wantLen: len(ok)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, base := scripted(t, tc.steps...)
+			clock := newFakeClock()
+			svc := tc.svc
+			svc.Name = "the npm registry"
+			resp, err := Policy{Clock: clock}.Client(nil, svc).Get(base + "/next")
+			if s.count() != tc.wantCalls {
+				t.Errorf("server saw %d calls, want %d", s.count(), tc.wantCalls)
+			}
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("err = %v, want success", err)
+				}
+				defer func() { _ = resp.Body.Close() }()
+				if b, _ := io.ReadAll(resp.Body); len(b) != tc.wantLen {
+					t.Errorf("body of %d bytes, want the whole answer of %d", len(b), tc.wantLen)
+				}
+				return
+			}
+			if err == nil {
+				_ = resp.Body.Close()
+				t.Fatal("want failure")
+			}
+			var e *Error
+			if !errors.As(err, &e) || e.Transient || len(clock.slept) != 0 || e.Limit == 0 {
+				t.Fatalf("err = %v after waits %v, want a final error naming the limit", err, clock.slept)
+			}
+			if !strings.Contains(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "failing or overloaded") || len(err.Error()) > 500 {
+				t.Errorf("err = %q, want %q and no outage", err, tc.wantErr)
+			}
+			if remedy.Hints(err) != nil {
+				t.Errorf("hints %v: giving it longer cannot help", remedy.Hints(err))
+			}
+		})
 	}
 }

@@ -28,10 +28,24 @@ type Service struct {
 	// Pass reports final non-2xx statuses the client library handles itself (Rekor v1's 409 "entry already
 	// exists"), handed back as responses. Every other final failure comes back as an *Error.
 	Pass func(status int) bool
-	// Stream leaves 2xx bodies unread, for downloads; they are bounded by Policy.StreamTimeout.
+	// Stream leaves 2xx bodies unread, for downloads; they are bounded by Policy.StreamTimeout and by the caller.
 	Stream bool
+	// MaxBody bounds an answer read whole: the largest answer the service sends, with room to spare; default
+	// DefaultMaxBody. A 2xx answer larger than it is a final *Error naming the limit, never retried: a service that
+	// answers too much will answer too much again. (Only non-2xx answers of a Stream service are read whole.)
+	MaxBody int64
 	// Secret means successful answers carry secrets (an identity token): an Error never quotes a 2xx body.
 	Secret bool
+}
+
+// DefaultMaxBody is Service.MaxBody when a service sets none.
+const DefaultMaxBody = 4 << 20
+
+func (s Service) maxBody() int64 {
+	if s.MaxBody > 0 {
+		return s.MaxBody
+	}
+	return DefaultMaxBody
 }
 
 // ClientError is a Service.Pass for services whose client library reads 4xx answers itself (go-github decodes

@@ -14,16 +14,13 @@ import (
 	"github.com/sigstore/sigstore/pkg/httpretry"
 )
 
-// maxBody bounds what is read of one answer that is read whole (every Sigstore, GitHub API and registry metadata
-// answer is far smaller).
-const maxBody = 16 << 20
-
 // Transport returns a RoundTripper that sends each request for svc over base (nil means http.DefaultTransport)
 // under the policy. A request is retried only if it can be replayed (no body, or GetBody set, as
 // http.NewRequest does for in-memory bodies). The answer handed back is a 2xx whose body was read whole and
 // checked by svc.Valid (or a streamed 2xx), a redirect (for http.Client to follow, each hop under the policy
 // again), or a final status svc.Pass accepts; every other final failure is an
-// *Error naming the service, what it answered and how long it was tried. A cancelled context ends the request
+// *Error naming the service, what it answered and how long it was tried. A 2xx answer larger than svc.MaxBody is
+// final at once: the *Error names the limit. A cancelled context ends the request
 // at once with the context's error.
 func (p Policy) Transport(base http.RoundTripper, svc Service) http.RoundTripper {
 	if base == nil {
@@ -72,11 +69,13 @@ type request struct {
 	wait  time.Duration
 	final Verdict // the last verdict
 	spent bool    // the budget ended the retries
+	over  int64   // the service's size limit, when a 2xx answer exceeded it (final)
 }
 
 // try sends one try with its own timeout and reads a whole answer before the timeout ends.
 func (r *request) try(req *http.Request) (*http.Response, error) {
 	r.tries++
+	r.over = 0
 	timeout := r.t.p.AttemptTimeout
 	if r.t.svc.Stream {
 		timeout = r.t.p.StreamTimeout
@@ -95,16 +94,20 @@ func (r *request) try(req *http.Request) (*http.Response, error) {
 		r.last, r.fault = a, ""
 		return resp, nil
 	}
-	a.Body, a.Err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	limit := r.t.svc.maxBody()
+	a.Body, a.Err = io.ReadAll(io.LimitReader(resp.Body, limit+1))
 	a.Err = timedOut(ctx, req, a.Err, timeout)
-	_ = resp.Body.Close() // read whole
+	_ = resp.Body.Close() // read whole, or as much as will be looked at
 	cancel()
 	fault := ""
 	switch {
 	case a.Err != nil:
 		fault = "an answer cut short (" + a.Err.Error() + ")"
-	case len(a.Body) > maxBody:
-		fault, a.Body = fmt.Sprintf("an answer larger than %d bytes", maxBody), a.Body[:maxBody]
+	case int64(len(a.Body)) > limit:
+		fault, a.Body = "an answer larger than "+sizeText(limit), a.Body[:limit]
+		if resp.StatusCode/100 == 2 {
+			r.over = limit
+		}
 	case resp.StatusCode/100 == 2 && r.t.svc.Valid != nil:
 		if verr := r.t.svc.Valid(a); verr != nil {
 			fault = "an unreadable answer (" + verr.Error() + ")"
@@ -135,6 +138,10 @@ func (r *request) check(_ *http.Request, resp *http.Response, err error) bool {
 	}
 	if b := r.req.Body; b != nil && b != http.NoBody && r.req.GetBody == nil {
 		return false // the body cannot be sent again
+	}
+	if r.over > 0 {
+		r.final = Verdict{} // the service answered, with more than it ever should: it will do so again
+		return false
 	}
 	r.final = r.t.svc.Classify(r.last)
 	if !r.final.Retry {
@@ -208,14 +215,15 @@ func (r *request) finish(resp *http.Response, err error) (*http.Response, error)
 	if err == nil && resp.StatusCode < 400 && r.fault == "" {
 		return resp, nil
 	}
-	if err == nil && r.t.svc.Pass != nil && !r.final.Retry && r.t.svc.Pass(resp.StatusCode) {
+	if err == nil && r.over == 0 && r.t.svc.Pass != nil && !r.final.Retry && r.t.svc.Pass(resp.StatusCode) {
 		return resp, nil
 	}
 	if resp != nil {
 		_ = resp.Body.Close()
 	}
 	e := &Error{Service: r.t.svc.Name, Method: r.req.Method, URL: redactURL(r.req.URL), Tries: r.tries,
-		Elapsed: r.last.Now.Sub(r.start), Transient: r.final.Retry, Hint: r.t.svc.Hint, Fault: r.fault, Err: r.last.Err}
+		Elapsed: r.last.Now.Sub(r.start), Transient: r.final.Retry, Hint: r.t.svc.Hint, Fault: r.fault, Err: r.last.Err,
+		Limit: r.over}
 	if r.spent {
 		e.Budget = r.t.p.For
 	}

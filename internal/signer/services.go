@@ -17,15 +17,18 @@ import (
 	"github.com/waxseal/waxseal/internal/retry"
 )
 
-// The Sigstore services as the retry policy sees them.
+// The Sigstore services as the retry policy sees them. Their answers are a certificate chain, a log entry with its
+// proof (Rekor v1 keeps an in-toto entry's envelope, which it caps far below its limit here) and a DER timestamp:
+// kilobytes, so each limit leaves ample room.
 var (
-	fulcioService = retry.Service{Name: "Fulcio", Valid: retry.JSON}
+	fulcioService = retry.Service{Name: "Fulcio", Valid: retry.JSON, MaxBody: 1 << 20}
 	// rekorV1Service hands 409 to sigstore-go, which then fetches the entry an earlier try of the same
 	// submission created (its answer was lost), so a retried submission is idempotent.
-	rekorV1Service = retry.Service{Name: "Rekor", Valid: retry.JSON, Pass: func(status int) bool { return status == http.StatusConflict }}
+	rekorV1Service = retry.Service{Name: "Rekor", Valid: retry.JSON, MaxBody: 4 << 20,
+		Pass: func(status int) bool { return status == http.StatusConflict }}
 	// rekorV2Service's 409 comes back as an *retry.Error: the signer signs afresh (see Signer.bundle).
-	rekorV2Service = retry.Service{Name: "Rekor v2", Valid: retry.JSON}
-	tsaService     = retry.Service{Name: "the timestamp authority", Valid: timestampReply}
+	rekorV2Service = retry.Service{Name: "Rekor v2", Valid: retry.JSON, MaxBody: 4 << 20}
+	tsaService     = retry.Service{Name: "the timestamp authority", Valid: timestampReply, MaxBody: 1 << 20}
 )
 
 // timestampReply accepts a body that is one DER value, as an RFC 3161 TimeStampResp is; an HTML error page or a

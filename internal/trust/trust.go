@@ -58,8 +58,9 @@ type Options struct {
 }
 
 // tufService is a TUF mirror as the retry policy sees it. go-tuf reads a 404 (or 403) for the next root version
-// as "no newer root", so final 4xx answers go back to it as they are.
-var tufService = retry.Service{Name: "the TUF mirror", Pass: func(status int) bool { return status < 500 },
+// as "no newer root", so final 4xx answers go back to it as they are. go-tuf caps each metadata file itself (5 MB
+// for targets, its largest) and each target at the length its metadata names; a trusted root is tens of KB.
+var tufService = retry.Service{Name: "the TUF mirror", Pass: func(status int) bool { return status < 500 }, MaxBody: 8 << 20,
 	Hint: "check https://status.sigstore.dev, or work offline with the instance's trusted root in a file"}
 
 // Validate rejects contradictory options.

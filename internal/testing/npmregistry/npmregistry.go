@@ -1,7 +1,9 @@
 // Package npmregistry is an in-process npm registry for tests, answering as registry.npmjs.org does for the
-// endpoints waxseal and the npm CLI use: package documents (full and abbreviated), version documents, tarballs,
-// the attestations endpoint, and publishes (PUT), which it records byte for byte. Its 404s carry the registry's
-// bodies, an unpublished package answers 404 with its time.unpublished record, and publishes need a bearer token.
+// endpoints waxseal and the npm CLI use: package documents (full, and abbreviated for an Accept of
+// application/vnd.npm.install-v1+json), version documents, tarballs, the attestations endpoint, and publishes
+// (PUT), which it records byte for byte. Its 404s carry the registry's bodies; like the registry it keeps the time
+// of every version it has ever had, so an unpublished version's number is never allowed again, and a package
+// whose versions are all unpublished answers 404 with that record (time.unpublished). Publishes need a bearer token.
 package npmregistry
 
 import (
@@ -10,12 +12,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/waxseal/waxseal/internal/provenance"
 )
@@ -28,14 +32,29 @@ type Server struct {
 
 	mu          sync.Mutex
 	packages    map[string]*pkg
-	unpublished map[string][]string
+	unpublished map[string]*gone
 	keys        []map[string]any
 	publishes   []Publish
 	log         []string
+	clock       int // seconds past epoch of the last change; every change moves it on
 }
+
+// epoch is the time of the registry's first change.
+var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 type pkg struct {
 	versions map[string]*version
+	latest   string
+	// times is the registry's time record: each version ever published (and not since unpublished) at its
+	// publish time, each unpublished one at its unpublish time, and created and modified.
+	times map[string]string
+}
+
+// gone is a package whose versions were all unpublished: what the registry keeps of it.
+type gone struct {
+	times    map[string]string
+	versions []string // the versions it had when the last was unpublished
+	at       string
 }
 
 type version struct {
@@ -65,21 +84,17 @@ type Attachment struct {
 
 // New starts a registry that accepts publishes bearing token.
 func New(token string) *Server {
-	s := &Server{Token: token, packages: map[string]*pkg{}, unpublished: map[string][]string{}}
+	s := &Server{Token: token, packages: map[string]*pkg{}, unpublished: map[string]*gone{}}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
-// AddVersion adds name@v with its tarball and attestations (provenance bundles, as the registry keeps them).
+// AddVersion adds name@v with its tarball and attestations (provenance bundles, as the registry keeps them), and
+// tags it latest.
 func (s *Server) AddVersion(name, v string, tarball []byte, attestations ...Attestation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := s.packages[name]
-	if p == nil {
-		p = &pkg{versions: map[string]*version{}}
-		s.packages[name] = p
-	}
-	p.versions[v] = &version{manifest: map[string]any{"name": name, "version": v}, tarball: tarball, attestations: attestations}
+	s.add(name, v, &version{manifest: map[string]any{"name": name, "version": v}, tarball: tarball, attestations: attestations})
 }
 
 // AddKey makes the registry serve a signing key at /-/npm/v1/keys, as registry.npmjs.org serves the key of its
@@ -90,11 +105,70 @@ func (s *Server) AddKey(keyID, key string) {
 	s.keys = append(s.keys, map[string]any{"keyid": keyID, "keytype": "ecdsa-sha2-nistp256", "scheme": "ecdsa-sha2-nistp256", "key": key, "expires": nil})
 }
 
-// AddUnpublished records a package whose versions were all unpublished.
+// tick moves the registry's clock on and returns the time, as the registry writes it.
+func (s *Server) tick() string {
+	s.clock++
+	return epoch.Add(time.Duration(s.clock) * time.Second).Format("2006-01-02T15:04:05.000Z")
+}
+
+func (s *Server) add(name, v string, ver *version) {
+	p := s.packages[name]
+	now := s.tick()
+	if p == nil {
+		p = &pkg{versions: map[string]*version{}, times: map[string]string{"created": now}}
+		if g := s.unpublished[name]; g != nil { // a new owner: the old versions' times stay
+			maps.Copy(p.times, g.times)
+			delete(s.unpublished, name)
+		}
+		s.packages[name] = p
+	}
+	p.versions[v] = ver
+	p.latest = v
+	p.times[v], p.times["modified"] = now, now
+}
+
+// Unpublish removes name@v as `npm unpublish name@v` does: the version is gone, its number stays in the time
+// record (and can never be published again); unpublishing the last version unpublishes the package.
+func (s *Server) Unpublish(name, v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.packages[name]
+	if p == nil || p.versions[v] == nil {
+		return
+	}
+	now := s.tick()
+	delete(p.versions, v)
+	p.times[v], p.times["modified"] = now, now
+	if len(p.versions) > 0 {
+		if p.latest == v {
+			p.latest = slices.Max(slices.Collect(maps.Keys(p.versions)))
+		}
+		return
+	}
+	delete(s.packages, name)
+	s.unpublished[name] = &gone{times: p.times, versions: []string{v}, at: now}
+}
+
+// SetFields adds package.json fields to name@v's manifest, as a publisher's package.json carries them (readme,
+// scripts, dependencies, ...).
+func (s *Server) SetFields(name, v string, fields map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, val := range fields {
+		s.packages[name].versions[v].manifest[k] = val
+	}
+}
+
+// AddUnpublished records a package whose versions were all unpublished at once.
 func (s *Server) AddUnpublished(name string, versions ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.unpublished[name] = versions
+	now := s.tick()
+	g := &gone{times: map[string]string{"created": now, "modified": now}, versions: versions, at: now}
+	for _, v := range versions {
+		g.times[v] = now
+	}
+	s.unpublished[name] = g
 }
 
 // Publishes returns the publishes received so far.
@@ -168,29 +242,56 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// abbreviated is the Accept of a client that wants the abbreviated document (npm sends
+// "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8, */*").
+const abbreviated = "application/vnd.npm.install-v1+json"
+
+// installFields are the fields of a version an abbreviated document keeps (npm/registry's
+// docs/responses/package-metadata.md, "Abbreviated metadata format", and what registry.npmjs.org adds to it).
+var installFields = []string{"name", "version", "deprecated", "dependencies", "optionalDependencies", "devDependencies",
+	"bundleDependencies", "peerDependencies", "peerDependenciesMeta", "bin", "directories", "dist", "engines", "cpu", "os",
+	"_hasShrinkwrap", "hasInstallScript"}
+
 func (s *Server) servePackage(w http.ResponseWriter, r *http.Request, name string) {
+	w.Header().Set("Vary", "Accept")
 	p := s.packages[name]
 	if p == nil {
-		if vs, ok := s.unpublished[name]; ok {
+		if g, ok := s.unpublished[name]; ok {
 			// registry.npmjs.org answers an unpublished package with 404 and a document recording what was removed.
-			writeJSON(w, http.StatusNotFound, map[string]any{"name": name, "time": map[string]any{
-				"unpublished": map[string]any{"time": "2026-01-01T00:00:00.000Z", "versions": vs}}})
+			times := map[string]any{"unpublished": map[string]any{"time": g.at, "versions": g.versions}}
+			for k, v := range g.times {
+				times[k] = v
+			}
+			writeJSON(w, http.StatusNotFound, map[string]any{"_id": name, "name": name, "time": times})
 			return
 		}
 		notFound(w, "Not found")
 		return
 	}
+	tags := map[string]string{"latest": p.latest}
+	if strings.Contains(r.Header.Get("Accept"), abbreviated) {
+		versions := map[string]any{}
+		for v, ver := range p.versions {
+			full := s.versionDoc(name, v, ver)
+			short := map[string]any{}
+			for _, f := range installFields {
+				if val, ok := full[f]; ok {
+					short[f] = val
+				}
+			}
+			versions[v] = short
+		}
+		w.Header().Set("Content-Type", abbreviated)
+		_ = json.NewEncoder(w).Encode(map[string]any{"name": name, "modified": p.times["modified"], "dist-tags": tags, "versions": versions})
+		return
+	}
 	versions := map[string]any{}
-	latest := ""
 	for v, ver := range p.versions {
 		versions[v] = s.versionDoc(name, v, ver)
-		latest = max(latest, v)
 	}
-	doc := map[string]any{"name": name, "dist-tags": map[string]string{"latest": latest}, "versions": versions}
-	if strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json") {
-		w.Header().Set("Content-Type", "application/vnd.npm.install-v1+json")
-		_ = json.NewEncoder(w).Encode(doc)
-		return
+	doc := map[string]any{"_id": name, "name": name, "dist-tags": tags, "versions": versions, "time": maps.Clone(p.times)}
+	if readme, ok := p.versions[p.latest].manifest["readme"]; ok {
+		doc["readme"] = readme
 	}
 	writeJSON(w, http.StatusOK, doc)
 }
@@ -295,11 +396,13 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, name strin
 		pub.Attachments[file] = Attachment{ContentType: ct, Data: data}
 	}
 	versions, _ := doc["versions"].(map[string]any)
-	for v, man := range versions {
-		if p := s.packages[name]; p != nil && p.versions[v] != nil {
+	for v := range versions {
+		if s.everHad(name, v) {
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": fmt.Sprintf("You cannot publish over the previously published versions: %s.", v)})
 			return
 		}
+	}
+	for v, man := range versions {
 		m, _ := man.(map[string]any)
 		ver := &version{manifest: m}
 		for file, a := range pub.Attachments {
@@ -310,13 +413,23 @@ func (s *Server) servePublish(w http.ResponseWriter, r *http.Request, name strin
 				ver.attestations = append(ver.attestations, Attestation{PredicateType: provenance.PredicateType, Bundle: a.Data})
 			}
 		}
-		if s.packages[name] == nil {
-			s.packages[name] = &pkg{versions: map[string]*version{}}
-		}
-		s.packages[name].versions[v] = ver
+		s.add(name, v, ver)
 	}
 	s.publishes = append(s.publishes, pub)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": name})
+}
+
+// everHad reports whether name@v was ever published, even if it was unpublished since.
+func (s *Server) everHad(name, v string) bool {
+	if p := s.packages[name]; p != nil {
+		_, ok := p.times[v]
+		return ok
+	}
+	if g := s.unpublished[name]; g != nil {
+		_, ok := g.times[v]
+		return ok
+	}
+	return false
 }
 
 func sha512Sum(b []byte) [64]byte { return sha512.Sum512(b) }
