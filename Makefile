@@ -19,7 +19,7 @@ unit: npmjs
 	@# above; run it longer by hand with a larger -fuzztime.
 	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s ./internal/npm
 
-# npm's own tarball and package.json reading code, pinned by test/npmjs/package-lock.json, for the
+# npm itself (10 with node-tar 6, 10, 11 and 12), pinned by test/npmjs/package-lock.json, for the
 # differential tests in internal/npm; installed again only when the lockfile changes.
 npmjs: test/npmjs/node_modules/.package-lock.json
 test/npmjs/node_modules/.package-lock.json: test/npmjs/package.json test/npmjs/package-lock.json

@@ -1,9 +1,13 @@
-// judge.mjs answers, for a package tarball, exactly what npm would make of it, using npm's own code at
-// the versions npm 11.21.2 bundles (package.json pins them; package-lock.json pins the rest of the tree).
-// waxseal's differential tests (internal/npm/differential_test.go) run it as a long-lived helper:
-// one JSON request per line on stdin, one JSON answer per line on stdout (up to four requests are
-// worked on at once, so answers may come out of order: match them by id).
+// judge.mjs answers, for a package tarball, exactly what one npm would make of it, using that npm's own
+// bundled code: `node judge.mjs npm11` loads pacote, node-tar, @npmcli/package-json, npm-package-arg,
+// semver and libnpmpublish from node_modules/npm11/node_modules, the copies that npm itself runs
+// (package.json pins each npm; package-lock.json pins the install). waxseal's differential tests
+// (internal/npm/differential_test.go) run one judge per npm as a long-lived helper: the first line it
+// writes names the npm and the versions of the libraries it bundles, then it answers one JSON
+// request per line on stdin with one JSON answer per line on stdout (up to four requests are worked
+// on at once, so answers may come out of order: match them by id).
 //
+//   -> {"id": 0, "versions": {"npm": "11.21.3", "tar": "7.5.22", "pacote": "21.5.2", ...}}
 //   {"id": 1, "op": "judge", "path": "/abs/pkg.tgz"}
 //     -> {"id": 1, "publish": {...}, "install": {...}}
 //   {"id": 2, "op": "tarname", "path": "package/a/b.js"}
@@ -11,7 +15,7 @@
 //   {"id": 3, "op": "identity", "name": " a ", "version": "v1.0.0"}
 //     -> {"id": 3, "publish": {"ok": true, "name": "a", "version": "1.0.0", "purl": "pkg:npm/a@1.0.0"}}
 //
-// "publish" follows `npm publish <tarball>` (npm 11 lib/commands/publish.js) step by step: the
+// "publish" follows `npm publish <tarball>` (lib/commands/publish.js) step by step: the
 // manifest comes from pacote.manifest(spec, {fullMetadata, fullReadJson}), which extracts the
 // tarball with node-tar and reads package.json with @npmcli/package-json's prepare(); the tarball
 // bytes from libnpmpack's pacote.tarball(); then the command's own checks; then libnpmpublish's
@@ -25,17 +29,44 @@
 // small pieces, as they do from the registry over HTTP (a local file arrives in one piece):
 // node-tar's output then depends on where the pieces break.
 import { createServer } from 'node:http'
+import { createRequire } from 'node:module'
 import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Minipass } from 'minipass'
-import pacote from 'pacote'
-import npa from 'npm-package-arg'
-import semver from 'semver'
-import PackageJson from '@npmcli/package-json'
-import { publish as libpub } from 'libnpmpublish'
-import { Header } from 'tar'
+import { fileURLToPath } from 'node:url'
+
+const npmName = process.argv[2]
+if (!/^npm[0-9a-z-]*$/.test(npmName ?? '')) {
+  console.error('usage: node judge.mjs <npm alias in package.json, e.g. npm11>')
+  process.exit(2)
+}
+const npmDir = join(dirname(fileURLToPath(import.meta.url)), 'node_modules', npmName)
+// Resolve every module the way npm's own code does: from npm's directory, so its bundled copies.
+const npmRequire = createRequire(join(npmDir, 'package.json'))
+const { Minipass } = npmRequire('minipass')
+const pacote = npmRequire('pacote')
+const npa = npmRequire('npm-package-arg')
+const semver = npmRequire('semver')
+const PackageJson = npmRequire('@npmcli/package-json')
+const { publish: libpub } = npmRequire('libnpmpublish')
+const { Header } = npmRequire('tar')
+const versionOf = name => npmRequire(`${name}/package.json`).version
+const npmVersion = npmRequire('./package.json').version
+// minizlib is node-tar's own (node-tar 6 bundles an older one than npm does).
+const tarRequire = createRequire(npmRequire.resolve('tar/package.json'))
+const versions = {
+  npm: npmVersion,
+  tar: versionOf('tar'),
+  pacote: versionOf('pacote'),
+  minizlib: tarRequire('minizlib/package.json').version,
+  minipass: versionOf('minipass'),
+  libnpmpublish: versionOf('libnpmpublish'),
+  'npm-package-arg': versionOf('npm-package-arg'),
+  '@npmcli/package-json': versionOf('@npmcli/package-json'),
+  semver: versionOf('semver'),
+}
+process.stdout.write(JSON.stringify({ id: 0, versions }) + '\n')
 
 const root = await mkdtemp(join(tmpdir(), 'waxseal-npmjs-'))
 
@@ -64,7 +95,7 @@ const baseOpts = (id) => ({
   [`//127.0.0.1:${port}/${id}/:_authToken`]: 'judge',
   retry: { retries: 0 },
   timeout: 30000,
-  npmVersion: '11.21.2',
+  npmVersion,
   defaultTag: 'latest',
   access: null,
   provenance: false,
