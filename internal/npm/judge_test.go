@@ -53,8 +53,23 @@ type judgeAnswer struct {
 		Files    []npmFile  `json:"files"`
 		Chunked  *npmResult `json:"chunked"`
 	} `json:"install"`
-	Header  []byte `json:"header"`
-	NeedPax bool   `json:"needPax"`
+	Header  []byte        `json:"header"`
+	NeedPax bool          `json:"needPax"`
+	Parsed  []parsedHeader `json:"parsed"`
+	// Readings are node-tar's distinct readings of the tar stream in pieces of 1 to 600 bytes.
+	Readings []struct {
+		Paths []string `json:"paths"`
+		Sizes int      `json:"sizes"`
+	} `json:"readings"`
+}
+
+// parsedHeader is how node-tar's Parser took one header block (judge.mjs "header").
+type parsedHeader struct {
+	Valid    bool     `json:"valid"`
+	Warnings []string `json:"warnings"`
+	Type     string   `json:"type"`
+	Path     string   `json:"path"`
+	Size     int64    `json:"size"`
 }
 
 // npmFile is a file npm's extraction wrote, relative to the package root.
@@ -257,4 +272,29 @@ func (j *npmJudge) tarName(tb testing.TB, p string) judgeAnswer {
 func (j *npmJudge) identity(tb testing.TB, name, version string) judgeAnswer {
 	tb.Helper()
 	return j.ask(tb, map[string]any{"op": "identity", "name": name, "version": version})
+}
+
+// headers asks how node-tar's Parser takes each of the header blocks.
+func (j *npmJudge) headers(tb testing.TB, blocks [][blockSize]byte) []parsedHeader {
+	tb.Helper()
+	raw := make([][]byte, len(blocks))
+	for i := range blocks {
+		raw[i] = blocks[i][:]
+	}
+	a := j.ask(tb, map[string]any{"op": "headers", "blocks": raw})
+	if len(a.Parsed) != len(blocks) {
+		tb.Fatalf("%s judge: %d parsed headers for %d blocks", j.name, len(a.Parsed), len(blocks))
+	}
+	return a.Parsed
+}
+
+// readings returns how many different entry lists node-tar reads from the tarball at p as its
+// decompressed bytes arrive in pieces of every size from 1 to 600 bytes.
+func (j *npmJudge) readings(tb testing.TB, p string) int {
+	tb.Helper()
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return len(j.ask(tb, map[string]any{"op": "pieces", "path": abs}).Readings)
 }

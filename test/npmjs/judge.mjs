@@ -12,6 +12,10 @@
 //     -> {"id": 1, "publish": {...}, "install": {...}}
 //   {"id": 2, "op": "tarname", "path": "package/a/b.js"}
 //     -> {"id": 2, "header": "<base64 of the 512-byte ustar header node-tar writes>", "needPax": false}
+//   {"id": 4, "op": "headers", "blocks": ["<base64 of one 512-byte header block>", ...]}
+//     -> {"id": 4, "parsed": [{"valid": true, "type": "File", "path": "package/a.js", "size": 3, "warnings": []}, ...]}
+//   {"id": 5, "op": "pieces", "path": "/abs/pkg.tgz"}
+//     -> {"id": 5, "readings": [{"paths": ["package/package.json", ...], "sizes": 600}]}
 //   {"id": 3, "op": "identity", "name": " a ", "version": "v1.0.0"}
 //     -> {"id": 3, "publish": {"ok": true, "name": "a", "version": "1.0.0", "purl": "pkg:npm/a@1.0.0"}}
 //
@@ -26,9 +30,10 @@
 // "install" follows what `npm install <tarball>` writes: pacote.extract() into an empty
 // directory (the call arborist's reify makes), then the root package.json's exact bytes and every
 // file extracted. "install.chunked" is the same extraction with the compressed bytes arriving in
-// small pieces, as they do from the registry over HTTP (a local file arrives in one piece):
-// node-tar's output then depends on where the pieces break.
+// small pieces (97 bytes), as they do from the registry over HTTP (a local file arrives in one piece):
+// node-tar's output then depends on where the pieces break (op "pieces" tries every piece size).
 import { createServer } from 'node:http'
+import zlib from 'node:zlib'
 import { createRequire } from 'node:module'
 import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -50,7 +55,9 @@ const npa = npmRequire('npm-package-arg')
 const semver = npmRequire('semver')
 const PackageJson = npmRequire('@npmcli/package-json')
 const { publish: libpub } = npmRequire('libnpmpublish')
-const { Header } = npmRequire('tar')
+const tarLib = npmRequire('tar')
+const { Header } = tarLib
+const Parser = tarLib.Parser ?? tarLib.Parse // node-tar 6 calls it Parse
 const versionOf = name => npmRequire(`${name}/package.json`).version
 const npmVersion = npmRequire('./package.json').version
 // minizlib is node-tar's own (node-tar 6 bundles an older one than npm does).
@@ -145,19 +152,21 @@ async function publishView (id, file) {
   }
 }
 
-// ChunkedFileFetcher is pacote's FileFetcher reading the file in 97-byte pieces.
-class ChunkedFileFetcher extends pacote.FileFetcher {
+// chunkedFetcher is pacote's FileFetcher reading the file in pieces of the given size, as bytes
+// arrive from the registry.
+const chunkedFetcher = piece => class extends pacote.FileFetcher {
   [Symbol.for('pacote.Fetcher._tarballFromResolved')] () {
     const stream = new Minipass()
     readFile(this.resolved).then(data => {
-      for (let i = 0; i < data.length; i += 97) {
-        stream.write(data.subarray(i, i + 97))
+      for (let i = 0; i < data.length; i += piece) {
+        stream.write(data.subarray(i, i + piece))
       }
       stream.end()
     }, err => stream.emit('error', err))
     return stream
   }
 }
+const ChunkedFileFetcher = chunkedFetcher(97)
 
 async function listFiles (dir, rel = '') {
   const out = []
@@ -245,12 +254,78 @@ function tarname (p) {
   return { header: h.block.toString('base64'), needPax }
 }
 
+// header is how node-tar's Parser takes one header block: it is given the block, a zero body of the
+// size the block states (at most 64 KiB) and an end-of-archive marker, and reports whether it warned
+// that the block is invalid (and so skipped it), and the type, path and size of the entry it read.
+function header (block) {
+  return new Promise(resolve => {
+    const out = { valid: true, warnings: [], type: null, path: null, size: null }
+    const p = new Parser({ strict: false })
+    p.on('warn', (code, msg) => {
+      out.warnings.push(`${code}: ${msg?.message ?? msg}`)
+      if (code === 'TAR_ENTRY_INVALID') {
+        out.valid = false
+      }
+    })
+    p.on('entry', e => {
+      if (out.type === null) {
+        Object.assign(out, { type: e.type, path: e.path, size: e.size })
+      }
+      e.resume()
+    })
+    p.on('meta', () => {
+      if (out.type === null) {
+        out.type = 'meta'
+      }
+    })
+    p.on('end', () => resolve(out))
+    let size = 0
+    try {
+      size = Math.min(new Header(block).size ?? 0, 65536)
+    } catch {}
+    p.end(Buffer.concat([block, Buffer.alloc(Math.ceil(size / 512) * 512 + 1024)]))
+  })
+}
+
+// pieces is what node-tar's Parser reads from the decompressed tar stream when it arrives in pieces of
+// every size from 1 to 600 bytes (zlib hands node-tar the bytes in pieces whose sizes depend on how
+// the compressed bytes arrived): the distinct lists of entry paths it reads, with how many piece sizes
+// gave each. One list means the way the bytes arrive cannot change what npm reads.
+async function pieces (file) {
+  const data = zlib.gunzipSync(await readFile(file))
+  const seen = new Map()
+  for (let piece = 1; piece <= 600; piece++) {
+    const p = new Parser()
+    const paths = []
+    p.on('entry', e => {
+      paths.push(e.path)
+      e.resume()
+    })
+    for (let i = 0; i < data.length; i += piece) {
+      p.write(data.subarray(i, i + piece))
+    }
+    p.end()
+    const key = JSON.stringify(paths)
+    seen.set(key, (seen.get(key) ?? 0) + 1)
+  }
+  return [...seen].map(([k, n]) => ({ paths: JSON.parse(k), sizes: n }))
+}
+
 async function answer (req) {
   let a
   try {
     switch (req.op) {
       case 'tarname':
         a = tarname(req.path)
+        break
+      case 'pieces':
+        a = { readings: await pieces(req.path) }
+        break
+      case 'headers':
+        a = { parsed: [] }
+        for (const b of req.blocks) {
+          a.parsed.push(await header(Buffer.from(b, 'base64')))
+        }
         break
       case 'identity':
         a = { publish: await identity(req.name, req.version).catch(errInfo) }
