@@ -3,6 +3,7 @@ package npm
 import (
 	"fmt"
 	"strings"
+	"testing"
 )
 
 // The meta-header class: node-tar judges the header of a PAX ('x') or GNU long-name ('L') entry
@@ -52,10 +53,61 @@ func pathlessPAXSmuggle(t *rawTar) {
 	t.body(inner.buf.Bytes())
 }
 
-// metaHeaderCases are the hostile tarballs of the meta-header class.
-func metaHeaderCases() []hostileCase {
+// longThen writes the good manifest, a GNU long-name header with the given body, then a file holding
+// the evil manifest under the ustar name name.
+func longThen(body, name string) func(t *rawTar) {
+	return func(t *rawTar) {
+		t.file(manifestEntry, []byte(goodJSON))
+		t.meta(typeLongName, "././@LongLink", []byte(body))
+		t.header(hdr{name: name, size: int64(len(evilJSON))})
+		t.body([]byte(evilJSON))
+	}
+}
+
+// metaHeaderCases are the hostile tarballs of the meta-header class, and of the long names and gzip
+// headers the reader now parses itself.
+func metaHeaderCases(tb testing.TB) []hostileCase {
 	return []hostileCase{
 		{name: "PAX header without a name", tar: tarOf(pathlessPAXSmuggle),
 			legacy: "good-pkg@1.0.0", npm: "evil-pkg@6.6.6", wantErr: ErrNotCanonical, wantMsg: "empty name field"},
+		// node-tar keeps what follows a newline after the NUL (/\0.*/): "package/x\0\n" names "package/x\n".
+		{name: "long name with bytes after its NUL", tar: tarOf(longThen("package/a.js\x00\npackage.json", "package/a.js")),
+			legacy: "good-pkg@1.0.0", npm: "good-pkg@1.0.0", wantErr: ErrNotCanonical, wantMsg: "after the NUL"},
+		// An empty long name: readers fall back to the ustar name or take an empty path; no packer writes one.
+		{name: "empty long name", tar: tarOf(smugglePath(func(t *rawTar) { t.meta(typeLongName, "././@LongLink", []byte("\x00")) })),
+			legacy: "good-pkg@1.0.0", npm: "good-pkg@1.0.0", wantErr: ErrNotCanonical, wantMsg: "empty name"},
+		{name: "long name then PAX path", tar: tarOf(paxThen("package/x.js",
+			func(t *rawTar) { t.meta(typeLongName, "././@LongLink", []byte("package/readme.md\x00")) },
+			metaOf('x', "path="+manifestEntry))),
+			legacy: "good-pkg@1.0.0", npm: "evil-pkg@6.6.6", wantErr: ErrNotCanonical, wantMsg: "followed by a PAX header"},
+		{name: "long name as pnpm writes it", tar: tarOf(longThen("package/"+strings.Repeat("n", 120)+".js\x00",
+			"package/"+strings.Repeat("n", 92))), legacy: "good-pkg@1.0.0", npm: "good-pkg@1.0.0", want: "good-pkg@1.0.0"},
+		{name: "gzip reserved flag bits", gz: gzWithHeader(tb, 0x20, nil),
+			legacy: "good-pkg@1.0.0", npm: "refused", wantErr: ErrCorrupt, wantMsg: "reserved gzip header flag bits", noEntry: true},
+		{name: "gzip header CRC wrong", gz: gzWithHeader(tb, flagHCRC, []byte{0, 0}),
+			legacy: "refused", npm: "refused", wantErr: ErrCorrupt, wantMsg: "header CRC", noEntry: true},
+		{name: "gzip file name of 600 bytes", gz: gzWithHeader(tb, flagName, []byte(strings.Repeat("n", 600)+"\x00")),
+			legacy: "refused", npm: "good-pkg@1.0.0", want: "good-pkg@1.0.0"},
 	}
+}
+
+// smugglePath writes the good manifest, the meta header, then a file whose body is the evil manifest's
+// header and body: a reader that skips the file's header reads the body as entries.
+func smugglePath(meta func(t *rawTar)) func(t *rawTar) {
+	return func(t *rawTar) {
+		t.file(manifestEntry, []byte(goodJSON))
+		meta(t)
+		inner := innerEntry(manifestEntry, []byte(evilJSON))
+		t.header(hdr{name: "package/a.txt", size: int64(len(inner))})
+		t.body(inner)
+	}
+}
+
+// gzWithHeader is the good package gzipped by hand with the given flag byte and optional header
+// fields (written as given, after the 10 fixed bytes).
+func gzWithHeader(tb testing.TB, flg byte, fields []byte) []byte {
+	raw := packTar(manifestEntry, goodJSON)
+	plain := gz(tb, raw)
+	out := append([]byte{0x1f, 0x8b, 8, flg, 0, 0, 0, 0, 0, 3}, fields...)
+	return append(out, plain[10:]...) // Go's writer adds no optional fields: the deflate data starts at byte 10
 }

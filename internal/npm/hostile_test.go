@@ -108,7 +108,7 @@ func hostileCases(tb testing.TB) []hostileCase {
 		return append(gz(tb, raw[:1536]), gz(tb, raw[1536:])...)
 	}
 	cjk := pseudoCJK(400) // 1200 bytes: a PAX body over one block, which node-tar may receive in pieces
-	return append(metaHeaderCases(), []hostileCase{
+	return append(metaHeaderCases(tb), []hostileCase{
 		// Paths: npm extracts with strip: 1, whatever the first component is.
 		{name: "second top-level directory", tar: manifestOnlyPlus("evil/package.json", evilJSON),
 			legacy: "good-pkg@1.0.0", npm: "evil-pkg@6.6.6", wantErr: ErrNotCanonical, wantMsg: `under "evil/"`},
