@@ -53,8 +53,8 @@ type judgeAnswer struct {
 		Files    []npmFile  `json:"files"`
 		Chunked  *npmResult `json:"chunked"`
 	} `json:"install"`
-	Header  []byte        `json:"header"`
-	NeedPax bool          `json:"needPax"`
+	Header  []byte         `json:"header"`
+	NeedPax bool           `json:"needPax"`
 	Parsed  []parsedHeader `json:"parsed"`
 	// Readings are node-tar's distinct readings of the tar stream in pieces of 1 to 600 bytes.
 	Readings []struct {
