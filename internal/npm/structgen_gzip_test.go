@@ -9,15 +9,6 @@ import (
 	"testing"
 )
 
-// gzip member header flags (RFC 1952 section 2.3.1).
-const (
-	gzFTEXT    = 1 << 0
-	gzFHCRC    = 1 << 1
-	gzFEXTRA   = 1 << 2
-	gzFNAME    = 1 << 3
-	gzFCOMMENT = 1 << 4
-)
-
 // genGzip compresses a tar stream with gzip header choices drawn from every field's range: the flag
 // byte (reserved bits included), MTIME, XFL, OS, an extra field, a file name and comment of any
 // length, a right or wrong header CRC, a right or wrong trailer, the stream split over two members,
@@ -57,18 +48,18 @@ func gzMember(tb testing.TB, c *choices, data []byte) []byte {
 		binary.LittleEndian.PutUint32(h[4:], uint32(c.byte())<<24|uint32(c.byte()))
 		h[8] = []byte{0, 2, 4, 0xff}[c.intn(4)]
 	}
-	if flg&gzFEXTRA != 0 {
+	if flg&flagExtra != 0 {
 		extra := []byte{'A', 'p', 4, 0, 'w', 'a', 'x', 's'}[:[]int{0, 4, 8}[c.intn(3)]]
 		h = binary.LittleEndian.AppendUint16(h, uint16(len(extra)))
 		h = append(h, extra...)
 	}
-	for _, f := range []byte{gzFNAME, gzFCOMMENT} {
+	for _, f := range []byte{flagName, flagComment} {
 		if flg&f != 0 {
 			n := []int{0, 12, 511, 512, 513, 1100, 70000}[c.intn(7)]
 			h = append(append(h, strings.Repeat("n", n)...), 0)
 		}
 	}
-	if flg&gzFHCRC != 0 {
+	if flg&flagHCRC != 0 {
 		crc := uint16(crc32.ChecksumIEEE(h))
 		if c.chance(4) {
 			crc++
