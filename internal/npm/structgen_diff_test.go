@@ -49,9 +49,13 @@ func TestStructuredDifferential(t *testing.T) {
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	accepted := 0
 	for i := range n {
+		// Mostly plain choices (0) with some random ones, so most tarballs are near a packer's real
+		// output and the judges see many accepted ones; the packer and file count are always drawn.
 		choice := make([]byte, 8+rng.IntN(120))
 		for k := range choice {
-			choice[k] = byte(rng.Uint32())
+			if k < 2 || rng.IntN(4) == 0 {
+				choice[k] = byte(rng.Uint32())
+			}
 		}
 		p, tgz := generated(t, choice)
 		path := writeTemp(t, "gen.tgz", tgz)
