@@ -19,7 +19,7 @@ unit: npmjs packers
 	@# of their seeds above: byte mutation of real and hostile tarballs, then the structure-aware generator of
 	@# packer-shaped tarballs. Run them longer by hand with a larger -fuzztime (one at a time, -parallel 1).
 	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s -parallel=1 ./internal/npm
-	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzStructuredDifferential$$' -fuzztime=25s -parallel=1 ./internal/npm
+	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzStructuredDifferential$$' -fuzztime=20s -parallel=1 ./internal/npm
 
 # npm itself (10 with node-tar 6, 10, 11 and 12), pinned by test/npmjs/package-lock.json, for the
 # differential tests in internal/npm; installed again only when the lockfile changes.

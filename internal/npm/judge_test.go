@@ -100,6 +100,20 @@ type npmJudge struct {
 
 var theJudges = sync.OnceValues(startJudges)
 
+// tarJudges returns one judge per distinct node-tar version, for questions only node-tar answers
+// (how it parses a header, how it reads a stream in pieces): npm 10.9.9, 11 and 12 bundle the same one.
+func tarJudges(js []*npmJudge) []*npmJudge {
+	var out []*npmJudge
+	seen := map[string]bool{}
+	for _, j := range js {
+		if !seen[j.versions["tar"]] {
+			seen[j.versions["tar"]] = true
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
 // judgesFor returns a judge per npm in judgedNpms, or skips the test (fails it if
 // WAXSEAL_REQUIRE_NPMJS=1) when node or the judges' node_modules are missing.
 func judgesFor(tb testing.TB) []*npmJudge {

@@ -41,11 +41,11 @@ func FuzzStructuredDifferential(f *testing.F) {
 }
 
 // TestStructuredDifferential runs the generator on a fixed sequence of random choices (seed and count
-// from WAXSEAL_STRUCT_SEED and WAXSEAL_STRUCT_N, default 1 and 60), so every `go test` judges a
+// from WAXSEAL_STRUCT_SEED and WAXSEAL_STRUCT_N, default 1 and 40), so every `go test` judges a
 // spread of packer-shaped and broken tarballs against every npm, and any finding reproduces.
 func TestStructuredDifferential(t *testing.T) {
 	js := judgesFor(t)
-	seed, n := envInt("WAXSEAL_STRUCT_SEED", 1), envInt("WAXSEAL_STRUCT_N", 60)
+	seed, n := envInt("WAXSEAL_STRUCT_SEED", 1), envInt("WAXSEAL_STRUCT_N", 40)
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x5eed))
 	accepted := 0
 	for i := range n {
