@@ -7,7 +7,7 @@ GO ?= go
 # for that, so every entry point sets it.
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: test unit e2e demo stack-install build image bench lint npmjs
+.PHONY: test unit e2e demo stack-install build image bench lint npmjs packers system-tools
 
 test: system-tools lint unit e2e
 
@@ -33,19 +33,26 @@ lint: $(TOOL_CACHE)/golangci-lint
 $(TOOL_CACHE)/golangci-lint:
 	GOBIN=$(TOOL_CACHE) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
-unit: npmjs
+unit: npmjs packers
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
-	WAXSEAL_REQUIRE_NPMJS=1 WAXSEAL_REQUIRE_SHELLS=1 $(GO) test -race -shuffle=on ./...
-	@# A bounded run of the differential fuzzer (waxseal's tarball reader against npm's own), on top of its seeds
-	@# above; run it longer by hand with a larger -fuzztime.
-	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s ./internal/npm
+	WAXSEAL_REQUIRE_NPMJS=1 WAXSEAL_REQUIRE_PACKERS=1 WAXSEAL_REQUIRE_SHELLS=1 $(GO) test -race -shuffle=on ./...
+	@# Bounded runs of the differential fuzzers (waxseal's tarball reader against npm 10, 11 and 12's own), on top
+	@# of their seeds above: byte mutation of real and hostile tarballs, then the structure-aware generator of
+	@# packer-shaped tarballs. Run them longer by hand with a larger -fuzztime (one at a time, -parallel 1).
+	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzDifferential$$' -fuzztime=20s -parallel=1 ./internal/npm
+	WAXSEAL_REQUIRE_NPMJS=1 $(GO) test -run='^$$' -fuzz='^FuzzStructuredDifferential$$' -fuzztime=20s -parallel=1 ./internal/npm
 
-# npm's own tarball and package.json reading code, pinned by test/npmjs/package-lock.json, for the
+# npm itself (10 with node-tar 6, 10, 11 and 12), pinned by test/npmjs/package-lock.json, for the
 # differential tests in internal/npm; installed again only when the lockfile changes.
 npmjs: test/npmjs/node_modules/.package-lock.json
 test/npmjs/node_modules/.package-lock.json: test/npmjs/package.json test/npmjs/package-lock.json
 	npm ci --prefix test/npmjs --ignore-scripts --no-audit --no-fund
+
+# yarn 1, yarn 4, pnpm and bun at pinned versions from the npm registry, in the stack cache (outside the
+# repository), for the live packer test in internal/npm; kept until removed, as their versions are pinned.
+packers:
+	test/packers/install.sh >/dev/null
 
 stack-install:
 	test/stack/install.sh

@@ -2,7 +2,6 @@ package npm
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -17,12 +16,13 @@ const nodeTarMaxRatio = 1000
 
 // walker checks every entry of the gzip tar stream and keeps package/package.json.
 //
-// npm reads a tarball with node-tar (pacote: strip: 1, and the last entry wins), waxseal with the
-// reader here; the two must not be able to disagree. So the walker accepts only the canonical form
-// npm pack writes, where there is nothing to disagree about: one gzip member, ustar headers as
-// node-tar writes them (see tarheader.go, nodetar.go), PAX headers only for the paths node-tar
-// needs them for, every entry under package/ with a canonical, unique name (entryname.go,
-// collision.go), and the end-of-archive marker followed by nothing but zeros.
+// npm reads a tarball with zlib and node-tar (pacote: strip: 1, and the last entry wins), waxseal with
+// the reader here; the two must not be able to disagree. So the walker accepts only forms where there
+// is nothing to disagree about: one gzip member (gzipmember.go), tar headers in the layouts the
+// packers write, every field spelled the way node-tar 6 and 7 and other readers parse alike
+// (tarheader.go, tarreader.go), every entry under package/ with a name no other entry shares, even
+// ignoring case and Unicode normalization (entryname.go, collision.go, shortname.go), and the
+// end-of-archive marker followed by nothing but zeros.
 type walker struct {
 	lim          Limits
 	src          *chunkReader
@@ -39,12 +39,10 @@ type walker struct {
 // tarball is either entirely what npm pack makes or refused; reading to the end also verifies the
 // gzip checksum of everything that will be signed.
 func (w *walker) walk() error {
-	zr, err := gzip.NewReader(w.src)
+	zr, err := openGzip(w.src)
 	if err != nil {
-		return &TarballError{Problem: "is not gzip-compressed (" + err.Error() + ")",
-			Fix: "pass the .tgz that `npm pack` writes", Err: ErrNotGzip}
+		return err
 	}
-	zr.Multistream(false)
 	w.names = newNameSet(w.lim.MaxEntryCount)
 	body := &limitedReader{r: zr, w: w}
 	tr := newTarReader(body)
@@ -63,14 +61,17 @@ func (w *walker) walk() error {
 	if err := w.trailer(body); err != nil {
 		return err
 	}
+	if err := w.names.shortNameConflict(); err != nil {
+		return err
+	}
 	if !w.seenManifest {
 		return &TarballError{Problem: "has no " + manifestEntry,
-			Fix: "pass a tarball made by `npm pack`, which always includes it", Err: ErrNoManifest}
+			Fix: "pass the package tarball your packer wrote; every packer includes package.json", Err: ErrNoManifest}
 	}
 	return nil
 }
 
-// trailer reads what follows the end-of-archive marker: node-tar writes nothing but the two zero
+// trailer reads what follows the end-of-archive marker: packers write nothing but the two zero
 // blocks, other tools pad with zeros; anything else is data no reader shows. limitedReader checks
 // that the gzip member ends the file.
 func (w *walker) trailer(body io.Reader) error {
@@ -78,8 +79,8 @@ func (w *walker) trailer(body io.Reader) error {
 	for {
 		n, err := body.Read(buf[:])
 		if len(bytes.Trim(buf[:n], "\x00")) != 0 {
-			return &TarballError{Problem: "has data after the end of the tar archive",
-				Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+			return &TarballError{Problem: "has data after the end of the tar archive, which npm never reads",
+				Fix: repack, Err: ErrNotCanonical}
 		}
 		if err == io.EOF {
 			break
@@ -98,7 +99,7 @@ func (w *walker) streamError(err error, doing string) error {
 		return te
 	}
 	return &TarballError{Problem: fmt.Sprintf("is corrupt (%s: %v)", doing, err),
-		Fix: "re-create it with `npm pack`", Err: ErrCorrupt}
+		Fix: "download or pack it again", Err: ErrCorrupt}
 }
 
 // entry counts one checked entry, records its name and, for package/package.json, reads its body.
@@ -113,7 +114,7 @@ func (w *walker) entry(e *tarEntry, tr *tarReader) error {
 	}
 	if e.name == manifestEntry+"/" {
 		return &TarballError{Entry: e.name, Problem: "is a directory",
-			Fix: "re-create the tarball with `npm pack`", Err: ErrManifest}
+			Fix: repack, Err: ErrManifest}
 	}
 	if w.onEntry != nil {
 		w.onEntry(e)
@@ -157,10 +158,11 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	w := l.w
 	if err == io.EOF {
-		// The gzip member ended (Multistream is off); npm pack writes one member and nothing after it.
+		// The gzip member ended; every packer writes one member and nothing after it. zlib would read a
+		// second member on, and skip or refuse other bytes.
 		if _, more := w.src.ReadByte(); more != io.EOF {
-			return n, &TarballError{Problem: "has data after its gzip stream (npm pack writes exactly one)",
-				Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+			return n, &TarballError{Problem: "has data after its gzip stream (packers write exactly one gzip member)",
+				Fix: repack, Err: ErrNotCanonical}
 		}
 	}
 	w.decompressed += int64(n)
@@ -173,7 +175,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	case w.decompressed > ratioFloor && w.decompressed > w.lim.MaxCompressionRatio*consumed:
 		return n, &TarballError{
 			Problem: fmt.Sprintf("decompresses more than %d times its compressed size", w.lim.MaxCompressionRatio),
-			Fix:     "this looks like a gzip bomb; re-create the tarball with `npm pack`", Err: ErrBomb}
+			Fix:     "this looks like a gzip bomb; if the package is really this repetitive, raise the ratio limit", Err: ErrBomb}
 	case w.decompressed > nodeTarMaxRatio*consumed:
 		return n, &TarballError{
 			Problem: fmt.Sprintf("decompresses more than %d times the compressed bytes read so far, which makes "+

@@ -82,6 +82,7 @@ type nameSet struct {
 	maxDirs int
 	dirs    int
 	budget  int // bytes left for remembering first names, to name both sides of a collision
+	short   shortNames
 }
 
 type nameEntry struct {
@@ -91,7 +92,9 @@ type nameEntry struct {
 }
 
 func newNameSet(maxDirs int) *nameSet {
-	return &nameSet{seed: maphash.MakeSeed(), keys: make(map[uint64]nameEntry), maxDirs: maxDirs, budget: 1 << 20}
+	seed := maphash.MakeSeed()
+	return &nameSet{seed: seed, keys: make(map[uint64]nameEntry), maxDirs: maxDirs, budget: 1 << 20,
+		short: shortNames{seed: seed, aliasable: map[uint64]string{}}}
 }
 
 // add records a checked entry name, refusing a name that an earlier entry already uses (exactly or
@@ -101,7 +104,7 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 	key := foldKey(name)
 	fail := func(problem string) *TarballError {
 		return &TarballError{Entry: p, Problem: problem, Fix: "keep one of them: rename or remove the other file in the " +
-			"package and run `npm pack` again", Err: ErrNotCanonical}
+			"package and pack it again", Err: ErrNotCanonical}
 	}
 	// Parents: "package", "package/a" for "package/a/b.js". One running hash gives every prefix's
 	// hash in a single pass (maphash.Hash.Sum64 does not reset), so a deep path costs linear time.
@@ -147,6 +150,7 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 		e.first, s.budget = p, s.budget-len(p)
 	}
 	s.keys[h] = e
+	s.short.add(name)
 	return nil
 }
 

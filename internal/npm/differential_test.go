@@ -24,16 +24,30 @@ import (
 // fuzzLimits keep fuzzing fast; tighter limits only add refusals.
 var fuzzLimits = Limits{MaxManifestBytes: 64 << 10, MaxEntryCount: 256, MaxDecompressedBytes: 32 << 20, MaxCompressionRatio: 50}
 
-// disagreement returns how npm's reading of the tarball at p differs from waxseal's, or "" when
-// waxseal refuses it or both agree.
-func disagreement(tb testing.TB, j *npmJudge, p string, lim Limits) string {
+// disagreement returns how any judged npm's reading of the tarball at p differs from waxseal's, or ""
+// when waxseal refuses it or every npm agrees with it.
+func disagreement(tb testing.TB, js []*npmJudge, p string, lim Limits) string {
 	tb.Helper()
 	var entries []*tarEntry
 	got, err := readTarball(tb.Context(), p, lim, func(e *tarEntry) { entries = append(entries, e) })
 	if err != nil {
 		return "" // a refusal never disagrees; only accepted tarballs need npm's view
 	}
-	ans := j.judgeTarball(tb, p)
+	var problems []string
+	for _, j := range js {
+		for _, d := range npmDisagreement(got, entries, j.judgeTarball(tb, p)) {
+			problems = append(problems, j.name+": "+d)
+		}
+	}
+	if len(problems) == 0 {
+		return ""
+	}
+	m := got.Manifest
+	return fmt.Sprintf("waxseal accepted %s@%s (purl %s), but %s", m.Name, m.Version, got.Purl(), strings.Join(problems, "; "))
+}
+
+// npmDisagreement lists how one npm's answer differs from what waxseal read.
+func npmDisagreement(got *Tarball, entries []*tarEntry, ans judgeAnswer) []string {
 	m := got.Manifest
 	var problems []string
 	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -76,10 +90,7 @@ func disagreement(tb testing.TB, j *npmJudge, p string, lim Limits) string {
 			}
 		}
 	}
-	if len(problems) == 0 {
-		return ""
-	}
-	return fmt.Sprintf("waxseal accepted %s@%s (purl %s), but %s", m.Name, m.Version, got.Purl(), strings.Join(problems, "; "))
+	return problems
 }
 
 func derefResult(r *npmResult) npmResult {
@@ -184,14 +195,17 @@ func TestReadTarballEveryRealPack(t *testing.T) {
 // waxseal does not disagree with it). The fuzz corpus in testdata/fuzz runs as the seeds of
 // FuzzDifferential and FuzzManifestDifferential.
 func TestDifferential(t *testing.T) {
-	j := judgeFor(t)
+	js := judgesFor(t)
+	for _, j := range js {
+		t.Logf("judging with %s", j.name)
+	}
 	for _, p := range realTarballs(t) {
 		t.Run("real/"+p, func(t *testing.T) {
 			t.Parallel()
 			if _, err := ReadTarball(t.Context(), p, DefaultLimits()); err != nil {
 				t.Fatalf("waxseal refuses a real npm pack: %v", err)
 			}
-			if d := disagreement(t, j, p, DefaultLimits()); d != "" {
+			if d := disagreement(t, js, p, DefaultLimits()); d != "" {
 				t.Error(d)
 			}
 		})
@@ -200,16 +214,18 @@ func TestDifferential(t *testing.T) {
 		t.Run("hostile/"+c.name, func(t *testing.T) {
 			t.Parallel()
 			p := writeTemp(t, "hostile.tgz", c.tgz(t))
-			ans := j.judgeTarball(t, p)
-			if got := npmView(ans); got != c.npm {
-				t.Errorf("npm publish reads %s, want %s (publish error: %s)", got, c.npm, ans.Publish.Error)
-			}
-			if c.chunked != "" && ans.Install.Chunked != nil {
-				if got := manifestView(ans.Install.Chunked.Manifest); got != c.chunked {
-					t.Errorf("npm install with the bytes in pieces writes %s, want %s", got, c.chunked)
+			for _, j := range js {
+				ans := j.judgeTarball(t, p)
+				if got, want := npmView(ans), c.npmFor(j); got != want {
+					t.Errorf("%s: npm publish reads %s, want %s (publish error: %s)", j.name, got, want, ans.Publish.Error)
+				}
+				if c.chunked != "" && ans.Install.Chunked != nil {
+					if got := manifestView(ans.Install.Chunked.Manifest); got != c.chunked {
+						t.Errorf("%s: npm install with the bytes in pieces writes %s, want %s", j.name, got, c.chunked)
+					}
 				}
 			}
-			if d := disagreement(t, j, p, DefaultLimits()); d != "" {
+			if d := disagreement(t, js, p, DefaultLimits()); d != "" {
 				t.Error(d)
 			}
 		})
@@ -280,8 +296,7 @@ func FuzzDifferential(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		j := judgeFor(t)
-		if d := disagreement(t, j, writeTemp(t, "fuzz.tgz", asTgz(t, raw)), fuzzLimits); d != "" {
+		if d := disagreement(t, judgesFor(t), writeTemp(t, "fuzz.tgz", asTgz(t, raw)), fuzzLimits); d != "" {
 			t.Fatal(d)
 		}
 	})
@@ -313,8 +328,7 @@ func FuzzManifestDifferential(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, doc []byte) {
-		j := judgeFor(t)
-		if d := disagreement(t, j, writeTemp(t, "fuzz.tgz", manifestTarball(t, doc)), fuzzLimits); d != "" {
+		if d := disagreement(t, judgesFor(t), writeTemp(t, "fuzz.tgz", manifestTarball(t, doc)), fuzzLimits); d != "" {
 			t.Fatal(d)
 		}
 	})
@@ -360,7 +374,7 @@ func FuzzEntryNamesDifferential(f *testing.F) {
 		for i, n := range strings.Split(names, "\n") {
 			files = append(files, n, strconv.Itoa(i))
 		}
-		if d := disagreement(t, judgeFor(t), writeTemp(t, "fuzz.tgz", gz(t, packTar(files...))), fuzzLimits); d != "" {
+		if d := disagreement(t, judgesFor(t), writeTemp(t, "fuzz.tgz", gz(t, packTar(files...))), fuzzLimits); d != "" {
 			t.Fatal(d)
 		}
 	})

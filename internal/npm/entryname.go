@@ -26,8 +26,8 @@ func checkEntryPath(p string, dir bool) *TarballError {
 	fail := func(problem, fix string, err error) *TarballError {
 		return &TarballError{Entry: p, Problem: problem, Fix: fix, Err: err}
 	}
-	const rewrite = "npm pack writes only package/... paths: re-create the tarball with `npm pack`"
-	const rename = "rename the file in the package and run `npm pack` again"
+	const rewrite = "packers write only package/... paths: " + repack
+	const rename = "rename the file in the package and pack it again"
 	switch {
 	case p == "":
 		return fail("has an empty name", rewrite, ErrNotCanonical)
@@ -77,9 +77,6 @@ func checkEntryPath(p string, dir bool) *TarballError {
 		case len(seg) > maxSegmentBytes:
 			return fail(fmt.Sprintf("has a %d-byte path segment; file systems allow %d", len(seg), maxSegmentBytes),
 				rename, ErrNotCanonical)
-		case isShortName(seg):
-			return fail(fmt.Sprintf("has a path segment %q shaped like a Windows 8.3 short name, which Windows can "+
-				"resolve to another file (PACKAG~1.JSO can be package.json)", seg), rename, ErrNotCanonical)
 		}
 	}
 	return nil
@@ -97,15 +94,6 @@ func outsidePackage(p string) string {
 	}
 	return fmt.Sprintf("is under %q, not package/: npm strips the first path component of every entry whatever "+
 		"it is, so it would install this as %q", first+"/", path.Clean(rest))
-}
-
-// isShortName reports a name shaped like a Windows 8.3 alias ("ABCDEF~1.TXT"): at most 8
-// characters, a "~" and digits before an extension of at most 3.
-func isShortName(seg string) bool {
-	base, ext, _ := strings.Cut(seg, ".")
-	tilde := strings.LastIndexByte(base, '~')
-	return len(base) <= 8 && len(ext) <= 3 && !strings.Contains(ext, ".") && tilde > 0 &&
-		allDigits([]byte(base[tilde+1:]))
 }
 
 // hasDrive reports a Windows drive prefix such as C: (node-tar strips these as absolute).

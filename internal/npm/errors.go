@@ -18,9 +18,9 @@ var (
 	ErrBomb = errors.New("archive exceeds limits")
 	// ErrTraversal means an entry name is absolute or climbs out of the package directory.
 	ErrTraversal = errors.New("unsafe entry path")
-	// ErrLink means the archive holds a symlink or hardlink entry, which npm pack never writes.
+	// ErrLink means the archive holds a symlink or hardlink entry, which no packer writes.
 	ErrLink = errors.New("link entry")
-	// ErrEntryType means the archive holds a device, FIFO or other entry npm pack never writes.
+	// ErrEntryType means the archive holds a device, FIFO or other entry no packer writes.
 	ErrEntryType = errors.New("unsupported entry type")
 	// ErrNoManifest means the archive has no package/package.json.
 	ErrNoManifest = errors.New("no package/package.json")
@@ -29,12 +29,19 @@ var (
 	ErrManifest = errors.New("invalid package.json")
 	// ErrNotRegular means the path is a directory, device or other non-regular file.
 	ErrNotRegular = errors.New("not a regular file")
-	// ErrNotCanonical means the archive is not in the exact form npm pack writes (one gzip member;
-	// ustar headers as node-tar writes them, with PAX records only for paths; every entry under
-	// package/ with a canonical name no other entry shares, even ignoring case and Unicode
-	// normalization), so npm and another reader could see different files in it.
-	ErrNotCanonical = errors.New("not the canonical npm pack form")
+	// ErrNotCanonical means the archive is not in a form every npm reads the same way (one gzip
+	// member; ustar headers in a layout npm pack, pnpm, yarn or bun writes, with PAX records or GNU
+	// long names only for paths; every entry under package/ with a name no other entry shares, even
+	// ignoring case and Unicode normalization), so two npms, or npm and another reader, could see
+	// different files in it.
+	ErrNotCanonical = errors.New("not a tarball form every npm reads the same way")
 )
+
+// repack is the fix for a tarball no packer would write: what to do, for whichever packer made it.
+// (It does not suggest npm pack: for a pnpm or yarn workspace that makes a different tarball, as npm
+// does not rewrite workspace: ranges.)
+const repack = "pack the package again with the tool that made it (npm pack, pnpm pack, yarn pack or " +
+	"bun pm pack); if that tool wrote this, report it to the tool's maintainers"
 
 // TarballError explains, in one line, why a tarball was refused and how to fix it.
 // Err holds the class (one of the sentinels above, or an I/O error) for errors.Is.

@@ -1,6 +1,6 @@
-// Package npm reads npm package tarballs (the output of `npm pack`) as untrusted input: it digests
-// the file in one streaming pass while checking the archive and reading package/package.json, and
-// it applies the npm registry's provenance rules before anything is signed.
+// Package npm reads npm package tarballs (the output of npm pack, yarn pack, pnpm pack or bun pm pack)
+// as untrusted input: it digests the file in one streaming pass while checking the archive and reading
+// package/package.json, and it applies the npm registry's provenance rules before anything is signed.
 package npm
 
 import (
@@ -29,10 +29,11 @@ type Tarball struct {
 }
 
 // ReadTarball reads the tarball at path exactly once: the same bytes feed sha512, sha256 and the
-// gzip+tar checks concurrently. It accepts only the canonical form `npm pack` writes, in which npm
-// (node-tar, JSON.parse) and waxseal cannot read different files, names or versions, and refuses
+// gzip+tar checks concurrently. It accepts the forms npm pack (npm 10, 11, 12), yarn pack (1 and 4),
+// pnpm pack and bun pm pack write, wherever every npm (zlib, node-tar 6 and 7, JSON.parse) and waxseal
+// cannot read different files, names or versions (docs/npm-reader.md lists them), and refuses
 // everything else (see the Err* sentinels, ErrNotCanonical in particular); every error is a
-// *TarballError naming the file and the fix, or the context's error. Memory stays under 8 MiB of
+// *TarballError naming the file, the entry where there is one, and the fix, or the context's error. Memory stays under 8 MiB of
 // pooled buffers whatever the tarball's size, plus about 40 bytes per entry and directory name (to
 // refuse names that collide on case-insensitive file systems). Throughput is that of sha512 for
 // incompressible content and of gzip inflation for compressible content, since every entry is
@@ -53,7 +54,7 @@ func readTarball(ctx context.Context, path string, lim Limits, onEntry func(*tar
 		return nil, ioError(path, "inspecting", err)
 	} else if !fi.Mode().IsRegular() {
 		return nil, &TarballError{Path: path, Problem: "is not a regular file (" + fi.Mode().Type().String() + ")",
-			Fix: "pass the .tgz file that `npm pack` writes", Err: ErrNotRegular}
+			Fix: "pass the .tgz file your packer wrote (npm pack, pnpm pack, yarn pack or bun pm pack)", Err: ErrNotRegular}
 	}
 
 	w := &walker{lim: lim, onEntry: onEntry}
@@ -86,7 +87,7 @@ func readTarball(ctx context.Context, path string, lim Limits, onEntry func(*tar
 func ioError(path, doing string, err error) *TarballError {
 	fix := "check the path and that the file is readable"
 	if errors.Is(err, fs.ErrNotExist) {
-		fix = "check the path; run `npm pack` to create the tarball"
+		fix = "check the path; your packer (npm pack, pnpm pack, yarn pack or bun pm pack) creates the tarball"
 	}
 	return &TarballError{Path: path, Problem: "cannot be read (" + doing + ": " + unwrapPath(err) + ")", Fix: fix, Err: err}
 }

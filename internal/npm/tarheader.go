@@ -13,10 +13,12 @@ import (
 // entries without applying them, accepts checksums over signed bytes, reads the prefix field for
 // any "ustar\x00" magic whatever the version, and ignores a regular file's link name. node-tar, which
 // npm reads with, differs on each point: it applies 'g' records to every later entry, lets a later
-// 'x' override an 'L', skips a header it finds invalid (bad checksum, link name on a file, a file
-// name ending in "/") and reads that entry's body as more headers. From the merged Header such an
-// archive looks plain. So every block is checked here, and only the blocks node-tar's Pack writes
-// for npm pack are accepted, with every field in the one form both readers parse the same way.
+// 'x' override an 'L', skips a header it finds invalid (bad checksum, no path, a link name on a file,
+// a number it cannot decode) and reads that entry's body as more headers. From the merged Header such
+// an archive looks plain. So every block is checked here, meta headers ('x', 'L') as strictly as
+// file headers, and only the forms every npm reads the same way are accepted: the layouts npm pack
+// (node-tar), pnpm, yarn 1 and 4 and bun write, with every field in a spelling node-tar 6 and 7 and
+// archive/tar parse alike.
 
 // blockSize is the tar block size.
 const blockSize = 512
@@ -41,13 +43,20 @@ const (
 	offPad                   = 500
 )
 
-// The typeflags node-tar's Pack writes for npm pack: files, and PAX extended headers for paths the
-// ustar fields cannot hold. (It writes directories for directory arguments; npm pack passes none,
-// but a '5' written the way node-tar writes one is accepted.)
+// The typeflags accepted: files, directories (yarn 1 writes them), PAX extended headers (npm, yarn and
+// bun write them for paths the ustar fields cannot hold) and GNU long names (pnpm writes them instead).
 const (
-	typeFile = '0'
-	typeDir  = '5'
-	typePAX  = 'x'
+	typeFile     = '0'
+	typeDir      = '5'
+	typePAX      = 'x'
+	typeLongName = 'L'
+)
+
+// The magics accepted: POSIX ustar everywhere, and GNU's on a long-name header (pnpm, like GNU tar,
+// writes its 'L' headers that way). node-tar reads the prefix field only after the POSIX one.
+const (
+	magicUstar = "ustar\x0000"
+	magicGNU   = "ustar  \x00"
 )
 
 // header is one validated ustar header block.
@@ -73,7 +82,7 @@ func isZeroBlock(b *[blockSize]byte) bool {
 
 // parseHeader validates one non-zero header block field by field.
 func parseHeader(b *[blockSize]byte) (header, *headerProblem) {
-	rewrite := &headerProblem{fix: "re-create the tarball with `npm pack`", err: ErrNotCanonical}
+	rewrite := &headerProblem{fix: repack, err: ErrNotCanonical}
 	// node-tar (Header.decode) reads the checksum from 12 bytes starting at 148, so digits in the
 	// typeflag can run into it, and accepts only the unsigned sum; archive/tar reads 8 bytes and
 	// accepts the signed sum too. Requiring digits then a terminator inside the 8 bytes, and the
@@ -90,12 +99,15 @@ func parseHeader(b *[blockSize]byte) (header, *headerProblem) {
 		}
 		return header{}, &headerProblem{problem: "has " + what, fix: rewrite.fix, err: ErrCorrupt}
 	}
-	// node-tar reads the prefix field only for "ustar\x0000"; archive/tar for any "ustar\x00".
-	if !bytes.Equal(b[offMagic:offMagic+lenMagic], []byte("ustar\x0000")) {
-		rewrite.problem = fmt.Sprintf("is not a POSIX ustar header (magic %q)", b[offMagic:offMagic+lenMagic])
+	h := header{typ: b[offType]}
+	// node-tar reads the prefix field only for "ustar\x0000"; archive/tar for any "ustar\x00". A GNU
+	// magic is accepted on a long-name header whose prefix area is empty, where no reader looks.
+	magic := string(b[offMagic : offMagic+lenMagic])
+	gnuLong := magic == magicGNU && h.typ == typeLongName && isZero(b[offPrefix:offPad])
+	if magic != magicUstar && !gnuLong {
+		rewrite.problem = fmt.Sprintf("is not a POSIX ustar header (magic %q)", magic)
 		return header{}, rewrite
 	}
-	h := header{typ: b[offType]}
 	if p := checkType(h.typ); p != nil {
 		if link, _ := nulField(b[offLinkname : offLinkname+lenLinkname]); len(link) > 0 && p.err == ErrLink {
 			p.problem = "is a link to " + quote(string(link))
@@ -135,6 +147,16 @@ func parseHeader(b *[blockSize]byte) (header, *headerProblem) {
 		strs[i] = s
 	}
 	h.name, h.prefix = strs[0], strs[1]
+	if len(h.name) == 0 {
+		// node-tar skips a header without a path ("path is required") and reads its body as more
+		// headers, a PAX or long-name header's too; every other reader takes the header as it is.
+		rewrite.problem = "has an empty name field, which makes node-tar (npm) skip the header and read what follows it as other entries"
+		if h.typ == typePAX || h.typ == typeLongName {
+			rewrite.problem = "is a " + metaName(h.typ) + " with an empty name field, which node-tar (npm) skips, reading " +
+				"its body as other entries while other readers take the path it holds"
+		}
+		return header{}, rewrite
+	}
 	if len(strs[2]) > 0 {
 		// node-tar skips a file header with a link name ("linkpath forbidden") and reads its body as
 		// headers; archive/tar ignores the link name.
@@ -149,26 +171,43 @@ func parseHeader(b *[blockSize]byte) (header, *headerProblem) {
 	return h, nil
 }
 
-// checkType admits the typeflags npm pack writes and names every other one.
+// metaName names a meta header's kind for messages.
+func metaName(t byte) string {
+	if t == typeLongName {
+		return "GNU long-name header"
+	}
+	return "PAX header"
+}
+
+func isZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkType admits the typeflags the packers write and names every other one.
 func checkType(t byte) *headerProblem {
-	fix := "re-create the tarball with `npm pack`"
+	fix := repack
 	switch t {
-	case typeFile, typeDir, typePAX:
+	case typeFile, typeDir, typePAX, typeLongName:
 		return nil
 	case '1', '2':
-		return &headerProblem{problem: "is a link", fix: "npm pack never stores links: " + fix, err: ErrLink}
+		return &headerProblem{problem: "is a link", fix: "packers never store links, and npm skips them: " + fix, err: ErrLink}
 	case 'g':
 		return &headerProblem{problem: "is a PAX global header, which node-tar (npm) applies to every later entry " +
 			"and archive/tar ignores", fix: fix, err: ErrNotCanonical}
-	case 'L', 'K', 'N':
-		return &headerProblem{problem: fmt.Sprintf("is a GNU long-name header (type %q), which node-tar (npm) and "+
-			"archive/tar combine differently with PAX records", t), fix: fix, err: ErrNotCanonical}
+	case 'K', 'N':
+		return &headerProblem{problem: fmt.Sprintf("is a GNU long-link or old long-name header (type %q), which "+
+			"node-tar (npm) and other readers combine differently", t), fix: fix, err: ErrNotCanonical}
 	case 0:
 		return &headerProblem{problem: "has the pre-POSIX file type '\\x00', which node-tar never writes",
 			fix: fix, err: ErrNotCanonical}
 	}
 	return &headerProblem{problem: fmt.Sprintf("has tar type %q", t),
-		fix: "npm pack stores only files and directories: " + fix, err: ErrEntryType}
+		fix: "packers store only files and directories: " + fix, err: ErrEntryType}
 }
 
 // checksums returns the header checksum computed over unsigned and over signed bytes, with the

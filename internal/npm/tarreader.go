@@ -9,19 +9,27 @@ import (
 	"strings"
 )
 
-// maxPAXBytes caps a PAX extended header's body. node-tar writes at most a path (4 KiB at most,
-// see maxNameBytes), an mtime and a size; it ignores extended headers over 1 MiB.
+// maxPAXBytes caps a PAX extended header's body. Packers write a path (4 KiB at most, see
+// maxNameBytes) and a few short records; node-tar ignores extended headers over 1 MiB.
 const maxPAXBytes = 64 << 10
 
 // tarEntry is a file or directory entry, named as node-tar reads it.
 type tarEntry struct {
-	name string // the path (from the PAX record if there is one); directories end in "/"
+	name string // the path (from a PAX record or GNU long name if there is one); directories end in "/"
 	typ  byte   // typeFile or typeDir
 	size int64
 }
 
-// tarReader reads a tar stream the way node-tar's Parser does, refusing every block that node-tar's
-// Pack would not have written for npm pack.
+// metaPath is the path a PAX header or GNU long name gives the entry after it.
+type metaPath struct {
+	kind byte   // typePAX or typeLongName
+	path string // the path record or long name
+	size string // the PAX size record, if any
+	time string // the PAX mtime record, if any
+}
+
+// tarReader reads a tar stream the way node-tar's Parser does, refusing every block on which node-tar 6
+// and 7 and other readers could part ways.
 type tarReader struct {
 	r       io.Reader
 	blk     [blockSize]byte
@@ -50,23 +58,26 @@ func (tr *tarReader) next() (*tarEntry, error) {
 		if !isZeroBlock(&tr.blk) {
 			// node-tar reads on after a single zero block; archive/tar stops with an error.
 			return nil, &TarballError{Entry: blockName(&tr.blk, nil), Problem: "follows a single zero block inside the archive",
-				Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+				Fix: repack, Err: ErrNotCanonical}
 		}
 		return nil, io.EOF
 	}
 	h, hp := parseHeader(&tr.blk)
 	if hp != nil {
-		return nil, &TarballError{Entry: blockName(&tr.blk, nil), Problem: hp.problem, Fix: hp.fix, Err: hp.err}
+		name := blockName(&tr.blk, nil)
+		if name == "" {
+			name = "(the header after " + quote(tr.cur) + ")"
+		}
+		return nil, &TarballError{Entry: name, Problem: hp.problem, Fix: hp.fix, Err: hp.err}
 	}
-	var pax map[string]string
-	paxSize := h.size
-	if h.typ == typePAX {
+	var meta *metaPath
+	if h.typ == typePAX || h.typ == typeLongName {
 		var err error
-		if pax, h, err = tr.readPAX(h); err != nil {
+		if meta, h, err = tr.readMeta(h); err != nil {
 			return nil, err
 		}
 	}
-	e, err := entryFromHeader(h, pax, paxSize)
+	e, err := entryFromHeader(h, meta)
 	if err != nil {
 		return nil, err
 	}
@@ -74,14 +85,19 @@ func (tr *tarReader) next() (*tarEntry, error) {
 	return e, nil
 }
 
-// readPAX reads a PAX extended header's records and the header of the entry they describe.
-func (tr *tarReader) readPAX(x header) (map[string]string, header, error) {
+// readMeta reads a PAX header's records or a GNU long name, and the header of the entry it names.
+func (tr *tarReader) readMeta(x header) (*metaPath, header, error) {
+	what := metaName(x.typ)
 	fail := func(name, problem string, err error) error {
-		return &TarballError{Entry: name, Problem: problem, Fix: "re-create the tarball with `npm pack`", Err: err}
+		return &TarballError{Entry: name, Problem: problem, Fix: repack, Err: err}
 	}
-	if x.size == 0 || x.size > maxPAXBytes {
-		return nil, header{}, fail(blockName(&tr.blk, nil), fmt.Sprintf("is a PAX header of %d bytes, "+
-			"which node-tar never writes", x.size), ErrNotCanonical)
+	limit := int64(maxPAXBytes)
+	if x.typ == typeLongName {
+		limit = maxNameBytes + 1
+	}
+	if x.size == 0 || x.size > limit {
+		return nil, header{}, fail(blockName(&tr.blk, nil), fmt.Sprintf("is a %s of %d bytes, which no packer "+
+			"writes (node-tar ignores meta headers over 1 MiB)", what, x.size), ErrNotCanonical)
 	}
 	body := make([]byte, x.size)
 	if _, err := io.ReadFull(tr.r, body); err != nil {
@@ -91,7 +107,13 @@ func (tr *tarReader) readPAX(x header) (map[string]string, header, error) {
 	if err := tr.skip(); err != nil {
 		return nil, header{}, err
 	}
-	pax, problem := parsePAX(body)
+	var meta *metaPath
+	var problem string
+	if x.typ == typeLongName {
+		meta, problem = parseLongName(body)
+	} else {
+		meta, problem = parsePAX(body)
+	}
 	if problem != "" {
 		return nil, header{}, fail(blockName(&tr.blk, nil), problem, ErrNotCanonical)
 	}
@@ -99,26 +121,69 @@ func (tr *tarReader) readPAX(x header) (map[string]string, header, error) {
 		return nil, header{}, err
 	}
 	if isZeroBlock(&tr.blk) {
-		return nil, header{}, fail(pax["path"], "is named in a PAX header that no entry follows", ErrNotCanonical)
+		return nil, header{}, fail(meta.path, "is named in a "+what+" that no entry follows", ErrNotCanonical)
 	}
 	h, hp := parseHeader(&tr.blk)
 	if hp != nil {
-		return nil, header{}, fail(blockName(&tr.blk, pax), hp.problem, hp.err)
+		return nil, header{}, fail(meta.path, hp.problem, hp.err)
 	}
-	if h.typ == typePAX {
-		return nil, header{}, fail(blockName(&tr.blk, pax), "has two PAX headers in a row, which node-tar and "+
-			"archive/tar merge differently", ErrNotCanonical)
+	if h.typ == typePAX || h.typ == typeLongName {
+		return nil, header{}, fail(meta.path, "has a "+what+" followed by a "+metaName(h.typ)+", which node-tar 6, "+
+			"node-tar 7 and other readers combine differently", ErrNotCanonical)
 	}
-	return pax, h, nil
+	if p := splitProblem(body, meta, ustarPath(h)); p != "" {
+		return nil, header{}, &TarballError{Entry: meta.path, Problem: p, Fix: "shorten the path to under about 500 " +
+			"bytes (or use ASCII names for its directories) and pack the package again", Err: ErrNotCanonical}
+	}
+	return meta, h, nil
 }
+
+// splitProblem refuses a meta header body that node-tar can decode wrongly. node-tar collects the body
+// as a string, decoding each piece of the decompressed stream on its own as it arrives; every piece
+// after the first starts at least 512 bytes into the body (Parser consumes whole blocks), and where the
+// pieces break depends on how the compressed bytes arrive: in one piece from a local file, in many from
+// the registry. A character split between two pieces decodes as U+FFFD: node-tar then drops the PAX
+// record (its length no longer matches) and names the file by its ustar fields, or garbles the GNU long
+// name. So a body is safe exactly when no byte past its first 512 is part of a non-ASCII character.
+func splitProblem(body []byte, meta *metaPath, ustar string) string {
+	if len(body) <= blockSize || isASCII(string(body[blockSize:])) {
+		return ""
+	}
+	what := "install the file under its ustar name " + quote(ustar)
+	if meta.kind == typeLongName {
+		what = "garble the name"
+	}
+	return fmt.Sprintf("has a non-ASCII path of %d bytes in a %s over one block: npm decodes such a header piece by "+
+		"piece as the bytes arrive (from the registry, in many pieces) and can %s", len(meta.path), metaName(meta.kind), what)
+}
+
+// parseLongName parses a GNU long name as pnpm and GNU tar write it: the path and a NUL. node-tar cuts
+// the name at the first NUL but keeps anything after a newline that follows it (/\0.*/); archive/tar
+// cuts at the NUL. Only NULs may follow it.
+func parseLongName(body []byte) (*metaPath, string) {
+	name, rest, ok := bytes.Cut(body, []byte{0})
+	switch {
+	case !ok:
+		return nil, "is a GNU long-name header whose name does not end in a NUL"
+	case !isZero(rest):
+		return nil, "is a GNU long-name header with bytes after the NUL that ends its name, which node-tar and " +
+			"other readers keep differently"
+	case len(name) == 0:
+		return nil, "is a GNU long-name header with an empty name, which makes node-tar (npm) skip the next entry's header"
+	}
+	return &metaPath{kind: typeLongName, path: string(name)}, ""
+}
+
+// paxKeys are the PAX records accepted: path, mtime and size (npm pack writes them), and hdrcharset (bun
+// writes "BINARY"; node-tar and archive/tar ignore it and read the path as UTF-8, which checkEntryPath
+// requires). node-tar (lib/pax.js) would apply many others: linkpath makes it skip a file header, uid,
+// gid, mode and the times change what it extracts.
+var paxKeys = map[string]bool{"path": true, "mtime": true, "size": true, "hdrcharset": true}
 
 // parsePAX parses PAX records ("<len> <key>=<value>\n") strictly. node-tar (lib/pax.js parseKV)
 // splits the body at newlines and drops any record whose length prefix does not match (so a value
-// holding a newline vanishes for npm while POSIX readers keep it), and cuts values at a NUL. Only
-// the keys node-tar writes for npm pack are accepted: lib/write-entry.js writes path, ctime, atime,
-// dev, ino, nlink, gid, uid, uname, linkpath, mtime and size, and npm pack's "portable" option
-// leaves only path, mtime (files) and size.
-func parsePAX(body []byte) (map[string]string, string) {
+// holding a newline vanishes for npm while POSIX readers keep it), and cuts values at a NUL.
+func parsePAX(body []byte) (*metaPath, string) {
 	recs := make(map[string]string, 3)
 	for len(body) > 0 {
 		sp := bytes.IndexByte(body, ' ')
@@ -135,9 +200,11 @@ func parsePAX(body []byte) (map[string]string, string) {
 			return nil, fmt.Sprintf("has a malformed PAX record %q", key)
 		case strings.ContainsAny(value, "\n\x00"):
 			return nil, fmt.Sprintf("has a PAX record %q whose value holds a newline or NUL, which node-tar reads "+
-				"differently from archive/tar", key)
-		case key != "path" && key != "mtime" && key != "size":
-			return nil, fmt.Sprintf("has a PAX record %q, which node-tar never writes for npm pack", key)
+				"differently from other readers", key)
+		case !paxKeys[key]:
+			return nil, fmt.Sprintf("has a PAX record %q, which node-tar (npm) applies but no packer writes", key)
+		case key == "hdrcharset" && value != "BINARY" && value != "ISO-IR 10646 2000 UTF-8":
+			return nil, fmt.Sprintf("has a PAX hdrcharset %q", value)
 		}
 		if _, dup := recs[key]; dup || value == "" {
 			return nil, fmt.Sprintf("has a repeated or empty PAX record %q", key)
@@ -146,54 +213,39 @@ func parsePAX(body []byte) (map[string]string, string) {
 		body = body[n:]
 	}
 	if _, ok := recs["path"]; !ok {
-		return nil, "has a PAX header without a path record, which node-tar never writes for npm pack"
+		return nil, "has a PAX header without a path record, which no packer writes"
 	}
-	return recs, ""
+	return &metaPath{kind: typePAX, path: recs["path"], size: recs["size"], time: recs["mtime"]}, ""
 }
 
-// entryFromHeader names a file or directory header as node-tar does (the PAX path, else the ustar
-// prefix and name), and checks that its header holds exactly what node-tar writes for that name.
-// paxSize is the size of the PAX header's body, if there is one.
-func entryFromHeader(h header, pax map[string]string, paxSize int64) (*tarEntry, error) {
+// entryFromHeader names a file or directory header as node-tar does: the PAX path or GNU long name if
+// there is one (node-tar, archive/tar and GNU tar all let it replace the ustar fields), else the ustar
+// prefix and name, however the packer split the path between them.
+func entryFromHeader(h header, meta *metaPath) (*tarEntry, error) {
 	name := ustarPath(h)
-	if p, ok := pax["path"]; ok {
-		name = p
+	if meta != nil {
+		name = meta.path
 	}
 	e := &tarEntry{name: name, typ: h.typ, size: h.size}
 	fail := func(problem string) error {
-		return &TarballError{Entry: name, Problem: problem, Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+		return &TarballError{Entry: name, Problem: problem, Fix: repack, Err: ErrNotCanonical}
 	}
-	if s, ok := pax["size"]; ok && s != strconv.FormatInt(h.size, 10) {
-		return nil, fail(fmt.Sprintf("has a PAX size %q that differs from its header's size %d", s, h.size))
+	if meta != nil && meta.size != "" && meta.size != strconv.FormatInt(h.size, 10) {
+		return nil, fail(fmt.Sprintf("has a PAX size %q that differs from its header's size %d", meta.size, h.size))
 	}
-	if m, ok := pax["mtime"]; ok && !isDecimal(m) {
-		return nil, fail(fmt.Sprintf("has a PAX mtime %q that is not a decimal number", m))
+	if meta != nil && meta.time != "" && !isDecimal(meta.time) {
+		return nil, fail(fmt.Sprintf("has a PAX mtime %q that is not a decimal number", meta.time))
 	}
 	if h.typ == typeDir {
 		if h.size != 0 {
 			return nil, fail(fmt.Sprintf("is a directory with a %d-byte body", h.size))
 		}
-		if _, ok := pax["path"]; !ok && !strings.HasSuffix(e.name, "/") {
-			e.name += "/" // node-tar's long directory names lose their slash in the name field
+		if !strings.HasSuffix(e.name, "/") {
+			e.name += "/" // yarn 1 and long names in node-tar's ustar fields leave the slash out
 		}
 	}
 	if err := checkEntryPath(e.name, h.typ == typeDir); err != nil {
 		return nil, err
-	}
-	wantName, wantPrefix, needPax := nodeTarNameFields(e.name)
-	if string(h.name) != wantName || string(h.prefix) != wantPrefix || needPax != (pax != nil) {
-		return nil, fail(fmt.Sprintf("is stored as name %q, prefix %q%s, not the way node-tar (npm pack) "+
-			"stores this path", h.name, h.prefix, map[bool]string{true: " and a PAX path", false: ""}[pax != nil]))
-	}
-	if pax != nil && paxSize > blockSize && !isASCII(e.name) {
-		// node-tar's Parser collects a PAX body as a string, decoding each piece of the decompressed
-		// stream as it arrives; a body over one block can arrive in pieces, a character split between
-		// two decodes as U+FFFD, the record's length no longer matches and node-tar drops the path:
-		// npm installing from the registry, where the bytes arrive in pieces, then extracts the file
-		// under its ustar name. (A one-block body is always handed over whole.)
-		return nil, &TarballError{Entry: name, Problem: fmt.Sprintf("has a non-ASCII name in a PAX header of more "+
-			"than one block, which node-tar (npm) decodes piece by piece and can lose, installing the file as %q",
-			ustarPath(h)), Fix: "shorten the name (or use ASCII) and run `npm pack` again", Err: ErrNotCanonical}
 	}
 	return e, nil
 }
@@ -247,7 +299,7 @@ func (tr *tarReader) skip() error {
 	}
 	if len(bytes.Trim(pad, "\x00")) != 0 {
 		return &TarballError{Entry: tr.cur, Problem: "has data in the padding after its body",
-			Fix: "re-create the tarball with `npm pack`", Err: ErrNotCanonical}
+			Fix: repack, Err: ErrNotCanonical}
 	}
 	return nil
 }
@@ -267,16 +319,16 @@ func (tr *tarReader) cut(err error) error {
 	}
 	if err == io.EOF || err == io.ErrUnexpectedEOF {
 		return &TarballError{Problem: "is corrupt (the tar archive ends before its end-of-archive marker)",
-			Fix: "re-create it with `npm pack`", Err: ErrCorrupt}
+			Fix: "download or pack it again", Err: ErrCorrupt}
 	}
-	return &TarballError{Problem: "is corrupt (" + err.Error() + ")", Fix: "re-create it with `npm pack`", Err: ErrCorrupt}
+	return &TarballError{Problem: "is corrupt (" + err.Error() + ")", Fix: "download or pack it again", Err: ErrCorrupt}
 }
 
-// blockName is the best name to report for a refused header block: the PAX path if known, else
+// blockName is the best name to report for a refused header block: the meta path if known, else
 // the ustar prefix and name as far as they read.
-func blockName(b *[blockSize]byte, pax map[string]string) string {
-	if p, ok := pax["path"]; ok {
-		return p
+func blockName(b *[blockSize]byte, meta *metaPath) string {
+	if meta != nil {
+		return meta.path
 	}
 	name, _ := nulField(b[offName : offName+lenName])
 	prefix, _ := nulField(b[offPrefix : offPrefix+lenPrefix])

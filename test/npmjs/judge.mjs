@@ -1,17 +1,25 @@
-// judge.mjs answers, for a package tarball, exactly what npm would make of it, using npm's own code at
-// the versions npm 11.21.2 bundles (package.json pins them; package-lock.json pins the rest of the tree).
-// waxseal's differential tests (internal/npm/differential_test.go) run it as a long-lived helper:
-// one JSON request per line on stdin, one JSON answer per line on stdout (up to four requests are
-// worked on at once, so answers may come out of order: match them by id).
+// judge.mjs answers, for a package tarball, exactly what one npm would make of it, using that npm's own
+// bundled code: `node judge.mjs npm11` loads pacote, node-tar, @npmcli/package-json, npm-package-arg,
+// semver and libnpmpublish from node_modules/npm11/node_modules, the copies that npm itself runs
+// (package.json pins each npm; package-lock.json pins the install). waxseal's differential tests
+// (internal/npm/differential_test.go) run one judge per npm as a long-lived helper: the first line it
+// writes names the npm and the versions of the libraries it bundles, then it answers one JSON
+// request per line on stdin with one JSON answer per line on stdout (up to four requests are worked
+// on at once, so answers may come out of order: match them by id).
 //
+//   -> {"id": 0, "versions": {"npm": "11.21.3", "tar": "7.5.22", "pacote": "21.5.2", ...}}
 //   {"id": 1, "op": "judge", "path": "/abs/pkg.tgz"}
 //     -> {"id": 1, "publish": {...}, "install": {...}}
 //   {"id": 2, "op": "tarname", "path": "package/a/b.js"}
 //     -> {"id": 2, "header": "<base64 of the 512-byte ustar header node-tar writes>", "needPax": false}
+//   {"id": 4, "op": "headers", "blocks": ["<base64 of one 512-byte header block>", ...]}
+//     -> {"id": 4, "parsed": [{"valid": true, "type": "File", "path": "package/a.js", "size": 3, "warnings": []}, ...]}
+//   {"id": 5, "op": "pieces", "path": "/abs/pkg.tgz"}
+//     -> {"id": 5, "readings": [{"paths": ["package/package.json", ...], "sizes": 600}]}
 //   {"id": 3, "op": "identity", "name": " a ", "version": "v1.0.0"}
 //     -> {"id": 3, "publish": {"ok": true, "name": "a", "version": "1.0.0", "purl": "pkg:npm/a@1.0.0"}}
 //
-// "publish" follows `npm publish <tarball>` (npm 11 lib/commands/publish.js) step by step: the
+// "publish" follows `npm publish <tarball>` (lib/commands/publish.js) step by step: the
 // manifest comes from pacote.manifest(spec, {fullMetadata, fullReadJson}), which extracts the
 // tarball with node-tar and reads package.json with @npmcli/package-json's prepare(); the tarball
 // bytes from libnpmpack's pacote.tarball(); then the command's own checks; then libnpmpublish's
@@ -22,20 +30,50 @@
 // "install" follows what `npm install <tarball>` writes: pacote.extract() into an empty
 // directory (the call arborist's reify makes), then the root package.json's exact bytes and every
 // file extracted. "install.chunked" is the same extraction with the compressed bytes arriving in
-// small pieces, as they do from the registry over HTTP (a local file arrives in one piece):
-// node-tar's output then depends on where the pieces break.
+// small pieces (97 bytes), as they do from the registry over HTTP (a local file arrives in one piece):
+// node-tar's output then depends on where the pieces break (op "pieces" tries every piece size).
 import { createServer } from 'node:http'
+import zlib from 'node:zlib'
+import { createRequire } from 'node:module'
 import { mkdtemp, readdir, readFile, lstat, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { Minipass } from 'minipass'
-import pacote from 'pacote'
-import npa from 'npm-package-arg'
-import semver from 'semver'
-import PackageJson from '@npmcli/package-json'
-import { publish as libpub } from 'libnpmpublish'
-import { Header } from 'tar'
+import { fileURLToPath } from 'node:url'
+
+const npmName = process.argv[2]
+if (!/^npm[0-9a-z-]*$/.test(npmName ?? '')) {
+  console.error('usage: node judge.mjs <npm alias in package.json, e.g. npm11>')
+  process.exit(2)
+}
+const npmDir = join(dirname(fileURLToPath(import.meta.url)), 'node_modules', npmName)
+// Resolve every module the way npm's own code does: from npm's directory, so its bundled copies.
+const npmRequire = createRequire(join(npmDir, 'package.json'))
+const { Minipass } = npmRequire('minipass')
+const pacote = npmRequire('pacote')
+const npa = npmRequire('npm-package-arg')
+const semver = npmRequire('semver')
+const PackageJson = npmRequire('@npmcli/package-json')
+const { publish: libpub } = npmRequire('libnpmpublish')
+const tarLib = npmRequire('tar')
+const { Header } = tarLib
+const Parser = tarLib.Parser ?? tarLib.Parse // node-tar 6 calls it Parse
+const versionOf = name => npmRequire(`${name}/package.json`).version
+const npmVersion = npmRequire('./package.json').version
+// minizlib is node-tar's own (node-tar 6 bundles an older one than npm does).
+const tarRequire = createRequire(npmRequire.resolve('tar/package.json'))
+const versions = {
+  npm: npmVersion,
+  tar: versionOf('tar'),
+  pacote: versionOf('pacote'),
+  minizlib: tarRequire('minizlib/package.json').version,
+  minipass: versionOf('minipass'),
+  libnpmpublish: versionOf('libnpmpublish'),
+  'npm-package-arg': versionOf('npm-package-arg'),
+  '@npmcli/package-json': versionOf('@npmcli/package-json'),
+  semver: versionOf('semver'),
+}
+process.stdout.write(JSON.stringify({ id: 0, versions }) + '\n')
 
 const root = await mkdtemp(join(tmpdir(), 'waxseal-npmjs-'))
 
@@ -64,7 +102,7 @@ const baseOpts = (id) => ({
   [`//127.0.0.1:${port}/${id}/:_authToken`]: 'judge',
   retry: { retries: 0 },
   timeout: 30000,
-  npmVersion: '11.21.2',
+  npmVersion,
   defaultTag: 'latest',
   access: null,
   provenance: false,
@@ -114,19 +152,21 @@ async function publishView (id, file) {
   }
 }
 
-// ChunkedFileFetcher is pacote's FileFetcher reading the file in 97-byte pieces.
-class ChunkedFileFetcher extends pacote.FileFetcher {
+// chunkedFetcher is pacote's FileFetcher reading the file in pieces of the given size, as bytes
+// arrive from the registry.
+const chunkedFetcher = piece => class extends pacote.FileFetcher {
   [Symbol.for('pacote.Fetcher._tarballFromResolved')] () {
     const stream = new Minipass()
     readFile(this.resolved).then(data => {
-      for (let i = 0; i < data.length; i += 97) {
-        stream.write(data.subarray(i, i + 97))
+      for (let i = 0; i < data.length; i += piece) {
+        stream.write(data.subarray(i, i + piece))
       }
       stream.end()
     }, err => stream.emit('error', err))
     return stream
   }
 }
+const ChunkedFileFetcher = chunkedFetcher(97)
 
 async function listFiles (dir, rel = '') {
   const out = []
@@ -214,12 +254,78 @@ function tarname (p) {
   return { header: h.block.toString('base64'), needPax }
 }
 
+// header is how node-tar's Parser takes one header block: it is given the block, a zero body of the
+// size the block states (at most 64 KiB) and an end-of-archive marker, and reports whether it warned
+// that the block is invalid (and so skipped it), and the type, path and size of the entry it read.
+function header (block) {
+  return new Promise(resolve => {
+    const out = { valid: true, warnings: [], type: null, path: null, size: null }
+    const p = new Parser({ strict: false })
+    p.on('warn', (code, msg) => {
+      out.warnings.push(`${code}: ${msg?.message ?? msg}`)
+      if (code === 'TAR_ENTRY_INVALID') {
+        out.valid = false
+      }
+    })
+    p.on('entry', e => {
+      if (out.type === null) {
+        Object.assign(out, { type: e.type, path: e.path, size: e.size })
+      }
+      e.resume()
+    })
+    p.on('meta', () => {
+      if (out.type === null) {
+        out.type = 'meta'
+      }
+    })
+    p.on('end', () => resolve(out))
+    let size = 0
+    try {
+      size = Math.min(new Header(block).size ?? 0, 65536)
+    } catch {}
+    p.end(Buffer.concat([block, Buffer.alloc(Math.ceil(size / 512) * 512 + 1024)]))
+  })
+}
+
+// pieces is what node-tar's Parser reads from the decompressed tar stream when it arrives in pieces of
+// every size from 1 to 600 bytes (zlib hands node-tar the bytes in pieces whose sizes depend on how
+// the compressed bytes arrived): the distinct lists of entry paths it reads, with how many piece sizes
+// gave each. One list means the way the bytes arrive cannot change what npm reads.
+async function pieces (file) {
+  const data = zlib.gunzipSync(await readFile(file))
+  const seen = new Map()
+  for (let piece = 1; piece <= 600; piece++) {
+    const p = new Parser()
+    const paths = []
+    p.on('entry', e => {
+      paths.push(e.path)
+      e.resume()
+    })
+    for (let i = 0; i < data.length; i += piece) {
+      p.write(data.subarray(i, i + piece))
+    }
+    p.end()
+    const key = JSON.stringify(paths)
+    seen.set(key, (seen.get(key) ?? 0) + 1)
+  }
+  return [...seen].map(([k, n]) => ({ paths: JSON.parse(k), sizes: n }))
+}
+
 async function answer (req) {
   let a
   try {
     switch (req.op) {
       case 'tarname':
         a = tarname(req.path)
+        break
+      case 'pieces':
+        a = { readings: await pieces(req.path) }
+        break
+      case 'headers':
+        a = { parsed: [] }
+        for (const b of req.blocks) {
+          a.parsed.push(await header(Buffer.from(b, 'base64')))
+        }
         break
       case 'identity':
         a = { publish: await identity(req.name, req.version).catch(errInfo) }

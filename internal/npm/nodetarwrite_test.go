@@ -6,11 +6,11 @@ import (
 	"unicode/utf8"
 )
 
-// This file reproduces how node-tar 7 (the tar npm 10, 11 and 12 bundle, lib/header.js encode and
-// splitPrefix) stores an entry's path in a ustar header, so the reader can insist that every
-// header holds exactly what node-tar would have written for its path. JavaScript strings are
-// UTF-16, so "length" and slice() count UTF-16 code units while Buffer.byteLength and
-// Buffer.write count UTF-8 bytes; both are reproduced.
+// This file reproduces how node-tar (lib/header.js encode and splitPrefix, the same in node-tar 6 and
+// 7) stores an entry's path in a ustar header, so tests can write tarballs byte for byte as npm pack
+// does (the reader accepts other packers' layouts too). JavaScript strings are UTF-16, so "length"
+// and slice() count UTF-16 code units while Buffer.byteLength and Buffer.write count UTF-8 bytes;
+// both are reproduced.
 
 const (
 	ustarNameSize   = 100
@@ -77,15 +77,6 @@ func encString(s string, size int) (written string, needPax bool) {
 		n += w
 	}
 	return s[:n], needPax
-}
-
-// jsLength is a JavaScript string's length: UTF-16 code units.
-func jsLength(s string) int {
-	n := 0
-	for _, r := range s {
-		n += utf16.RuneLen(r)
-	}
-	return n
 }
 
 // jsSlice is s.slice(0, n) in JavaScript, as Buffer.write then encodes it: a surrogate pair cut in
