@@ -178,6 +178,10 @@ func (e *Env) dispatch(ctx context.Context, args []string) error {
 	case "action":
 		return e.runAction(ctx, rest)
 	case "version", "--version", "-v":
+		if len(rest) == 1 && isHelp(rest[0]) {
+			fmt.Fprint(e.Stdout, "Usage: waxseal version (or --version, -v)\n\nPrints waxseal's version and the commit it was built from.\n")
+			return nil
+		}
 		fmt.Fprintln(e.Stdout, "waxseal", Version())
 		return nil
 	case "help", "-h", "--help":

@@ -10,6 +10,14 @@ import (
 
 const completionSynopsis = "completion bash|zsh|fish"
 
+const completionHelp = `Usage: waxseal ` + completionSynopsis + `
+
+Prints a script that completes waxseal's commands and flags in that shell. To load it:
+  bash:  source <(waxseal completion bash)     (or save it as /etc/bash_completion.d/waxseal)
+  zsh:   waxseal completion zsh >"${fpath[1]}/_waxseal"   (then start a new shell, or run compinit)
+  fish:  waxseal completion fish >~/.config/fish/completions/waxseal.fish
+`
+
 // runCompletion prints a completion script for a shell: the commands, and each command's flags, taken from the
 // same definitions the commands parse, so the script cannot offer a flag that is gone or miss a new one.
 //
@@ -17,6 +25,10 @@ const completionSynopsis = "completion bash|zsh|fish"
 //	zsh:  waxseal completion zsh >"${fpath[1]}/_waxseal"           (then compinit)
 //	fish: waxseal completion fish >~/.config/fish/completions/waxseal.fish
 func (e *Env) runCompletion(args []string) error {
+	if len(args) == 1 && isHelp(args[0]) {
+		fmt.Fprint(e.Stdout, completionHelp)
+		return nil
+	}
 	if len(args) != 1 {
 		return usagef("completion: name one shell: waxseal %s", completionSynopsis)
 	}
@@ -26,6 +38,11 @@ func (e *Env) runCompletion(args []string) error {
 	}
 	write(e.Stdout, completedCommands())
 	return nil
+}
+
+// isHelp reports whether arg asks for help, as the flag package's -h does in every spelling it accepts.
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "--h" || arg == "help"
 }
 
 // completedCommand is a command as a completion script offers it.

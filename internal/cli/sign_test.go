@@ -74,6 +74,20 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 	}
 }
 
+// TestEveryCommandHasHelp: each command answers -h and --help with its usage on stdout, nothing on stderr, exit 0.
+func TestEveryCommandHasHelp(t *testing.T) {
+	t.Parallel()
+	for _, c := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			var stdout, stderr bytes.Buffer
+			err := Run(t.Context(), []string{c.name, h}, &stdout, &stderr, func(string) string { return "" })
+			if err != nil || stderr.Len() != 0 || !strings.Contains(stdout.String(), "waxseal "+c.name) {
+				t.Errorf("waxseal %s %s: %v\nstdout: %s\nstderr: %s", c.name, h, err, stdout.String(), stderr.String())
+			}
+		}
+	}
+}
+
 func TestSignHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	var stdout, stderr bytes.Buffer

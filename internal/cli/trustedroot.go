@@ -55,7 +55,8 @@ func (e *Env) runTrustedRoot(ctx context.Context, args []string) error {
 	}
 	b, err := trust.TrustedRootJSON(ctx, topts)
 	if err != nil {
-		return err
+		// --trusted-root names the file this command makes: of the remedies, only more time (--retry-for) applies.
+		return remedy.Drop(err, remedy.TrustedRoot)
 	}
 	if *f.output == "" {
 		_, err := e.Stdout.Write(b)

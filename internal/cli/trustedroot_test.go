@@ -56,6 +56,15 @@ func TestTrustedRootCommand(t *testing.T) {
 	if err := env.Run(t.Context(), []string{"trusted-root", "--tuf-mirror", mirror.URL, "--tuf-root", anchor, "--retry-for", "1s"}); err == nil {
 		t.Error("a trusted root fetched from a mirror that the given root.json does not vouch for was accepted")
 	}
+	// A mirror out of reach: the message says so, and does not send the user to --trusted-root, the file this
+	// command exists to make.
+	down := httptest.NewServer(nil)
+	down.Close()
+	env, _, _ = testEnv(nil, map[string]string{"TUF_ROOT": filepath.Join(dir, "tuf-down")})
+	err = env.Run(t.Context(), []string{"trusted-root", "--tuf-mirror", down.URL, "--tuf-root", anchor, "--retry-for", "1s"})
+	if err == nil || !strings.Contains(err.Error(), "network access") || !strings.HasSuffix(err.Error(), " (--retry-for)") {
+		t.Errorf("an unreachable mirror: %v", err)
+	}
 	for _, args := range [][]string{{"trusted-root", "--tuf-mirror", mirror.URL}, {"trusted-root", "--staging", "--tuf-mirror", mirror.URL, "--tuf-root", anchor}, {"trusted-root", "extra"}} {
 		env, _, _ := testEnv(nil, vars)
 		if err := env.Run(t.Context(), args); err == nil || ExitCode(err) != 2 {

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"github.com/sethvargo/go-githubactions"
+
+	"github.com/waxseal/waxseal/internal/printable"
 )
 
 // Commands issues workflow commands to the runner. Its methods write to the injected writer only.
@@ -47,7 +49,7 @@ func (c *Commands) Mask(secret string) {
 
 // Group opens a collapsible log group titled title and returns the function that closes it.
 func (c *Commands) Group(title string) (end func()) {
-	c.a.Group(title)
+	c.a.Group(printable.Line(title))
 	return c.a.EndGroup
 }
 
@@ -64,29 +66,39 @@ type Annotation struct {
 func (an Annotation) props() map[string]string {
 	p := map[string]string{}
 	if an.File != "" {
-		p["file"] = an.File
+		p["file"] = printable.Line(an.File)
 	}
 	if an.Title != "" {
-		p["title"] = an.Title
+		p["title"] = printable.Line(an.Title)
 	}
 	return p
 }
 
+// message is an annotation's text as the log shows it: its lines kept, each made printable, so text from a
+// registry or a tarball cannot clear the screen or recolour what follows (GitHub's log viewer renders ANSI).
+func (an Annotation) message() string {
+	lines := strings.Split(an.Message, "\n")
+	for i, l := range lines {
+		lines[i] = printable.Line(l)
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Error issues an ::error:: annotation. Properties and message are escaped, so no value can end the command.
 func (c *Commands) Error(an Annotation) {
-	c.a.WithFieldsMap(an.props()).Errorf("%s", an.Message)
+	c.a.WithFieldsMap(an.props()).Errorf("%s", an.message())
 }
 
 // Warning issues a ::warning:: annotation.
 func (c *Commands) Warning(an Annotation) {
-	c.a.WithFieldsMap(an.props()).Warningf("%s", an.Message)
+	c.a.WithFieldsMap(an.props()).Warningf("%s", an.message())
 }
 
 // Infof prints one plain log line. Line breaks in the result are replaced by spaces, and a line that could be
 // read as a workflow command (it contains "::") is fenced with ::stop-commands:: and a random token, so text
 // that comes from package data cannot issue commands.
 func (c *Commands) Infof(format string, args ...any) {
-	line := strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(fmt.Sprintf(format, args...))
+	line := printable.Line(strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(fmt.Sprintf(format, args...)))
 	if !strings.Contains(line, "::") {
 		_, _ = fmt.Fprintln(c.w, line) // like go-githubactions, a broken stdout is not worth failing the step
 		return

@@ -25,6 +25,16 @@ func TestCommands(t *testing.T) {
 			c.Error(Annotation{File: "dist/a,b:c.tgz", Title: "signing", Message: "bad\n::set-output name=x::y 100%"})
 		}, want: "::error file=dist/a%2Cb%3Ac.tgz,title=signing::bad%0A::set-output name=x::y 100%25\n"},
 		{name: "warning without file", do: func(c *Commands) { c.Warning(Annotation{Message: "w"}) }, want: "::warning::w\n"},
+		// Text from a registry or a tarball cannot drive the terminal that renders the log (GitHub's viewer renders
+		// ANSI): escapes and bidirectional controls are shown, not obeyed, in every command that prints text.
+		{name: "error shows escapes", do: func(c *Commands) {
+			c.Error(Annotation{Title: "\x1b[32mok", Message: "name \x1b[2J\x1b[32mVERIFIED\nx\u202ey"})
+		}, want: "::error title=\\x1b[32mok::name \\x1b[2J\\x1b[32mVERIFIED%0Ax\\u202ey\n"},
+		{name: "group and info show escapes", do: func(c *Commands) {
+			end := c.Group("p\x1b[2J")
+			c.Infof("signed %s", "\x1b[1A\rfake")
+			end()
+		}, want: "::group::p\\x1b[2J\nsigned \\x1b[1A fake\n::endgroup::\n"},
 		{name: "info plain", do: func(c *Commands) { c.Infof("signed %s", "a\nb") }, want: "signed a b\n"},
 		{name: "info fences commands", do: func(c *Commands) { c.Infof("name %s", "::add-mask::x") },
 			want: "::stop-commands::waxseal-00000000000000000000000000000000\nname ::add-mask::x\n::waxseal-00000000000000000000000000000000::\n"},

@@ -113,7 +113,8 @@ func (c *Client) Version(ctx context.Context, name, version string) (*Version, e
 		return nil, fmt.Errorf("decoding npm metadata for %s@%s: %w", name, version, err)
 	}
 	if v.Name != name || v.Version != version {
-		return nil, fmt.Errorf("fetching npm metadata for %s@%s: the registry answered for %s@%s", name, version, v.Name, v.Version)
+		return nil, fmt.Errorf("fetching npm metadata for %s@%s: the registry answered for %q: check the registry setting (a registry that serves one package under another's name is misconfigured or hostile)",
+			name, version, v.Name+"@"+v.Version)
 	}
 	if v.Dist.Tarball == "" || v.Dist.Integrity == "" {
 		return nil, fmt.Errorf("fetching npm metadata for %s@%s: no dist.tarball or dist.integrity", name, version)

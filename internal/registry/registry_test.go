@@ -111,6 +111,8 @@ func TestVersionAndTarball(t *testing.T) {
 			json.NewEncoder(w).Encode(map[string]any{"name": "@scope/pkg", "version": "1.0.0", "dist": map[string]string{
 				"tarball": srv.URL + "/@scope/pkg/-/pkg-1.0.0.tgz", "integrity": "sha1-" + base64.StdEncoding.EncodeToString(make([]byte, 20)),
 			}})
+		case "/@scope%2Fpkg/7.7.7": // a hostile registry's name that would clear the screen and print a verdict
+			json.NewEncoder(w).Encode(map[string]any{"name": "\x1b[2J\x1b[32mVERIFIED sigstore", "version": "2.0.0"})
 		case "/@scope/pkg/-/pkg-1.2.3.tgz":
 			w.Write(tarball)
 		default:
@@ -154,7 +156,12 @@ func TestVersionAndTarball(t *testing.T) {
 	if !errors.As(err, &he) || he.Status != http.StatusNotFound || !strings.Contains(err.Error(), "check the package name and version") {
 		t.Errorf("missing version: got %v, want a 404 HTTPError that says what to check", err)
 	}
-	want := []string{"GET /@scope%2Fpkg/1.2.3", "GET /@scope/pkg/-/pkg-1.2.3.tgz", "GET /@scope%2Fpkg/6.6.6", "GET /@scope/pkg/-/pkg-1.2.3.tgz", "GET /@scope%2Fpkg/1.0.0", "GET /@scope%2Fpkg/9.9.9"}
+	_, err = c.Version(t.Context(), "@scope/pkg", "7.7.7")
+	if err == nil || strings.ContainsRune(err.Error(), 0x1b) || !strings.Contains(err.Error(), `answered for "\x1b[2J`) {
+		t.Errorf("another package's name with terminal escapes: got %q, want a refusal that quotes the name", err)
+	}
+	want := []string{"GET /@scope%2Fpkg/1.2.3", "GET /@scope/pkg/-/pkg-1.2.3.tgz", "GET /@scope%2Fpkg/6.6.6", "GET /@scope/pkg/-/pkg-1.2.3.tgz", "GET /@scope%2Fpkg/1.0.0", "GET /@scope%2Fpkg/9.9.9",
+		"GET /@scope%2Fpkg/7.7.7"}
 	if diff := cmp.Diff(want, paths); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}

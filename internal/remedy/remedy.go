@@ -75,6 +75,14 @@ func Hints(err error) []Hint {
 		if e == nil {
 			return
 		}
+		if d, ok := e.(*dropped); ok { // its hints are its own: the dropped ones stay out
+			for _, h := range d.Remedies() {
+				if !slices.Contains(out, h) {
+					out = append(out, h)
+				}
+			}
+			return
+		}
 		if r, ok := e.(Remedier); ok {
 			for _, h := range r.Remedies() {
 				if !slices.Contains(out, h) {
@@ -93,6 +101,28 @@ func Hints(err error) []Hint {
 	}
 	walk(err)
 	return out
+}
+
+// Drop returns err without the hints for settings, for a front end where they make no sense (`waxseal
+// trusted-root` fails to fetch the file `--trusted-root` would name). errors.Is and errors.As see through.
+func Drop(err error, settings ...Setting) error {
+	if err == nil {
+		return nil
+	}
+	return &dropped{err: err, settings: settings}
+}
+
+type dropped struct {
+	err      error
+	settings []Setting
+}
+
+func (d *dropped) Error() string { return d.err.Error() }
+
+func (d *dropped) Unwrap() error { return d.err }
+
+func (d *dropped) Remedies() []Hint {
+	return slices.DeleteFunc(Hints(d.err), func(h Hint) bool { return slices.Contains(d.settings, h.Setting) })
 }
 
 // Words renders one hint in a front end's words: `--provenance=false`, or the `provenance: false` input.

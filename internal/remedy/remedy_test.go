@@ -29,6 +29,8 @@ func TestExplain(t *testing.T) {
 		{name: "a true value is the bare flag", err: With(base, Set(AllowPrivateRepository, "true")), words: Flag,
 			want: "no Rekor v1 log: sign without provenance (--allow-private-repository)", wantHints: []Hint{Set(AllowPrivateRepository, "true")}},
 		{name: "no hints", err: base, words: Flag, want: base.Error()},
+		{name: "dropped hints stay out, others stay", err: fmt.Errorf("fetching: %w", Drop(errors.Join(With(base, Give(TrustedRoot)), With(errors.New("slow"), Give(RetryFor))), TrustedRoot)),
+			words: Flag, want: "fetching: no Rekor v1 log: sign without provenance\nslow (--retry-for)", wantHints: []Hint{Give(RetryFor)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
