@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -120,10 +121,30 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(e.Stderr, "signed %d artifact(s) as %s (issuer %s)\n", len(rep.Artifacts), rep.CertificateIdentity, rep.CertificateIssuer)
 	if !*provenance || len(rep.Skipped) > 0 {
-		fmt.Fprintf(e.Stderr, "verify with: waxseal verify FILE --no-provenance --certificate-identity %s --certificate-oidc-issuer %s\n",
-			action.ShellQuote(rep.CertificateIdentity), action.ShellQuote(rep.CertificateIssuer))
+		fmt.Fprintf(e.Stderr, "verify with: %s\n", signatureVerifyCommand(rep, tf))
 	}
 	return nil
+}
+
+// signatureVerifyCommand is the command that verifies what sign wrote without provenance, as pasted in the same
+// directory: every file (a directory could hold files that were not signed), the signer, and the instance it was
+// signed on, when that is not public-good.
+func signatureVerifyCommand(rep *seal.Report, tf *trustFlags) string {
+	args := []string{"waxseal", "verify"}
+	for _, a := range rep.Artifacts {
+		args = append(args, action.ShellQuote(a.Path))
+	}
+	args = append(args, "--no-provenance", "--certificate-identity", action.ShellQuote(rep.CertificateIdentity),
+		"--certificate-oidc-issuer", action.ShellQuote(rep.CertificateIssuer))
+	switch {
+	case tf.staging:
+		args = append(args, "--staging")
+	case tf.trustedRoot != "":
+		args = append(args, "--trusted-root", action.ShellQuote(tf.trustedRoot))
+	case tf.tufMirror != "":
+		args = append(args, "--tuf-mirror", action.ShellQuote(tf.tufMirror), "--tuf-root", action.ShellQuote(tf.tufRootPath))
+	}
+	return strings.Join(args, " ")
 }
 
 // signFlags are sign's flags.

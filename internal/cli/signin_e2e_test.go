@@ -6,8 +6,10 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -80,12 +82,22 @@ func TestSignInE2E(t *testing.T) {
 			for _, want := range []string{tc.want,
 				"skipped provenance: it needs a CI identity (a GitHub Actions job's token)",
 				"skipped npm's provenance checks that need a CI identity (runner environment, repository.url against the workflow's repository); package.json \"private\" and duplicate name@version were checked",
-				"signed 2 package(s) as " + email + " (issuer " + issuer + ")",
-				"verify with: waxseal verify PKG.tgz --no-provenance --certificate-identity " + email + " --certificate-oidc-issuer " + issuer,
+				"signed 2 artifact(s) as " + email + " (issuer " + issuer + ")",
+				"verify with: waxseal verify ",
 			} {
 				if !strings.Contains(said, want) {
 					t.Errorf("waxseal sign did not say %q", want)
 				}
+			}
+			// The verify command it printed works as pasted: both files, the signer, and this private instance.
+			_, line, _ := strings.Cut(said, "verify with: ")
+			line, _, _ = strings.Cut(line, "\n")
+			words := shellWords(t, line)
+			if len(words) < 2 || words[0] != "waxseal" || !slices.Contains(words, tarballs[0]) || !slices.Contains(words, tarballs[1]) ||
+				!slices.Contains(words, trustedRoot) {
+				t.Errorf("the printed verify command does not name both files and the trusted root: %q", line)
+			} else if vout, _, err := runCLI(t, func(string) string { return "" }, words[1:]...); err != nil {
+				t.Errorf("the printed verify command %q: %v\n%s", line, err, vout)
 			}
 			if strings.Contains(said, "eyJ") {
 				t.Error("the output shows a token")
@@ -188,4 +200,14 @@ func TestSignInRefusesE2E(t *testing.T) {
 			}
 		})
 	}
+}
+
+// shellWords splits a command line as a POSIX shell reads it (bash does the reading).
+func shellWords(t *testing.T, line string) []string {
+	t.Helper()
+	out, err := exec.CommandContext(t.Context(), "bash", "-c", `eval "set -- $1"; printf '%s\0' "$@"`, "_", line).Output()
+	if err != nil {
+		t.Fatalf("bash could not read %q: %v", line, err)
+	}
+	return strings.Split(strings.TrimSuffix(string(out), "\x00"), "\x00")
 }
