@@ -35,7 +35,7 @@ RUN GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false \
 # does not reproduce: change both together.
 FROM gcr.io/distroless/static-debian12:latest@sha256:d75cdd72874d4790092fcb1b058493ecf6bb5bf2b2b897045b00ff01d91843f2
 LABEL org.opencontainers.image.title="waxseal" \
-      org.opencontainers.image.description="Keyless Sigstore signing of npm tarballs, as a GitHub Action" \
+      org.opencontainers.image.description="Keyless Sigstore signing of release artifacts, with SLSA provenance, as a GitHub Action" \
       org.opencontainers.image.source="https://github.com/waxseal/waxseal" \
       org.opencontainers.image.documentation="https://github.com/waxseal/waxseal/blob/main/docs/action.md" \
       org.opencontainers.image.licenses="Apache-2.0"
