@@ -98,7 +98,9 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	}
 	tokens, err := oidc.Select(e.Getenv, *token, signIn, e.transport(), policy)
 	if err != nil {
-		return err
+		// No token to be had: still read and check the files first, so their problems come out in the same run
+		// (seal asks for the token only after its local checks).
+		tokens = oidc.Unavailable{Err: err}
 	}
 	if in, ok := tokens.(*oidc.InteractiveSource); ok && in.Issuer == "" {
 		if in.Issuer, err = trust.SignInProvider(ctx, topts, e.now()); err != nil {

@@ -22,17 +22,27 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 	if raw, err := sc.MarshalJSON(); err != nil || os.WriteFile(noOIDC, raw, 0o600) != nil {
 		t.Fatal(err)
 	}
-	tgz := filepath.Join(dir, "x-1.0.0.tgz")
-	if err := os.WriteFile(tgz, []byte("not read: every case fails before"), 0o600); err != nil {
+	bad := filepath.Join(dir, "x-1.0.0.tgz")
+	if err := os.WriteFile(bad, []byte("not a tarball"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tgz := "../../testdata/example/waxseal-example-1.0.0.tgz" // npm pack's own: passes every local check
+	bin, sums := filepath.Join(dir, "app.bin"), filepath.Join(dir, "SHA256SUMS")
+	if err := os.WriteFile(bin, []byte("app"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// sha256("app"), then a line no sha256sum writes.
+	if err := os.WriteFile(sums, []byte("a172cedcae47474b615c54d510a5d84a8dea3032e958587430b413538be3f333  app.bin\nnot a checksum\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		name     string
-		args     []string
-		env      map[string]string
-		want     string
-		wantErr  error
-		wantCode int
+		name       string
+		args       []string
+		env        map[string]string
+		want       string
+		wantErr    error
+		wantCode   int
+		wantStderr string
 	}{
 		{name: "nothing to sign", args: []string{"sign"}, want: "nothing to sign: pass the .tgz files", wantCode: 2},
 		{name: "a missing file is named before the missing token", args: []string{"sign", "missing.tgz"}, want: `no file matches "missing.tgz"`, wantCode: 1},
@@ -44,12 +54,19 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 		{name: "no identity", args: []string{"sign", tgz}, wantErr: oidc.ErrNoToken, wantCode: 1},
 		{name: "actions without id-token permission", args: []string{"sign", tgz}, env: map[string]string{"GITHUB_ACTIONS": "true"},
 			wantErr: oidc.ErrNoIDTokenPermission, wantCode: 1},
+		// With no token to be had, the files are still read and checked: their problems come out in the same run.
+		{name: "a tarball npm would refuse is named before the missing token", args: []string{"sign", bad},
+			want: "nothing was signed", wantStderr: "x-1.0.0.tgz", wantCode: 1},
+		{name: "a bad checksums line is named before the missing token", args: []string{"sign", "--artifact", bin, "--checksums", sums},
+			want: "nothing was signed", wantStderr: "SHA256SUMS line 2", wantCode: 1},
+		{name: "actions without id-token permission, bad checksums", args: []string{"sign", "--artifact", bin, "--checksums", sums},
+			env: map[string]string{"GITHUB_ACTIONS": "true"}, want: "nothing was signed", wantStderr: "SHA256SUMS line 2", wantCode: 1},
 		{name: "glob matches nothing", args: []string{"sign", filepath.Join(dir, "*-9.9.9.tgz")}, env: map[string]string{"SIGSTORE_ID_TOKEN": "a.b.c"},
 			want: "build it first (`npm pack` for a tarball)", wantCode: 1},
 		{name: "unknown command", args: []string{"sing"}, want: "unknown command", wantCode: 2},
 		{name: "bad sign-in timeout", args: []string{"sign", "--oidc-timeout", "0s", "x.tgz"}, want: "--oidc-timeout must be positive", wantCode: 2},
 		// A device sign-in needs no terminal, but a provider: a private instance's config without oidcUrls names none.
-		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--trusted-root", "../../testdata/trust/public-good.trusted_root.json", "--signing-config", noOIDC, tgz},
+		{name: "device sign-in, no provider", args: []string{"sign", "--oidc-device", "--trusted-root", "../../testdata/trust/public-good.trusted_root.json", "--signing-config", noOIDC, bad},
 			want: "the config needs an oidcUrls entry valid now; or name the provider, or give a token) (--oidc-issuer; --identity-token)", wantCode: 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -69,6 +86,9 @@ func TestSignRefusesBadInvocations(t *testing.T) {
 			}
 			if got := ExitCode(err); got != tc.wantCode {
 				t.Errorf("ExitCode = %d, want %d", got, tc.wantCode)
+			}
+			if !strings.Contains(stderr.String(), tc.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tc.wantStderr)
 			}
 		})
 	}

@@ -24,6 +24,13 @@ type Source interface {
 	Token(ctx context.Context, audience string) (string, error)
 }
 
+// Unavailable is the source when there is none: it answers every request with Err. A command that holds it can
+// run its own checks first and fail on the token only when it needs one.
+type Unavailable struct{ Err error }
+
+// Token returns u.Err.
+func (u Unavailable) Token(context.Context, string) (string, error) { return "", u.Err }
+
 // ErrNoIDTokenPermission means the job runs in GitHub Actions but was not granted an identity token.
 var ErrNoIDTokenPermission = errors.New("GitHub Actions gave this job no identity token: add `permissions: id-token: write` to the job")
 
