@@ -105,9 +105,16 @@ func read(ctx context.Context, in Input, lim npm.Limits) (*artifact, error) {
 		a.tarball, a.sha256, a.sha512 = t, t.SHA256[:], t.SHA512[:]
 		return a, nil
 	case File:
-		return a, a.hash(ctx, -1)
+		if _, err := a.hash(ctx, -1); err != nil {
+			return nil, err
+		}
+		return a, nil
 	case Checksums:
-		if err := a.hash(ctx, maxChecksumsBytes); err != nil {
+		content, err := a.hash(ctx, maxChecksumsBytes)
+		if err != nil {
+			return nil, err
+		}
+		if a.listed, err = parseChecksums(a.Path, content); err != nil {
 			return nil, err
 		}
 		return a, nil
@@ -115,24 +122,24 @@ func read(ctx context.Context, in Input, lim npm.Limits) (*artifact, error) {
 	return nil, fmt.Errorf("%s: unknown kind %q", in.Path, in.Kind)
 }
 
-// hash streams the file once through SHA-256 and SHA-512 (a checksums file, read whole within limit, is parsed
-// from the very bytes hashed). It refuses what is not a regular file.
-func (a *artifact) hash(ctx context.Context, limit int64) error {
+// hash streams the file once through SHA-256 and SHA-512. With a limit (a checksums file) the file is read whole
+// and its content returned, so it is parsed from the very bytes hashed. It refuses what is not a regular file.
+func (a *artifact) hash(ctx context.Context, limit int64) ([]byte, error) {
 	f, err := os.Open(a.Path)
 	if err != nil {
-		return fmt.Errorf("reading %s: %w (check the path)", a.Path, err)
+		return nil, fmt.Errorf("reading %s: %w (check the path)", a.Path, err)
 	}
 	defer func() { _ = f.Close() }() // read-only
 	st, err := f.Stat()
 	switch {
 	case err != nil:
-		return fmt.Errorf("reading %s: %w", a.Path, err)
+		return nil, fmt.Errorf("reading %s: %w", a.Path, err)
 	case st.IsDir():
-		return fmt.Errorf("%s is a directory: name the files in it (a glob such as %s)", a.Path, filepath.Join(a.Path, "*"))
+		return nil, fmt.Errorf("%s is a directory: name the files in it (a glob such as %s)", a.Path, filepath.Join(a.Path, "*"))
 	case !st.Mode().IsRegular():
-		return fmt.Errorf("%s is not a regular file (%s): sign the file itself", a.Path, st.Mode().Type())
+		return nil, fmt.Errorf("%s is not a regular file (%s): sign the file itself", a.Path, st.Mode().Type())
 	case limit >= 0 && st.Size() > limit:
-		return fmt.Errorf("%s is %d bytes, more than a checksums file of %d: is it the right file?", a.Path, st.Size(), limit)
+		return nil, fmt.Errorf("%s is %d bytes, more than a checksums file of %d: is it the right file?", a.Path, st.Size(), limit)
 	}
 	h256, h512 := sha256.New(), sha512.New()
 	w := io.MultiWriter(h256, h512)
@@ -145,13 +152,10 @@ func (a *artifact) hash(ctx context.Context, limit int64) error {
 		_, err = io.CopyBuffer(w, &ctxReader{ctx: ctx, r: f}, make([]byte, 1<<20))
 	}
 	if err != nil {
-		return fmt.Errorf("reading %s: %w", a.Path, err)
+		return nil, fmt.Errorf("reading %s: %w", a.Path, err)
 	}
 	a.sha256, a.sha512 = h256.Sum(nil), h512.Sum(nil)
-	if a.Kind == Checksums {
-		a.listed, err = parseChecksums(a.Path, content)
-	}
-	return err
+	return content, nil
 }
 
 // ctxReader stops a long read when the run is cancelled.
