@@ -55,9 +55,6 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	e = &locked
 	fs := e.newFlagSet("sign", signSynopsis)
 	f := registerSignFlags(fs.FlagSet)
-	tf, token, audience, provenance, skipChecks, concurrency := f.tf, f.token, f.audience, f.provenance, f.skipChecks, f.concurrency
-	outputJSON, oidcIssuer, oidcClient, oidcDevice, oidcTimeout := f.outputJSON, f.oidcIssuer, f.oidcClient, f.oidcDevice, f.oidcTimeout
-	retryFor, allowPriv, preflight := f.retryFor, f.allowPriv, f.preflight
 	paths, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -67,14 +64,14 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if len(paths)+len(*f.artifacts)+len(*f.checksums) == 0 {
 		return usagef("sign: nothing to sign: pass the .tgz files `npm pack` wrote (waxseal sign '*.tgz'), other files with --artifact, checksums files with --checksums")
 	}
-	if *concurrency < 1 {
+	if *f.concurrency < 1 {
 		return usagef("sign: --concurrency must be at least 1")
 	}
-	if err := checkRetryFor("sign", *retryFor); err != nil {
+	if err := checkRetryFor("sign", *f.retryFor); err != nil {
 		return err
 	}
-	policy := e.retryPolicy(*retryFor)
-	topts := tf.options(e, policy)
+	policy := e.retryPolicy(*f.retryFor)
+	topts := f.tf.options(e, policy)
 	if err := topts.Validate(); err != nil {
 		return usagef("sign: %v", remedy.Explain(err, remedy.Flag))
 	}
@@ -83,7 +80,7 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 	if (topts.TrustedRootPath == "") != (topts.SigningConfigPath == "") {
 		return usagef("sign: a private Sigstore instance is its trusted_root.json and its signing_config.v0.2.json: pass --trusted-root and --signing-config together")
 	}
-	if *oidcTimeout <= 0 {
+	if *f.oidcTimeout <= 0 {
 		return usagef("sign: --oidc-timeout must be positive, e.g. 5m")
 	}
 	// Everything local before any sign-in or request: the files must be there.
@@ -92,11 +89,11 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		return err
 	}
 	var signIn *oidc.InteractiveSource
-	if *oidcDevice || e.Interactive != nil && e.Interactive() {
-		signIn = &oidc.InteractiveSource{Issuer: *oidcIssuer, ClientID: *oidcClient, Device: *oidcDevice, Timeout: *oidcTimeout,
+	if *f.oidcDevice || e.Interactive != nil && e.Interactive() {
+		signIn = &oidc.InteractiveSource{Issuer: *f.oidcIssuer, ClientID: *f.oidcClient, Device: *f.oidcDevice, Timeout: *f.oidcTimeout,
 			OpenBrowser: e.browser(), Prompt: e.Stderr, Transport: e.transport(), Retry: policy}
 	}
-	tokens, err := oidc.Select(e.Getenv, *token, signIn, e.transport(), policy)
+	tokens, err := oidc.Select(e.Getenv, *f.token, signIn, e.transport(), policy)
 	if err != nil {
 		// No token to be had: still read and check the files first, so their problems come out in the same run
 		// (seal asks for the token only after its local checks).
@@ -108,13 +105,13 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		}
 	}
 	rep, signErr := seal.Sign(ctx, seal.Options{
-		Artifacts: inputs, Provenance: *provenance, ProvenanceOptional: !flagGiven(fs.FlagSet, "provenance"), SkipNPMChecksUnsafe: *skipChecks, Concurrency: *concurrency,
-		Trust: topts, Tokens: tokens, Audience: *audience, Getenv: e.Getenv, Transport: e.Transport, Retry: policy,
-		RegistryPreflight: *preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *allowPriv,
+		Artifacts: inputs, Provenance: *f.provenance, ProvenanceOptional: !flagGiven(fs.FlagSet, "provenance"), SkipNPMChecksUnsafe: *f.skipChecks, Concurrency: *f.concurrency,
+		Trust: topts, Tokens: tokens, Audience: *f.audience, Getenv: e.Getenv, Transport: e.Transport, Retry: policy,
+		RegistryPreflight: *f.preflight, RegistryFor: e.registryFor, AllowPrivateRepository: *f.allowPriv,
 		Progress: e.Stderr, Now: e.Now, Words: remedy.Flag,
 	})
-	if rep != nil && *outputJSON != "" {
-		if err := writeJSON(*outputJSON, rep.Document()); err != nil {
+	if rep != nil && *f.outputJSON != "" {
+		if err := writeJSON(*f.outputJSON, rep.Document()); err != nil {
 			return errors.Join(signErr, err)
 		}
 	}
@@ -122,8 +119,8 @@ func (e *Env) runSign(ctx context.Context, args []string) error {
 		return signErr
 	}
 	fmt.Fprintf(e.Stderr, "signed %d artifact(s) as %s (issuer %s)\n", len(rep.Artifacts), rep.CertificateIdentity, rep.CertificateIssuer)
-	if !*provenance || len(rep.Skipped) > 0 {
-		fmt.Fprintf(e.Stderr, "verify with: %s\n", signatureVerifyCommand(rep, tf))
+	if !*f.provenance || len(rep.Skipped) > 0 {
+		fmt.Fprintf(e.Stderr, "verify with: %s\n", signatureVerifyCommand(rep, f.tf))
 	}
 	return nil
 }

@@ -47,7 +47,6 @@ func registerVerifyBundleFlags(fs *flag.FlagSet) *verifyBundleFlags {
 func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	fs := e.newFlagSet("verify-bundle", verifyBundleSynopsis)
 	f := registerVerifyBundleFlags(fs.FlagSet)
-	tf, idf, bundlePath, keyPath, asJSON, retryFor := f.tf, f.idf, f.bundlePath, f.keyPath, f.asJSON, f.retryFor
 	pos, err := parseInterspersed(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -57,20 +56,20 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("verify-bundle: want one FILE or sha256:, sha384: or sha512:DIGEST, got %d arguments", len(pos))
 	}
-	if *bundlePath == "" {
+	if *f.bundlePath == "" {
 		return usagef("verify-bundle: --bundle FILE is required")
 	}
-	id := idf.identity()
-	if *keyPath != "" && id != (verifier.Identity{}) {
+	id := f.idf.identity()
+	if *f.keyPath != "" && id != (verifier.Identity{}) {
 		return usagef("verify-bundle: --key and --certificate-identity contradict each other: pass one")
 	}
-	if *keyPath == "" && (idf.san == "" && idf.sanRegexp == "" || idf.issuer == "" && idf.issuerRegexp == "") {
+	if *f.keyPath == "" && (f.idf.san == "" && f.idf.sanRegexp == "" || f.idf.issuer == "" && f.idf.issuerRegexp == "") {
 		return usagef("verify-bundle: no identity, no verification: pass --certificate-identity and --certificate-oidc-issuer, or --key")
 	}
-	if err := checkRetryFor("verify-bundle", *retryFor); err != nil {
+	if err := checkRetryFor("verify-bundle", *f.retryFor); err != nil {
 		return err
 	}
-	topts := tf.options(e, e.retryPolicy(*retryFor))
+	topts := f.tf.options(e, e.retryPolicy(*f.retryFor))
 	if err := topts.Validate(); err != nil {
 		return usagef("verify-bundle: %v", err)
 	}
@@ -83,8 +82,8 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 		return err
 	}
 	var opts []verifier.Option
-	if *keyPath != "" {
-		k, err := readPublicKey(*keyPath)
+	if *f.keyPath != "" {
+		k, err := readPublicKey(*f.keyPath)
 		if err != nil {
 			return err
 		}
@@ -94,13 +93,13 @@ func (e *Env) runVerifyBundle(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep := artifactReport{Artifact: pos[0], Bundle: *bundlePath}
-	b, err := v.LoadBundle(*bundlePath)
+	rep := artifactReport{Artifact: pos[0], Bundle: *f.bundlePath}
+	b, err := v.LoadBundle(*f.bundlePath)
 	if err == nil {
 		rep.Signature, err = v.VerifyArtifactDigests(b, digests)
 	}
 	rep.setError(err)
-	return e.printReports([]artifactReport{rep}, *asJSON)
+	return e.printReports([]artifactReport{rep}, *f.asJSON)
 }
 
 // digestArgs are the digest forms verify-bundle accepts in place of a file, and their sizes.
