@@ -403,8 +403,7 @@ func (e *Env) fetchNPM(ctx context.Context, f *verifyFlags, name, version, dir s
 	if err != nil {
 		return target{}, err
 	}
-	// npm pack's file name: @scope/name@1.2.3 -> scope-name-1.2.3.tgz.
-	packName := strings.ReplaceAll(strings.TrimPrefix(name, "@"), "/", "-") + "-" + version + ".tgz"
+	packName := npm.PackFileName(name, version)
 	path := filepath.Join(dir, "npm-"+packName)
 	if err := os.WriteFile(path, data, 0o600); err != nil {
 		return target{}, fmt.Errorf("saving %s@%s: %w", name, version, err)

@@ -177,7 +177,7 @@ func TestReadTarballEveryRealPack(t *testing.T) {
 				t.Fatalf("ReadTarball: %v", err)
 			}
 			m := got.Manifest
-			want := strings.ReplaceAll(strings.TrimPrefix(m.Name, "@"), "/", "-") + "-" + m.Version + ".tgz"
+			want := PackFileName(m.Name, m.Version)
 			if filepath.Base(p) != want {
 				t.Errorf("read %s@%s from %s", m.Name, m.Version, filepath.Base(p))
 			}

@@ -45,7 +45,7 @@ func checkPackerTarball(t *testing.T, p string) {
 		t.Fatalf("ReadTarball: %v", err)
 	}
 	m := got.Manifest
-	if want := strings.ReplaceAll(strings.TrimPrefix(m.Name, "@"), "/", "-") + "-" + m.Version + ".tgz"; filepath.Base(p) != want {
+	if want := PackFileName(m.Name, m.Version); filepath.Base(p) != want {
 		t.Errorf("read %s@%s from %s", m.Name, m.Version, filepath.Base(p))
 	}
 }

@@ -112,6 +112,12 @@ func (t *Tarball) Integrity() string {
 // SHA512Hex returns the tarball's sha512 in lowercase hex, as the provenance subject carries it.
 func (t *Tarball) SHA512Hex() string { return hex.EncodeToString(t.SHA512[:]) }
 
+// PackFileName is the file `npm pack` writes for name@version: "@scope/name" and "1.2.3" make
+// "scope-name-1.2.3.tgz" (npm's own rule, from its pack command: the leading "@" dropped, the "/" turned into "-").
+func PackFileName(name, version string) string {
+	return strings.ReplaceAll(strings.TrimPrefix(name, "@"), "/", "-") + "-" + version + ".tgz"
+}
+
 // npmKeeps are characters npm's purl (npm-package-arg toPurl) leaves as they are but packageurl-go
 // percent-encodes; they occur only in legacy package names.
 var npmKeeps = strings.NewReplacer("%21", "!", "%27", "'", "%28", "(", "%29", ")", "%2A", "*")
