@@ -236,10 +236,7 @@ func logArtifacts(cmds *ghactions.Commands, ws *Workspace, rep *seal.Report) {
 		cmds.Warning(ghactions.Annotation{Title: "waxseal", Message: w})
 	}
 	for _, a := range rep.Artifacts {
-		title := ws.Rel(a.Path)
-		if a.Name != "" {
-			title = a.Name + "@" + a.Version
-		}
+		title := a.Label(ws.Rel(a.Path))
 		end := cmds.Group(title)
 		cmds.Infof("%s: %s", describeKind(a.Kind), ws.Rel(a.Path))
 		if a.Error != "" {
@@ -359,11 +356,8 @@ func artifactOutputs(ws *Workspace, rep *seal.Report, results []uploadResult) []
 		if a.Error != "" {
 			continue
 		}
-		o := artifactOutput{Path: ws.Rel(a.Path), Kind: string(a.Kind), Name: filepath.Base(a.Path), SHA256: a.SHA256,
+		o := artifactOutput{Path: ws.Rel(a.Path), Kind: string(a.Kind), Name: a.Label(filepath.Base(a.Path)), SHA256: a.SHA256,
 			Bundle: ws.Rel(a.Bundle), RekorLogIndex: a.RekorLogIndex}
-		if a.Kind == seal.NPM {
-			o.Name = a.Name + "@" + a.Version
-		}
 		if a.ProvenanceBundle != "" {
 			o.ProvenanceBundle, o.IntotoJSONL = ws.Rel(a.ProvenanceBundle), ws.Rel(a.ProvenanceJSONL)
 		}

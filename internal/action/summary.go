@@ -217,10 +217,7 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 		}
 		cmds := strings.Join(verifyCommands(d, a), "\n")
 		f := fence(cmds)
-		title := d.Rel(a.Path)
-		if a.Kind == seal.NPM {
-			title = a.Name + "@" + a.Version
-		}
+		title := a.Label(d.Rel(a.Path))
 		// Raw HTML: the summary line is HTML-escaped, not markdown.
 		fmt.Fprintf(b, "\n<details%s><summary>%s</summary>\n\n%ssh\n%s\n%s\n\n</details>\n", open, html.EscapeString(title), f, cmds, f)
 	}

@@ -135,7 +135,7 @@ func (d *releaseDownloads) artifact(ctx context.Context, name string) (target, e
 	if _, ok := d.assets[name]; !ok {
 		return target{}, fmt.Errorf("release %s has no asset %s: name one of its assets, or leave the names out to verify them all", d.rel, printable.Quote(name))
 	}
-	if !slices.ContainsFunc([]string{bundlefile.SignatureOf(name), bundlefile.ProvenanceOf(name), bundlefile.JSONLOf(name)},
+	if !slices.ContainsFunc(bundlefile.Names(name, true),
 		func(b string) bool { _, ok := d.assets[github.StoredName(b)]; return ok }) {
 		return target{display: name, unsigned: true}, nil
 	}

@@ -82,12 +82,13 @@ func (r *Artifact) describe(a *artifact) {
 	}
 }
 
-// Label is how messages name the artifact: NAME@VERSION for an npm package, else its path.
-func (r *Artifact) Label() string {
-	if r.Name != "" {
+// Label is how messages name the artifact: NAME@VERSION for an npm package that was read, else file (its path or
+// name as the message's reader knows it).
+func (r *Artifact) Label(file string) string {
+	if r.Kind == NPM && r.Name != "" {
 		return r.Name + "@" + r.Version
 	}
-	return r.Path
+	return file
 }
 
 // Failed reports whether any artifact failed.
