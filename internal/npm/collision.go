@@ -94,7 +94,7 @@ type nameEntry struct {
 func newNameSet(maxDirs int) *nameSet {
 	seed := maphash.MakeSeed()
 	return &nameSet{seed: seed, keys: make(map[uint64]nameEntry), maxDirs: maxDirs, budget: 1 << 20,
-		short: shortNames{seed: seed, aliasable: map[uint64]string{}}}
+		short: shortNames{aliasable: map[shortKey]string{}}}
 }
 
 // add records a checked entry name, refusing a name that an earlier entry already uses (exactly or
@@ -108,8 +108,13 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 	}
 	// Parents: "package", "package/a" for "package/a/b.js". One running hash gives every prefix's
 	// hash in a single pass (maphash.Hash.Sum64 does not reset), so a deep path costs linear time.
+	// A directory new to the set has its name checked for Windows short names once, here; so does the entry's own
+	// last segment below. parent is the hash of the directory holding the segment (the root's is the empty key's),
+	// and seg, walking name beside key (folding neither drops nor makes a "/": TestFoldKeepsSlashes), where the
+	// segment starts as the tarball spells it.
 	var hash maphash.Hash
 	hash.SetSeed(s.seed)
+	parent, seg := hash.Sum64(), 0
 	start := 0
 	for i := 0; i < len(key); i++ {
 		if key[i] != '/' {
@@ -118,6 +123,7 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 		_, _ = hash.WriteString(key[start:i]) // never fails
 		start = i
 		h := hash.Sum64()
+		end := seg + strings.IndexByte(name[seg:], '/')
 		switch prev, ok := s.keys[h]; {
 		case ok && prev.kind == kindFile:
 			return fail(fmt.Sprintf("is inside a directory that %s is a file", s.describe(prev)))
@@ -127,7 +133,11 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 					Fix: "raise the entry limit only if the package really has that many directories", Err: ErrBomb}
 			}
 			s.keys[h] = nameEntry{kind: kindParent}
+			if err := s.short.add(parent, name[:end], name[seg:end]); err != nil {
+				return err
+			}
 		}
+		parent, seg = h, end+1
 	}
 	_, _ = hash.WriteString(key[start:])
 	h, exact := hash.Sum64(), maphash.String(s.seed, name)
@@ -149,8 +159,12 @@ func (s *nameSet) add(p string, dir bool) *TarballError {
 	if s.budget >= len(p) {
 		e.first, s.budget = p, s.budget-len(p)
 	}
+	if !ok { // a directory entry for a known parent was checked as that parent
+		if err := s.short.add(parent, name, name[seg:]); err != nil {
+			return err
+		}
+	}
 	s.keys[h] = e
-	s.short.add(name)
 	return nil
 }
 

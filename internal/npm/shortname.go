@@ -2,7 +2,6 @@ package npm
 
 import (
 	"fmt"
-	"hash/maphash"
 	"strings"
 )
 
@@ -16,43 +15,50 @@ import (
 // numbers after "~" and the hashed forms Windows uses after four collisions are not modelled).
 
 // shortNames records, per directory, the short-name signatures of the long names that get a short
-// name, and the names shaped like a short name, to compare them once every entry has been seen.
+// name, and the names shaped like a short name, to compare them once every entry has been seen. nameSet.add
+// feeds it each name once: an entry's own last segment, and a directory the first time a path goes through it.
 type shortNames struct {
-	seed      maphash.Seed
-	aliasable map[uint64]string // signature key -> a long name with it ("" once the budget is spent)
+	aliasable map[shortKey]string // a long name with the signature ("" once the budget is spent)
 	shaped    []shapedName
 	budget    int
 }
 
+// shortKey is a signature in a directory, the directory known by the hash of its fold key (nameSet's).
+type shortKey struct {
+	dir uint64
+	sig string
+}
+
 type shapedName struct {
-	key  uint64
+	key  shortKey
 	name string
 }
 
-// maxShaped bounds the names shaped like short names that are remembered.
+// maxShaped bounds the names shaped like short names that are remembered; a tarball with more is refused rather
+// than checked in part.
 const maxShaped = 4096
 
-// add records every segment of an entry's path (without a trailing slash).
-func (s *shortNames) add(p string) {
-	segs := strings.Split(p, "/")
-	dir := ""
-	for _, seg := range segs {
-		sig, shaped, aliasable := shortSignature(seg)
-		key := maphash.String(s.seed, foldKey(dir)+"\x00"+sig)
-		switch {
-		case shaped && len(s.shaped) < maxShaped:
-			s.shaped = append(s.shaped, shapedName{key, dir + seg})
-		case aliasable:
-			if _, ok := s.aliasable[key]; !ok {
-				name := ""
-				if s.budget < 1<<20 {
-					name, s.budget = dir+seg, s.budget+len(dir)+len(seg)
-				}
-				s.aliasable[key] = name
+// add records one path segment seg of name, in the directory whose fold key hashes to dir.
+func (s *shortNames) add(dir uint64, name, seg string) *TarballError {
+	sig, shaped, aliasable := shortSignature(seg)
+	key := shortKey{dir, sig}
+	switch {
+	case shaped && len(s.shaped) == maxShaped:
+		return &TarballError{Entry: name, Problem: fmt.Sprintf("is the name shaped like a Windows 8.3 short name (a \"~\" and digits) "+
+			"past the %d waxseal checks for names that npm on Windows would write over each other", maxShaped),
+			Fix: "rename the files named BASE~N.EXT in the package and pack it again", Err: ErrBomb}
+	case shaped:
+		s.shaped = append(s.shaped, shapedName{key, strings.Clone(name)})
+	case aliasable:
+		if _, ok := s.aliasable[key]; !ok {
+			long := ""
+			if s.budget < 1<<20 {
+				long, s.budget = strings.Clone(name), s.budget+len(name)
 			}
+			s.aliasable[key] = long
 		}
-		dir += seg + "/"
 	}
+	return nil
 }
 
 // conflict returns the first name shaped like a short name that another name in its directory could
