@@ -88,11 +88,7 @@ func (e *ReportedError) Unwrap() error { return e.Err }
 // FormatError is err as main prints it: each of its lines safe to show in a terminal (an answer from a registry
 // or GitHub cannot send escape sequences through an error), prefixed "waxseal: ".
 func FormatError(err error) string {
-	lines := strings.Split(err.Error(), "\n")
-	for i, l := range lines {
-		lines[i] = printable.Line(l)
-	}
-	return "waxseal: " + strings.Join(lines, "\n")
+	return "waxseal: " + printable.Lines(err.Error())
 }
 
 // ShouldPrint reports whether main still has to print err.

@@ -76,13 +76,7 @@ func (an Annotation) props() map[string]string {
 
 // message is an annotation's text as the log shows it: its lines kept, each made printable, so text from a
 // registry or a tarball cannot clear the screen or recolour what follows (GitHub's log viewer renders ANSI).
-func (an Annotation) message() string {
-	lines := strings.Split(an.Message, "\n")
-	for i, l := range lines {
-		lines[i] = printable.Line(l)
-	}
-	return strings.Join(lines, "\n")
-}
+func (an Annotation) message() string { return printable.Lines(an.Message) }
 
 // Error issues an ::error:: annotation. Properties and message are escaped, so no value can end the command.
 func (c *Commands) Error(an Annotation) {

@@ -24,7 +24,7 @@ func Line(s string) string {
 		switch {
 		case r == utf8.RuneError && n <= 1:
 			b.WriteString(`\x` + strconv.FormatUint(uint64(s[i]), 16))
-		case unsafe(r):
+		case Unsafe(r):
 			q := strconv.QuoteRuneToASCII(r)
 			b.WriteString(q[1 : len(q)-1])
 		default:
@@ -40,15 +40,27 @@ func Safe(s string) bool {
 		return false
 	}
 	for _, r := range s {
-		if unsafe(r) {
+		if Unsafe(r) {
 			return false
 		}
 	}
 	return true
 }
 
-func unsafe(r rune) bool {
+// Unsafe reports whether r is a character Line escapes: a control character, a line or paragraph separator, or a
+// bidirectional control.
+func Unsafe(r rune) bool {
 	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// Lines is Line applied to each line of s: its line breaks kept, everything else that could disguise a line
+// escaped (a multi-line message, an error, an annotation).
+func Lines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = Line(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Quote quotes s for a message: in double quotes, with Line's escapes and the quote and backslash escaped too.

@@ -5,8 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"unicode"
 	"unicode/utf8"
+
+	"github.com/waxseal/waxseal/internal/printable"
 )
 
 // Expand resolves each argument as a literal file or a glob into absolute paths, keeping first-seen order and
@@ -53,7 +54,7 @@ func CheckPath(p string) error {
 		return fmt.Errorf("the path %q is not valid UTF-8: rename the file", p)
 	}
 	for _, r := range p {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || unicode.Is(unicode.Bidi_Control, r) {
+		if printable.Unsafe(r) {
 			return fmt.Errorf("the path %q holds the control character %U, which could forge log lines or the job summary: rename the file", p, r)
 		}
 	}
