@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/waxseal/waxseal/internal/atomicfile"
 	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/seal"
 )
@@ -65,8 +66,8 @@ func (w *Workspace) File(input, p string) (string, error) {
 	return real, nil
 }
 
-// WriteFile writes data to rel, a path inside the workspace, creating its directories, atomically (a temporary
-// file renamed into place). Every step goes through os.Root, so no symbolic link, wherever it is on the path, can
+// WriteFile writes data to rel, a path inside the workspace, creating its directories, atomically
+// (atomicfile.WriteIn: a temporary file, synced, renamed into place). Every step goes through os.Root, so no symbolic link, wherever it is on the path, can
 // take the write out of the workspace.
 func (w *Workspace) WriteFile(rel string, data []byte) error {
 	root, err := os.OpenRoot(w.root)
@@ -77,13 +78,8 @@ func (w *Workspace) WriteFile(rel string, data []byte) error {
 	if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 		return fmt.Errorf("%w (a symbolic link that leaves the workspace is refused: remove it)", err)
 	}
-	tmp := rel + ".tmp"
-	if err := root.WriteFile(tmp, data, 0o644); err != nil {
+	if err := atomicfile.WriteIn(root, rel, data, 0o644); err != nil {
 		return fmt.Errorf("%w (a symbolic link that leaves the workspace is refused: remove it)", err)
-	}
-	if err := root.Rename(tmp, rel); err != nil {
-		_ = root.Remove(tmp)
-		return err
 	}
 	return nil
 }
