@@ -159,19 +159,11 @@ func (p *publisher) writeJournal(ctx context.Context, pl *plan) error {
 		Uploads: []string{}, Digests: map[string]string{}, Replaces: []journalEntry{}}
 	for _, e := range pl.uploads {
 		j.Uploads = append(j.Uploads, e.stored)
-		_, sum, err := fileSHA256(e.file.Path)
-		if err != nil {
-			return err
-		}
-		j.Digests[e.stored] = hex.EncodeToString(sum)
+		j.Digests[e.stored] = hex.EncodeToString(e.sha256)
 	}
 	for _, e := range pl.replaces {
-		_, sum, err := fileSHA256(e.file.Path)
-		if err != nil {
-			return err
-		}
 		j.Replaces = append(j.Replaces, journalEntry{Name: e.stored, Temp: tempName(e.stored, p.id), Backup: backupName(e.stored, p.id),
-			Digest: hex.EncodeToString(sum)})
+			Digest: hex.EncodeToString(e.sha256)})
 	}
 	b, err := json.Marshal(j)
 	if err != nil {

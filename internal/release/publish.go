@@ -157,6 +157,10 @@ func newPublisher(svc Service, rel *github.Release, opts PublishOptions) *publis
 type planned struct {
 	file   File
 	stored string
+	// size and sha256 are the file's, read once when planning (checked against what was signed, compared with
+	// an asset already there, written into the journal).
+	size   int64
+	sha256 []byte
 	old    github.Asset // the asset already there (kept or replaced)
 	kept   bool
 }
@@ -177,10 +181,14 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 	out := &plan{}
 	var conflicts, busy []string
 	for _, f := range files {
-		if err := stillSigned(f); err != nil {
+		size, sum, err := fileSHA256(f.Path)
+		if err != nil {
 			return nil, err
 		}
-		e := &planned{file: f, stored: github.StoredName(f.Name)}
+		if err := stillSigned(f, sum); err != nil {
+			return nil, err
+		}
+		e := &planned{file: f, stored: github.StoredName(f.Name), size: size, sha256: sum}
 		out.all = append(out.all, e)
 		if run, ok := p.claimed[e.stored]; ok {
 			busy = append(busy, e.stored+" ("+run+")")
@@ -203,7 +211,7 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 			continue
 		}
 		e.old = old
-		same, err := sameContent(ctx, p.svc, old, f.Path)
+		same, err := sameContent(ctx, p.svc, old, size, sum)
 		switch {
 		case err != nil:
 			return nil, err
@@ -227,14 +235,10 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 
 const stateUploaded = "uploaded"
 
-// stillSigned refuses a file whose bytes are no longer the ones signed.
-func stillSigned(f File) error {
+// stillSigned refuses a file whose bytes (their sha256, sum) are no longer the ones signed.
+func stillSigned(f File, sum []byte) error {
 	if f.SHA256 == "" {
 		return nil
-	}
-	_, sum, err := fileSHA256(f.Path)
-	if err != nil {
-		return err
 	}
 	if got := hex.EncodeToString(sum); got != f.SHA256 {
 		return fmt.Errorf("%s changed after it was signed (sha256 %s, signed %s); nothing on the release was changed: sign the final file, and change nothing between signing and uploading", f.Path, got, f.SHA256)
@@ -356,7 +360,7 @@ func (p *publisher) upload(ctx context.Context, name, path string, recoverable b
 		if err != nil {
 			return github.Asset{}, err
 		}
-		switch same, serr := sameContent(ctx, p.svc, found, path); {
+		switch same, serr := sameAsFile(ctx, p.svc, found, path); {
 		case found.State != stateUploaded && found.State != "":
 			if err := p.svc.DeleteAsset(ctx, found.ID); err != nil {
 				return github.Asset{}, fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", name, found.State, err)
@@ -416,13 +420,19 @@ func (p *publisher) awaitListed(ctx context.Context, name string, limit time.Dur
 	return found, err
 }
 
-// sameContent compares an asset with a local file without holding either in memory: by size, then by GitHub's
-// digest when it reports one, else by hashing the download (read up to size+1 bytes).
-func sameContent(ctx context.Context, svc Service, a github.Asset, path string) (bool, error) {
+// sameAsFile compares an asset with the local file at path (sameContent, after hashing the file).
+func sameAsFile(ctx context.Context, svc Service, a github.Asset, path string) (bool, error) {
 	size, local, err := fileSHA256(path)
 	if err != nil {
 		return false, err
 	}
+	return sameContent(ctx, svc, a, size, local)
+}
+
+// sameContent compares an asset with a local file of the given size and sha256 without holding the asset in
+// memory: by size, then by GitHub's digest when it reports one, else by hashing the download (read up to size+1
+// bytes).
+func sameContent(ctx context.Context, svc Service, a github.Asset, size int64, local []byte) (bool, error) {
 	if a.Size != size {
 		return false, nil
 	}
