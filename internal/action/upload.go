@@ -95,7 +95,7 @@ func checkNoBundles(ctx context.Context, svc release.Service, rel *github.Releas
 	}
 	have := map[string]bool{}
 	for _, a := range assets {
-		if a.State == "" || a.State == "uploaded" {
+		if a.Complete() {
 			have[a.Name] = true
 		}
 	}

@@ -285,7 +285,7 @@ func (p *publisher) readJournals(ctx context.Context, assets []github.Asset) ([]
 
 // readJournal reads the journal asset a of run id; nil when its upload never finished (it holds nothing yet).
 func (p *publisher) readJournal(ctx context.Context, a github.Asset, id string) (*journal, error) {
-	if a.State != stateUploaded && a.State != "" {
+	if !a.Complete() {
 		return nil, nil
 	}
 	rc, err := p.svc.OpenAsset(ctx, a.ID)
@@ -371,7 +371,7 @@ func (p *publisher) undoRun(ctx context.Context, j github.Asset, jr *journal, as
 // holds reports whether asset a's content has the sha256 want (GitHub's digest when it reports one, else the
 // download's). A starter asset holds nothing of value: true. One that cannot be read is kept: false.
 func (p *publisher) holds(ctx context.Context, a github.Asset, want string) bool {
-	if a.State != stateUploaded && a.State != "" {
+	if !a.Complete() {
 		return true
 	}
 	got, _, err := assetSHA256(ctx, p.svc, a, 1<<30)

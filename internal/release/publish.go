@@ -196,7 +196,7 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 		}
 		old, found := complete(assets, e.stored)
 		for _, a := range assets {
-			if a.Name != e.stored || a.State == stateUploaded || a.State == "" {
+			if a.Name != e.stored || a.Complete() {
 				continue
 			}
 			if p.clock.Now().Sub(a.Created) < inFlight {
@@ -233,8 +233,6 @@ func (p *publisher) plan(ctx context.Context, files []File) (*plan, error) {
 	return out, nil
 }
 
-const stateUploaded = "uploaded"
-
 // stillSigned refuses a file whose bytes (their sha256, sum) are no longer the ones signed.
 func stillSigned(f File, sum []byte) error {
 	if f.SHA256 == "" {
@@ -249,7 +247,7 @@ func stillSigned(f File, sum []byte) error {
 // complete returns the asset stored as name whose upload finished. A listing never has two assets of one name.
 func complete(assets []github.Asset, name string) (github.Asset, bool) {
 	for _, a := range assets {
-		if a.Name == name && (a.State == stateUploaded || a.State == "") {
+		if a.Name == name && a.Complete() {
 			return a, true
 		}
 	}
@@ -361,7 +359,7 @@ func (p *publisher) upload(ctx context.Context, name, path string, recoverable b
 			return github.Asset{}, err
 		}
 		switch same, serr := sameAsFile(ctx, p.svc, found, path); {
-		case found.State != stateUploaded && found.State != "":
+		case !found.Complete():
 			if err := p.svc.DeleteAsset(ctx, found.ID); err != nil {
 				return github.Asset{}, fmt.Errorf("deleting %q, left in state %q by an upload that never finished: %w", name, found.State, err)
 			}
