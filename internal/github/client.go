@@ -11,6 +11,7 @@
 package github
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,8 +34,11 @@ const DefaultServerURL = "https://github.com"
 // DefaultAPIURL is github.com's REST API.
 const DefaultAPIURL = "https://api.github.com"
 
-// maxAPIBody bounds what is read of one API answer (JSON listings and error bodies).
-const maxAPIBody = 8 << 20
+// maxAPIBody bounds what is read of one API answer (JSON listings and error bodies), in the retry policy (an
+// answer past it is a final error that names the bound) and in the decoders after it. The largest answer read whole
+// is a page of 100 releases, each with its notes (up to 125,000 characters) and its asset list: a few MB for a busy
+// repository.
+const maxAPIBody = 32 << 20
 
 // uploadTimeout bounds one try of an asset upload (release assets can be gigabytes).
 const uploadTimeout = 15 * time.Minute
@@ -67,12 +71,12 @@ type Client struct {
 
 // New returns a Client for cfg.
 func New(cfg Config) (*Client, error) {
-	apiURL := cmpOr(cfg.APIURL, DefaultAPIURL)
+	apiURL := cmp.Or(cfg.APIURL, DefaultAPIURL)
 	u, err := url.Parse(strings.TrimSuffix(apiURL, "/") + "/")
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		return nil, fmt.Errorf("the GitHub API URL %q is not an absolute URL", apiURL)
 	}
-	server := strings.TrimSuffix(cmpOr(cfg.ServerURL, DefaultServerURL), "/")
+	server := strings.TrimSuffix(cmp.Or(cfg.ServerURL, DefaultServerURL), "/")
 	if s, err := url.Parse(server); err != nil || s.Scheme == "" || s.Host == "" {
 		return nil, fmt.Errorf("the GitHub server URL %q is not an absolute URL", server)
 	}
@@ -96,13 +100,6 @@ func New(cfg Config) (*Client, error) {
 	client.UserAgent = "waxseal"
 	return &Client{gh: client, api: api, upload: upload, download: download, token: cfg.Token, apiHost: u.Hostname(),
 		serverURL: server}, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // ServerURL is the web host the client's pages and download URLs are on, without a trailing slash.

@@ -14,10 +14,9 @@ import (
 )
 
 // GitHub's REST API as the retry policy sees it. Final 4xx answers go back to go-github, which decodes them into
-// its typed errors (a 404 for a missing release, a 422 already_exists). The largest answer read whole is a page of
-// 100 releases, each with its notes (up to 125,000 characters) and its asset list: a few MB for a busy repository.
+// its typed errors (a 404 for a missing release, a 422 already_exists). Answers are bounded by maxAPIBody.
 var (
-	githubService = retry.Service{Name: "GitHub", Classify: classifyGitHub, Valid: jsonOrEmpty, Pass: retry.ClientError, MaxBody: 32 << 20,
+	githubService = retry.Service{Name: "GitHub", Classify: classifyGitHub, Valid: jsonOrEmpty, Pass: retry.ClientError, MaxBody: maxAPIBody,
 		Hint: "check https://www.githubstatus.com"}
 	githubDownload = retry.Service{Name: "GitHub", Classify: classifyGitHub, Pass: retry.ClientError, Stream: true,
 		Hint: "check https://www.githubstatus.com"}
