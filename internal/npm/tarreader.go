@@ -57,14 +57,14 @@ func (tr *tarReader) next() (*tarEntry, error) {
 		}
 		if !isZeroBlock(&tr.blk) {
 			// node-tar reads on after a single zero block; archive/tar stops with an error.
-			return nil, &TarballError{Entry: blockName(&tr.blk, nil), Problem: "follows a single zero block inside the archive",
+			return nil, &TarballError{Entry: blockName(&tr.blk), Problem: "follows a single zero block inside the archive",
 				Fix: repack, Err: ErrNotCanonical}
 		}
 		return nil, io.EOF
 	}
 	h, hp := parseHeader(&tr.blk)
 	if hp != nil {
-		name := blockName(&tr.blk, nil)
+		name := blockName(&tr.blk)
 		if name == "" {
 			name = "(the header after " + quote(tr.cur) + ")"
 		}
@@ -96,7 +96,7 @@ func (tr *tarReader) readMeta(x header) (*metaPath, header, error) {
 		limit = maxNameBytes + 1
 	}
 	if x.size == 0 || x.size > limit {
-		return nil, header{}, fail(blockName(&tr.blk, nil), fmt.Sprintf("is a %s of %d bytes, which no packer "+
+		return nil, header{}, fail(blockName(&tr.blk), fmt.Sprintf("is a %s of %d bytes, which no packer "+
 			"writes (node-tar ignores meta headers over 1 MiB)", what, x.size), ErrNotCanonical)
 	}
 	body := make([]byte, x.size)
@@ -115,7 +115,7 @@ func (tr *tarReader) readMeta(x header) (*metaPath, header, error) {
 		meta, problem = parsePAX(body)
 	}
 	if problem != "" {
-		return nil, header{}, fail(blockName(&tr.blk, nil), problem, ErrNotCanonical)
+		return nil, header{}, fail(blockName(&tr.blk), problem, ErrNotCanonical)
 	}
 	if err := tr.readBlock(); err != nil {
 		return nil, header{}, err
@@ -324,15 +324,12 @@ func (tr *tarReader) cut(err error) error {
 	return &TarballError{Problem: "is corrupt (" + err.Error() + ")", Fix: "download or pack it again", Err: ErrCorrupt}
 }
 
-// blockName is the best name to report for a refused header block: the meta path if known, else
-// the ustar prefix and name as far as they read.
-func blockName(b *[blockSize]byte, meta *metaPath) string {
-	if meta != nil {
-		return meta.path
-	}
+// blockName is the best name to report for a refused header block: the ustar prefix and name as far as
+// they read.
+func blockName(b *[blockSize]byte) string {
 	name, _ := nulField(b[offName : offName+lenName])
 	prefix, _ := nulField(b[offPrefix : offPrefix+lenPrefix])
-	if len(prefix) > 0 && bytes.Equal(b[offMagic:offMagic+lenMagic], []byte("ustar\x0000")) {
+	if len(prefix) > 0 && string(b[offMagic:offMagic+lenMagic]) == magicUstar {
 		return string(prefix) + "/" + string(name)
 	}
 	return string(name)
