@@ -188,19 +188,16 @@ func readAnswer(r *http.Request) answer {
 	return answer{code: q.Get("code")}
 }
 
-// strayAnswers is how a browser sign-in ended without its answer after requests with another state than waxseal
-// sent, which it ignored.
+// strayAnswers is how a browser sign-in ended, its context done, after n requests with another state than waxseal
+// sent, which it ignored. InteractiveSource.interrupted words it.
 type strayAnswers struct {
 	n     int64
 	cause error
 }
 
-func (e *strayAnswers) Error() string {
-	return fmt.Sprintf("%v; meanwhile the browser came back %d time(s) with another state than waxseal sent (a stale browser tab, "+
-		"or a forged redirect), which waxseal ignored", e.cause, e.n)
-}
+func (e *strayAnswers) Error() string { return e.cause.Error() }
 
-func (e *strayAnswers) Unwrap() []error { return []error{e.cause, ErrSignInMismatch} }
+func (e *strayAnswers) Unwrap() error { return e.cause }
 
 var successPage = sync.OnceValue(func() string {
 	if p, err := soauth.GetInteractiveSuccessHTML(false, 10); err == nil {
