@@ -233,7 +233,7 @@ func verifyCommands(d SummaryData, p *seal.Artifact) []string {
 	san, iss := r.CertificateIdentity, r.CertificateIssuer
 	serverURL := strings.TrimSuffix(s.ServerURL, "/")
 	repo := s.Repository
-	signer, _, _ := strings.Cut(strings.TrimPrefix(san, serverURL+"/"), "@") // owner/repo/path/to/workflow.yml
+	signer, _ := verifycmd.SignerWorkflow(san, serverURL) // owner/repo/path/to/workflow.yml
 	ghIssuer := iss == oidc.GitHubIssuer
 
 	w := []string{"waxseal verify", tgz}

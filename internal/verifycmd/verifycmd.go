@@ -123,6 +123,13 @@ func (p Policy) Args() []string {
 	return out
 }
 
+// SignerWorkflow splits a GitHub Actions certificate identity, https://SERVER/OWNER/REPO/PATH@REF, into the
+// signing workflow (OWNER/REPO/PATH, the server left out when it is serverURL's) and its ref.
+func SignerWorkflow(san, serverURL string) (workflow, ref string) {
+	workflow, ref, _ = strings.Cut(strings.TrimPrefix(san, strings.TrimSuffix(serverURL, "/")+"/"), "@")
+	return workflow, ref
+}
+
 // ForSigner is the policy that pins what a signing run's certificate says, the way a consumer should check it:
 // for a workflow of the repository itself (on github.com), its repository, workflow and ref; for a reusable
 // workflow of another repository, its certificate identity and issuer, and the calling repository and ref on top (a
@@ -130,7 +137,7 @@ func (p Policy) Args() []string {
 // pinned when the source has them. The issuer is named only when it is not GitHub Actions'.
 func ForSigner(san, issuer string, src provenance.GitHub) Policy {
 	server := strings.TrimSuffix(src.ServerURL, "/")
-	signer, ref, _ := strings.Cut(strings.TrimPrefix(san, server+"/"), "@") // owner/repo/path/to/workflow.yml
+	signer, ref := SignerWorkflow(san, server)
 	wfPath, inRepo := strings.CutPrefix(signer, src.Repository+"/")
 	p := Policy{Repository: src.Repository, RepositoryID: src.RepositoryID, OwnerID: src.RepositoryOwnerID}
 	if inRepo && server == github.DefaultServerURL && strings.HasPrefix(san, server+"/") {
