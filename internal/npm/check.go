@@ -18,14 +18,10 @@ type Source struct {
 
 // CheckPublishable applies the checks the npm registry makes when it accepts a package with
 // provenance from src, so a publish cannot fail after signing: the package's own (CheckPackage) and
-// those that compare it with where it was built (CheckSource). It returns nil or an errors.Join of
+// those that compare it with where it was built (checkSource). It returns nil or an errors.Join of
 // *CheckError, one per rule broken.
 func CheckPublishable(m Manifest, src Source) error {
-	errs := []error{CheckPackage(m)}
-	if j, ok := CheckSource(m, src).(interface{ Unwrap() []error }); ok {
-		errs = append(errs, j.Unwrap()...)
-	}
-	return errors.Join(errs...)
+	return errors.Join(append([]error{CheckPackage(m)}, checkSource(m, src)...)...)
 }
 
 // CheckPackage applies the checks of the package itself, which need no CI identity: "private" must
@@ -39,8 +35,8 @@ func CheckPackage(m Manifest) error {
 	return nil
 }
 
-// CheckSource applies the registry's checks of the package against the CI identity that builds it.
-// It returns nil or an errors.Join of *CheckError:
+// checkSource applies the registry's checks of the package against the CI identity that builds it.
+// It returns a *CheckError per rule broken:
 //   - the runner environment must be github-hosted (the registry refuses provenance from
 //     self-hosted runners);
 //   - package.json repository.url must name the same repository as the provenance (the registry's
@@ -48,7 +44,7 @@ func CheckPackage(m Manifest) error {
 //     compared case-sensitively, after npm's hosted-git-info normalization (git+https://, git://,
 //     ssh and scp forms, github:owner/repo and owner/repo shorthands, trailing .git, host case,
 //     www.).
-func CheckSource(m Manifest, src Source) error {
+func checkSource(m Manifest, src Source) []error {
 	var errs []error
 	add := func(field, problem, fix string) {
 		errs = append(errs, &CheckError{Path: m.Tarball, Field: field, Problem: problem, Fix: fix})
@@ -61,7 +57,7 @@ func CheckSource(m Manifest, src Source) error {
 	if p, f, ok := checkRepository(m.Repository.URL, src.RepositoryURL); !ok {
 		add(`package.json "repository.url"`, p, f)
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // checkRepository compares repository.url with the provenance's source repository.
