@@ -45,27 +45,25 @@ const (
 // than the retry budget fails instead. One Pacer serves a whole run, whatever it creates. It is safe for
 // concurrent use.
 type Pacer struct {
-	mu                 sync.Mutex
-	clock              retry.Clock
-	perMinute, perHour int
-	budget             time.Duration
-	sent               []time.Time
+	mu     sync.Mutex
+	clock  retry.Clock
+	budget time.Duration
+	sent   []time.Time
 }
 
 // NewPacer returns a Pacer that waits on policy's clock, within its budget.
 func NewPacer(policy retry.Policy) *Pacer {
 	clock, budget := clockOf(policy)
-	return &Pacer{clock: clock, perMinute: DefaultPerMinute, perHour: DefaultPerHour, budget: budget}
+	return &Pacer{clock: clock, budget: budget}
 }
 
 // RateError is a run that needs more content-creating requests than GitHub allows within the retry budget.
 type RateError struct {
 	Wait, Budget time.Duration
-	PerHour      int
 }
 
 func (e *RateError) Error() string {
-	return fmt.Sprintf("GitHub allows about 500 content-creating requests an hour and waxseal keeps to %d; the next one would have to wait %s, past the %s retry budget: upload fewer files per job, or allow longer waits", e.PerHour, e.Wait.Round(time.Second), e.Budget)
+	return fmt.Sprintf("GitHub allows about 500 content-creating requests an hour and waxseal keeps to %d; the next one would have to wait %s, past the %s retry budget: upload fewer files per job, or allow longer waits", DefaultPerHour, e.Wait.Round(time.Second), e.Budget)
 }
 
 // Wait returns when one more request fits in both windows; concurrent callers go one at a time. It returns a
@@ -75,23 +73,23 @@ func (p *Pacer) Wait(ctx context.Context) error {
 	defer p.mu.Unlock()
 	now := p.clock.Now()
 	next := now
-	if n := len(p.sent); n >= p.perMinute {
-		next = later(next, p.sent[n-p.perMinute].Add(time.Minute))
+	if n := len(p.sent); n >= DefaultPerMinute {
+		next = later(next, p.sent[n-DefaultPerMinute].Add(time.Minute))
 	}
-	if n := len(p.sent); n >= p.perHour {
-		next = later(next, p.sent[n-p.perHour].Add(time.Hour))
+	if n := len(p.sent); n >= DefaultPerHour {
+		next = later(next, p.sent[n-DefaultPerHour].Add(time.Hour))
 	}
 	if d := next.Sub(now); d > 0 {
 		if d > p.budget {
-			return remedy.With(&RateError{Wait: d, Budget: p.budget, PerHour: p.perHour}, remedy.Give(remedy.RetryFor))
+			return remedy.With(&RateError{Wait: d, Budget: p.budget}, remedy.Give(remedy.RetryFor))
 		}
 		if err := p.clock.Sleep(ctx, d); err != nil {
 			return err
 		}
 	}
 	p.sent = append(p.sent, p.clock.Now())
-	if len(p.sent) > 2*p.perHour {
-		p.sent = append([]time.Time(nil), p.sent[len(p.sent)-p.perHour:]...)
+	if len(p.sent) > 2*DefaultPerHour {
+		p.sent = append([]time.Time(nil), p.sent[len(p.sent)-DefaultPerHour:]...)
 	}
 	return nil
 }
