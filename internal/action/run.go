@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
-	"slices"
 	"sync"
 
 	"github.com/waxseal/waxseal/internal/ghactions"
@@ -165,10 +164,11 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 }
 
 // resolveInputs expands the `paths`, `artifacts` and `checksums` inputs into the files to sign, each with its
-// kind, confined to the workspace. A file matched by two of them is refused (seal.Sign says so): it would get, or
-// lose, npm's treatment by accident.
+// kind, confined to the workspace. A file matched by two of them is refused here, naming both inputs, before any
+// request (seal.Sign refuses it too, in its own words): it would get, or lose, npm's treatment by accident.
 func resolveInputs(cfg *Config, ws *Workspace) ([]seal.Input, error) {
 	var out []seal.Input
+	kinds := map[string]seal.Kind{}
 	for _, in := range []struct {
 		name     string
 		patterns []string
@@ -182,10 +182,11 @@ func resolveInputs(cfg *Config, ws *Workspace) ([]seal.Input, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			if i := slices.IndexFunc(out, func(o seal.Input) bool { return o.Path == f }); i >= 0 {
+			if k, ok := kinds[f]; ok {
 				return nil, fmt.Errorf("input `%s` matches %s, which `%s` matches too: a file is signed one way (an npm tarball through `paths`, any other file through `artifacts`, a checksums file through `checksums`); narrow the patterns",
-					in.name, ws.Rel(f), inputOf(out[i].Kind))
+					in.name, ws.Rel(f), inputOf(k))
 			}
+			kinds[f] = in.kind
 			out = append(out, seal.Input{Path: f, Kind: in.kind})
 		}
 	}
