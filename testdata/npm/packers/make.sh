@@ -27,9 +27,24 @@ out=$(mkdir -p "$2" && cd "$2" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 umask 022
+# yarn 4 turns on immutable installs when it sees CI=true (as CI services set it), and then refuses to
+# write the lockfile this fresh workspace needs; the workspace is built here, so it is never immutable.
 export HOME=$work/home COREPACK_ENABLE_STRICT=0 YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_GLOBAL_CACHE=0 \
-	DO_NOT_TRACK=1 BUN_INSTALL_CACHE_DIR=$work/bun-cache npm_config_update_notifier=false
+	YARN_ENABLE_IMMUTABLE_INSTALLS=false DO_NOT_TRACK=1 BUN_INSTALL_CACHE_DIR=$work/bun-cache \
+	npm_config_update_notifier=false
 mkdir -p "$HOME"
+
+# run PACKER DIR COMMAND... runs a packer's command in DIR, and shows all it printed (some packers
+# print their errors on stdout) only when it fails.
+run() {
+	local packer=$1 dir=$2 log=$work/log
+	shift 2
+	if ! (cd "$dir" && "$@") >"$log" 2>&1; then
+		echo "make.sh: $packer failed in ${dir#"$work/"}: $*" >&2
+		cat "$log" >&2
+		return 1
+	fi
+}
 
 repeat() { printf "$1%.0s" $(seq 1 "$2"); }
 
@@ -109,11 +124,11 @@ pack() {
 	local packer=$1 dir=$2 dest=$3
 	shift 3
 	case $packer in
-	npm*) (cd "$dir" && "$@" pack --pack-destination "$dest" --loglevel=error >/dev/null) ;;
-	yarn1) (cd "$dir" && "$@" pack --non-interactive --filename "$dest/out.tgz" >/dev/null) ;;
-	yarn4) (cd "$dir" && "$@" pack --out "$dest/out.tgz" >/dev/null) ;;
-	pnpm) (cd "$dir" && "$@" pack --pack-destination "$dest" >/dev/null) ;;
-	bun) (cd "$dir" && "$@" pm pack --destination "$dest" --quiet >/dev/null) ;;
+	npm*) run "$packer" "$dir" "$@" pack --pack-destination "$dest" --loglevel=error ;;
+	yarn1) run "$packer" "$dir" "$@" pack --non-interactive --filename "$dest/out.tgz" ;;
+	yarn4) run "$packer" "$dir" "$@" pack --out "$dest/out.tgz" ;;
+	pnpm) run "$packer" "$dir" "$@" pack --pack-destination "$dest" ;;
+	bun) run "$packer" "$dir" "$@" pm pack --destination "$dest" --quiet ;;
 	*) echo "unknown packer $packer" >&2 && return 1 ;;
 	esac
 }
@@ -124,7 +139,7 @@ prepare() {
 	local packer=$1 root=$2
 	shift 2
 	case $packer in
-	yarn4) (cd "$root" && "$@" install --mode=skip-build >/dev/null) ;;
+	yarn4) run "$packer" "$root" "$@" install --mode=skip-build ;;
 	esac
 }
 
