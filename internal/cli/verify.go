@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -116,7 +117,7 @@ func localTarget(display, file string) target {
 // packages from the registry) against their signature and provenance bundles and a signer identity.
 func (e *Env) runVerify(ctx context.Context, args []string) error {
 	err := e.verify(ctx, args)
-	if err == nil || !ShouldPrint(err) || !slices.ContainsFunc(args, func(a string) bool { return a == "--json" || a == "-json" || a == "--json=true" }) {
+	if err == nil || !ShouldPrint(err) || !jsonRequested(args) {
 		return err
 	}
 	// --json: a failure before any verdict (a usage error, a network error) is JSON on stdout too, so a machine
@@ -135,6 +136,27 @@ func (e *Env) runVerify(ctx context.Context, args []string) error {
 		return errors.Join(err, jerr)
 	}
 	return &ReportedError{Err: err}
+}
+
+// jsonRequested reports whether args ask for --json in any form the flag package accepts (-json, --json,
+// --json=BOOL), even when parsing them failed before reaching it; flags may follow the arguments, up to "--".
+func jsonRequested(args []string) bool {
+	want := false
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		if !hasVal {
+			want = true
+		} else if b, err := strconv.ParseBool(val); err == nil {
+			want = b
+		}
+	}
+	return want
 }
 
 func (e *Env) verify(ctx context.Context, args []string) error {

@@ -656,6 +656,29 @@ func TestVerifyMachineAndPastedForms(t *testing.T) {
 		!strings.Contains(doc.Error, "not an exact version") || ExitCode(err) != 2 || ShouldPrint(err) {
 		t.Errorf("--json usage error: %v; stdout %s; stderr %s", err, out, errOut)
 	}
+	for _, args := range [][]string{
+		{"verify", "npm:sigstore@latest", "-json"},
+		{"verify", "--json=1", "npm:sigstore@latest"},
+		{"verify", "--json=true", "--bogus-flag", "npm:sigstore@1.0.0"},
+		{"verify", "npm:sigstore@1.0.0", "--json", "--json=T", "--bogus-flag"},
+	} {
+		env, out, errOut := testEnv(nil, nil)
+		err := env.Run(t.Context(), args)
+		if json.Unmarshal(out.Bytes(), &doc) != nil || ExitCode(err) != 2 || ShouldPrint(err) {
+			t.Errorf("%q: a usage error not as JSON: %v; stdout %s; stderr %s", args, err, out, errOut)
+		}
+	}
+	for _, args := range [][]string{
+		{"verify", "npm:sigstore@latest"},
+		{"verify", "--json=false", "npm:sigstore@latest"},
+		{"verify", "--json", "--json=0", "npm:sigstore@latest"},
+		{"verify", "npm:sigstore@latest", "--", "--json"},
+	} {
+		env, out, _ := testEnv(nil, nil)
+		if err := env.Run(t.Context(), args); out.Len() != 0 || ExitCode(err) != 2 || !ShouldPrint(err) {
+			t.Errorf("%q: %v with stdout %q, want a usage error for stderr and nothing on stdout", args, err, out)
+		}
+	}
 	tgz := filepath.Join(npmRealDir, "sigstore-2.0.0.tgz")
 	for _, repo := range []string{"sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js", "https://github.com/sigstore/sigstore-js.git", "github.com/sigstore/sigstore-js/"} {
 		env, out, _ := testEnv(nil, nil)
