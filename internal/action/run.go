@@ -168,7 +168,7 @@ func (r *Runner) finish(ctx context.Context, cfg *Config, ws *Workspace, out *gh
 // request (seal.Sign refuses it too, in its own words): it would get, or lose, npm's treatment by accident.
 func resolveInputs(cfg *Config, ws *Workspace) ([]seal.Input, error) {
 	var out []seal.Input
-	kinds := map[string]seal.Kind{}
+	matchedBy := map[string]string{} // file → the input that matched it
 	for _, in := range []struct {
 		name     string
 		patterns []string
@@ -182,25 +182,15 @@ func resolveInputs(cfg *Config, ws *Workspace) ([]seal.Input, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			if k, ok := kinds[f]; ok {
+			if other, ok := matchedBy[f]; ok {
 				return nil, fmt.Errorf("input `%s` matches %s, which `%s` matches too: a file is signed one way (an npm tarball through `paths`, any other file through `artifacts`, a checksums file through `checksums`); narrow the patterns",
-					in.name, ws.Rel(f), inputOf(k))
+					in.name, ws.Rel(f), other)
 			}
-			kinds[f] = in.kind
+			matchedBy[f] = in.name
 			out = append(out, seal.Input{Path: f, Kind: in.kind})
 		}
 	}
 	return out, nil
-}
-
-func inputOf(k seal.Kind) string {
-	switch k {
-	case seal.NPM:
-		return "paths"
-	case seal.Checksums:
-		return "checksums"
-	}
-	return "artifacts"
 }
 
 func (r *Runner) trustOptions(cfg *Config, ws *Workspace) (trust.Options, error) {

@@ -255,6 +255,8 @@ func TestRunBadInput(t *testing.T) {
 		}, wantErr: "the token cannot see drafts"},
 		{name: "attest without provenance", env: map[string]string{"INPUT_ATTEST": "true", "INPUT_PROVENANCE": "false"},
 			wantErr: "set `provenance: true`, or drop `attest`"},
+		{name: "a file matched by two inputs", env: map[string]string{"INPUT_ARTIFACTS": "dist/*", "INPUT_CHECKSUMS": "dist/pkg-*"},
+			wantErr: "input `artifacts` matches dist/pkg-1.0.0.tgz, which `paths` matches too"},
 		{name: "the release event's release is not found", env: map[string]string{"GITHUB_EVENT_NAME": "release", "GITHUB_REF": "refs/heads/main"},
 			wantErr: "create the release (a draft is best) before this step"},
 	}
