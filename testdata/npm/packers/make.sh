@@ -48,6 +48,9 @@ run() {
 
 repeat() { printf "$1%.0s" $(seq 1 "$2"); }
 
+# put FILE TEXT writes TEXT and a newline to FILE, making its directories first.
+put() { mkdir -p "$(dirname "$1")" && printf '%s\n' "$2" >"$1"; }
+
 workspace() {
 	local w=$1 lib=$1/packages/lib app=$1/packages/app long=$1/packages/long
 	mkdir -p "$lib" "$app" "$long"
@@ -74,23 +77,14 @@ JSON
 	echo 'module.exports = "lib"' >"$lib/index.js"
 	echo '# packers-lib' >"$lib/README.md"
 	echo 'tilde' >"$lib/file~1.js"
-	mkdir -p "$lib/lib"
-	echo 'nfc' >"$lib/lib/ünïcödé.js"
-	echo 'nfd' >"$lib/lib/$(printf 'cafe\xcc\x81').txt"
-	echo 'emoji' >"$lib/lib/emoji-😀.txt"
-	echo 'base 120' >"$lib/lib/$(repeat x 117).js"
-	local split="lib/split/$(repeat d 40)/$(repeat e 40)"
-	mkdir -p "$lib/$split"
-	echo 'prefix and name' >"$lib/$split/split-into-prefix-and-name.js"
-	local deep="lib/a/b/c/d/e/f/g/h/i/j/k/l"
-	mkdir -p "$lib/$deep"
-	echo 'deep' >"$lib/$deep/deep.js"
-	local ulong="lib/$(repeat ü 60)/$(repeat ñ 50)"
-	mkdir -p "$lib/$ulong"
-	echo 'non-ASCII, long' >"$lib/$ulong/$(repeat é 40).js"
-	local u478="lib/$(repeat ü 100)/$(repeat ñ 100)"
-	mkdir -p "$lib/$u478"
-	echo 'non-ASCII, 478 bytes' >"$lib/$u478/$(repeat é 30)x.js"
+	put "$lib/lib/ünïcödé.js" 'nfc'
+	put "$lib/lib/$(printf 'cafe\xcc\x81').txt" 'nfd'
+	put "$lib/lib/emoji-😀.txt" 'emoji'
+	put "$lib/lib/$(repeat x 117).js" 'base 120'
+	put "$lib/lib/split/$(repeat d 40)/$(repeat e 40)/split-into-prefix-and-name.js" 'prefix and name'
+	put "$lib/lib/a/b/c/d/e/f/g/h/i/j/k/l/deep.js" 'deep'
+	put "$lib/lib/$(repeat ü 60)/$(repeat ñ 50)/$(repeat é 40).js" 'non-ASCII, long'
+	put "$lib/lib/$(repeat ü 100)/$(repeat ñ 100)/$(repeat é 30)x.js" 'non-ASCII, 478 bytes'
 	cat >"$long/package.json" <<'JSON'
 {
   "name": "waxseal-example-packers-long",
@@ -99,9 +93,7 @@ JSON
   "license": "Apache-2.0"
 }
 JSON
-	local cjk="lib/$(repeat 日本語 25)/$(repeat 説明書 25)/$(repeat 文字 30)"
-	mkdir -p "$long/$cjk"
-	echo 'non-ASCII, over 512 bytes' >"$long/$cjk/$(repeat 長 20).md"
+	put "$long/lib/$(repeat 日本語 25)/$(repeat 説明書 25)/$(repeat 文字 30)/$(repeat 長 20).md" 'non-ASCII, over 512 bytes'
 	cat >"$app/package.json" <<'JSON'
 {
   "name": "waxseal-example-packers-app",
