@@ -11,9 +11,8 @@ import (
 
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/printable"
-	"github.com/waxseal/waxseal/internal/verifycmd"
-
 	"github.com/waxseal/waxseal/internal/seal"
+	"github.com/waxseal/waxseal/internal/verifycmd"
 )
 
 // SummaryData is what the step summary shows.

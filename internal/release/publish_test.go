@@ -16,10 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/github"
-
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/waxseal/waxseal/internal/github"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/testing/githubfake"
 )

@@ -5,11 +5,10 @@ import (
 	"strings"
 
 	"github.com/waxseal/waxseal/internal/github"
-	"github.com/waxseal/waxseal/internal/remedy"
-	"github.com/waxseal/waxseal/internal/trust"
-
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/remedy"
+	"github.com/waxseal/waxseal/internal/trust"
 )
 
 // githubContext builds the provenance's GitHub context from the token's claims, which Fulcio also writes into the

@@ -11,11 +11,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/remedy"
-
 	"github.com/waxseal/waxseal/internal/npm"
 	"github.com/waxseal/waxseal/internal/oidc"
 	"github.com/waxseal/waxseal/internal/registry"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/signer"
 	"github.com/waxseal/waxseal/internal/trust"

@@ -14,9 +14,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/waxseal/waxseal/internal/provenance"
-	"github.com/waxseal/waxseal/internal/remedy"
-
 	protobundle "github.com/sigstore/protobuf-specs/gen/pb-go/bundle/v1"
 	"github.com/sigstore/sigstore-go/pkg/bundle"
 	fulciocert "github.com/sigstore/sigstore-go/pkg/fulcio/certificate"
@@ -24,6 +21,8 @@ import (
 	"github.com/sigstore/sigstore-go/pkg/sign"
 
 	"github.com/waxseal/waxseal/internal/oidc"
+	"github.com/waxseal/waxseal/internal/provenance"
+	"github.com/waxseal/waxseal/internal/remedy"
 	"github.com/waxseal/waxseal/internal/retry"
 	"github.com/waxseal/waxseal/internal/trust"
 	"github.com/waxseal/waxseal/internal/verifier"
