@@ -193,14 +193,14 @@ func writeVerify(b *strings.Builder, d SummaryData) {
 	if len(signed) == 0 {
 		return
 	}
-	noun, file := "package", "the tarball (for example as npm installs it)"
+	article, noun, file := "a", "package", "the tarball (for example as npm installs it)"
 	if slices.ContainsFunc(r.Artifacts, func(a seal.Artifact) bool { return a.Kind != seal.NPM }) {
-		noun, file = "artifact", "the file itself"
+		article, noun, file = "an", "artifact", "the file itself"
 	}
 	fmt.Fprintf(b, "\n### Verify\n\nRun these where the files were downloaded (the paths are the workspace's). Each one pins the "+
-		"repository as well as the signing workflow, so a%s %s that another repository signed through the same "+
+		"repository as well as the signing workflow, so %s %s that another repository signed through the same "+
 		"reusable workflow is refused. `gh attestation verify` checks provenance only: it never accepts the message-signature "+
-		"bundle (`.sigstore.json`).\n", map[bool]string{true: "n"}[noun == "artifact"], noun)
+		"bundle (`.sigstore.json`).\n", article, noun)
 	if len(d.Attestations) > 0 {
 		fmt.Fprintf(b, "\nThe provenance is also in this repository's attestation store: the last `gh attestation verify` of each "+
 			"%s needs no bundle file, only %s.\n", noun, file)
